@@ -37,6 +37,8 @@ export interface SubscribeOptions {
   maxDeliveryAttempts?: number | undefined;
   /** Delivered only where every attribute matches. */
   filter?: Record<string, string> | undefined;
+  /** Most messages handed to the handler at once by this subscriber (flow control; adapter default 64). */
+  maxInFlight?: number | undefined;
 }
 
 export interface Subscription {
@@ -60,4 +62,84 @@ export interface EventBus {
 
 export function deadLetterTopicFor(subscription: string): string {
   return `${subscription}.dlq`;
+}
+
+/** Attributes every adapter adds to a message it dead-letters (on top of the original attributes). */
+export const DEAD_LETTER_ATTRIBUTES = {
+  reason: 'dead_letter_reason',
+  sourceSubscription: 'source_subscription',
+  sourceTopic: 'source_topic',
+  sourceMessageId: 'source_message_id',
+  deliveryAttempt: 'delivery_attempt',
+} as const;
+
+/** Reason recorded when a message is dead-lettered because `maxDeliveryAttempts` ran out. */
+export const MAX_DELIVERY_ATTEMPTS_REASON = 'max_delivery_attempts';
+
+/** Pub/Sub's limits, enforced by every adapter so the embedded bus refuses what the cloud would. */
+export const BUS_LIMITS = {
+  maxAttributes: 100,
+  maxAttributeKeyBytes: 256,
+  maxAttributeValueBytes: 1024,
+  maxMessageBytes: 10 * 1024 * 1024,
+} as const;
+
+const utf8 = new TextEncoder();
+
+/**
+ * The payload bytes for `EventBus.publish`: Uint8Array as is, strings as UTF-8, anything else as
+ * JSON text. Also checks the message against Pub/Sub's rules (attribute keys and values are
+ * strings within size limits, keys do not start with `goog`, a message has data or attributes).
+ * Throws TypeError / RangeError; pure, used by every adapter.
+ */
+export function encodeBusPayload(data: unknown, attributes: Record<string, string> = {}): Uint8Array {
+  let bytes: Uint8Array;
+  if (data instanceof Uint8Array) bytes = data;
+  else if (typeof data === 'string') bytes = utf8.encode(data);
+  else {
+    const json = JSON.stringify(data);
+    if (json === undefined) throw new TypeError(`bus payload of type ${typeof data} cannot be serialised`);
+    bytes = utf8.encode(json);
+  }
+  const keys = Object.keys(attributes);
+  if (keys.length > BUS_LIMITS.maxAttributes) {
+    throw new RangeError(
+      `a bus message has at most ${BUS_LIMITS.maxAttributes} attributes, got ${keys.length}`,
+    );
+  }
+  for (const key of keys) {
+    const value: unknown = attributes[key];
+    if (typeof value !== 'string') throw new TypeError(`bus attribute ${key} must be a string`);
+    if (key.length === 0) throw new TypeError('bus attribute keys must not be empty');
+    if (key.startsWith('goog')) throw new TypeError(`bus attribute key ${key} must not start with "goog"`);
+    if (utf8.encode(key).byteLength > BUS_LIMITS.maxAttributeKeyBytes) {
+      throw new RangeError(
+        `bus attribute key ${key.slice(0, 40)}… exceeds ${BUS_LIMITS.maxAttributeKeyBytes} bytes`,
+      );
+    }
+    if (utf8.encode(value).byteLength > BUS_LIMITS.maxAttributeValueBytes) {
+      throw new RangeError(`bus attribute ${key} exceeds ${BUS_LIMITS.maxAttributeValueBytes} bytes`);
+    }
+  }
+  if (bytes.byteLength === 0 && keys.length === 0) {
+    throw new TypeError('a bus message needs data or at least one attribute');
+  }
+  if (bytes.byteLength > BUS_LIMITS.maxMessageBytes) {
+    throw new RangeError(
+      `bus message of ${bytes.byteLength} bytes exceeds ${BUS_LIMITS.maxMessageBytes} bytes`,
+    );
+  }
+  return bytes;
+}
+
+/** True when every attribute in `filter` is present in `attributes` with the same value. */
+export function matchesFilter(
+  attributes: Record<string, string>,
+  filter: Record<string, string> | undefined,
+): boolean {
+  if (!filter) return true;
+  for (const [key, value] of Object.entries(filter)) {
+    if (attributes[key] !== value) return false;
+  }
+  return true;
 }
