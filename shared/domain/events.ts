@@ -36,6 +36,8 @@ export interface VenueScore {
 
 export interface OrderReceived extends OrderEventBase {
   type: 'OrderReceived';
+  /** The id our OMS gave the order (so a timeline rebuilds the record on its own). */
+  order_id: string;
   instruction: OrderInstruction;
   parent_order_id: string | null;
 }

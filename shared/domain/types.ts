@@ -119,6 +119,11 @@ export interface OrderRecord {
   avg_fill_price: DecimalString | null;
   fees: DecimalString;
   rejection_reason: string | null;
+  /**
+   * True once the pre-trade risk engine approved the order (OrderRiskApproved); the order machine
+   * refuses to route or submit an order without it. Absent on records that predate the field.
+   */
+  risk_approved?: boolean | undefined;
   /** Optimistic-concurrency version: 1 at creation, +1 on each transition. */
   version: number;
   ts_created: Nanos;
@@ -131,6 +136,13 @@ export interface Position {
   instrument_key: string;
   quantity: DecimalString; // signed: + long, - short
   avg_entry_price: DecimalString | null; // null when flat
+  /**
+   * Exact cost of the open quantity (position.ts): Σ qty × price of the open lots (linear), or
+   * Σ qty / price in the settlement asset (inverse). Unsigned; "0" when flat. avg_entry_price is
+   * derived from it (rounded), realised PnL is computed from it so PnL stays exact. When absent
+   * (older records) it is taken as |quantity| × avg_entry_price (linear) or |quantity| / avg_entry_price (inverse).
+   */
+  cost_basis?: DecimalString | undefined;
   realized_pnl: DecimalString;
   fees: DecimalString;
   /** Quantity per venue for the cross-venue view. */
