@@ -1,0 +1,579 @@
+/**
+ * The tick loader: the rows of one instrument inside a time window [fromNs, toNs), read with byte
+ * ranges. For each UTC day the window touches it opens the day's files, reads the footer, picks the
+ * row groups whose `ts_event` statistics (min/max) overlap the window, fetches only those column
+ * chunks and keeps the rows inside the window. On our own files (one row group per minute) that is
+ * the window's minutes; on files cut otherwise it reads more, and without statistics it reads all.
+ *
+ * Errors are loud: a missing file is a {@link TickDataMissingError} naming the file and the window,
+ * a file that cannot be decoded (or lacks the SPEC columns) a {@link ParquetFileError} naming the
+ * file. A window in which the instrument simply traded nothing returns empty columns.
+ */
+import type { FileMetaData, SchemaElement } from 'hyparquet';
+import {
+  BOOK_ASK,
+  BOOK_BID,
+  type BookColumns,
+  emptyBook,
+  emptyQuotes,
+  emptyTrades,
+  type QuoteColumns,
+  SIDE_BUY,
+  SIDE_SELL,
+  SIDE_UNKNOWN,
+  type TradeColumns,
+} from '../../shared/data/tick-columns.ts';
+import { daysInWindow, type TickKind, tickFileKey } from '../../shared/data/tick-layout.ts';
+import { type Nanos, nanosToIso } from '../../shared/domain/time.ts';
+import { BlobNotFoundError, type BlobStore } from '../../shared/ports/blob-store.ts';
+import {
+  type ColumnArray,
+  columnElements,
+  type FooterCache,
+  newReadStats,
+  type OpenedParquet,
+  openParquetBlob,
+  ParquetFileError,
+  type ReadStats,
+  readRows,
+  rowGroupBytes,
+  rowGroupStarts,
+} from '../parquet/reader.ts';
+import { TS_COLUMN } from './schemas.ts';
+
+/** A tick file the window needs does not exist. */
+export class TickDataMissingError extends Error {
+  constructor(
+    readonly key: string,
+    readonly instrument_key: string,
+    readonly fromNs: Nanos,
+    readonly toNs: Nanos,
+  ) {
+    super(
+      `tick file missing: ${key} (needed for ${instrument_key} window [${nanosToIso(fromNs)}, ${nanosToIso(toNs)}))`,
+    );
+    this.name = 'TickDataMissingError';
+  }
+}
+
+export interface LoadWindowRequest {
+  instrument_key: string;
+  /** Inclusive start, ns since the epoch. */
+  fromNs: Nanos;
+  /** Exclusive end. */
+  toNs: Nanos;
+  /** Which files to read (default trades and quotes). `book` is optional data: ask only when present. */
+  kinds?: readonly TickKind[] | undefined;
+  /** Also read `trade_id` (default false: the matching engine does not need it). */
+  tradeIds?: boolean | undefined;
+}
+
+export interface LoadWindowOptions {
+  /** Reuse parsed footers across windows (a worker serving several windows of the same day). */
+  cache?: FooterCache | undefined;
+}
+
+/** What was read from one file. */
+export interface TickFileReport {
+  key: string;
+  kind: TickKind;
+  day: string;
+  /** Size of the file. */
+  bytes_total: number;
+  /** Bytes fetched from this file (footer + row groups). */
+  bytes_read: number;
+  /** Bytes fetched for the footer (0 when it came from the cache). */
+  footer_bytes: number;
+  /** Bytes of the selected columns' chunks in the row groups read. */
+  row_group_bytes: number;
+  row_groups_total: number;
+  row_groups_read: number;
+  rows_read: number;
+  rows_in_window: number;
+}
+
+export interface TickWindow {
+  instrument_key: string;
+  fromNs: Nanos;
+  toNs: Nanos;
+  trades?: TradeColumns | undefined;
+  quotes?: QuoteColumns | undefined;
+  book?: BookColumns | undefined;
+  /** Bytes fetched over all files, footers included. */
+  bytes_read: number;
+  /** Sum of the sizes of the files opened. */
+  bytes_total: number;
+  requests: number;
+  files: TickFileReport[];
+}
+
+const COLUMNS: Record<TickKind, readonly string[]> = {
+  trades: [TS_COLUMN, 'price', 'size', 'side'],
+  quotes: [TS_COLUMN, 'bid_px', 'bid_sz', 'ask_px', 'ask_sz'],
+  book: [TS_COLUMN, 'side', 'level', 'price', 'size'],
+};
+
+/** Read the rows of one instrument in [fromNs, toNs). */
+export async function loadWindow(
+  blobs: BlobStore,
+  req: LoadWindowRequest,
+  opts: LoadWindowOptions = {},
+): Promise<TickWindow> {
+  const { instrument_key, fromNs, toNs } = req;
+  if (toNs < fromNs) {
+    throw new RangeError(`window ends before it starts: [${nanosToIso(fromNs)}, ${nanosToIso(toNs)})`);
+  }
+  const kinds = [...new Set(req.kinds ?? (['trades', 'quotes'] as const))];
+  const days = daysInWindow(fromNs, toNs);
+  const stats = newReadStats();
+  const files: TickFileReport[] = [];
+  const out: TickWindow = { instrument_key, fromNs, toNs, bytes_read: 0, bytes_total: 0, requests: 0, files };
+
+  const withIds = req.tradeIds ?? false;
+  await Promise.all(
+    kinds.map(async (kind) => {
+      const columns = kind === 'trades' && withIds ? [...COLUMNS.trades, 'trade_id'] : COLUMNS[kind];
+      const parts: Array<Map<string, ColumnArray>> = [];
+      for (const day of days) {
+        const key = tickFileKey(instrument_key, day, kind);
+        const { data, report } = await readFileWindow(blobs, key, kind, day, columns, req, stats, opts.cache);
+        parts.push(data);
+        files.push(report);
+      }
+      if (kind === 'trades')
+        out.trades = concatTrades(
+          parts.map((p, i) => toTrades(p, withIds, keyOf(i))),
+          withIds,
+        );
+      else if (kind === 'quotes') out.quotes = concatQuotes(parts.map((p, i) => toQuotes(p, keyOf(i))));
+      else out.book = concatBook(parts.map((p, i) => toBook(p, keyOf(i))));
+
+      function keyOf(i: number): string {
+        return tickFileKey(instrument_key, days[i] ?? '', kind);
+      }
+    }),
+  );
+  files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  out.bytes_read = stats.bytesRead;
+  out.requests = stats.requests;
+  out.bytes_total = files.reduce((s, f) => s + f.bytes_total, 0);
+  if (!out.trades && kinds.includes('trades')) out.trades = emptyTrades(withIds);
+  if (!out.quotes && kinds.includes('quotes')) out.quotes = emptyQuotes();
+  if (!out.book && kinds.includes('book')) out.book = emptyBook();
+  return out;
+}
+
+/** The [min, max] of `ts_event` in a row group from the footer statistics, or null when absent. */
+export function rowGroupTimeRange(
+  metadata: FileMetaData,
+  index: number,
+): { min: bigint; max: bigint } | null {
+  const rg = metadata.row_groups[index];
+  const chunk = rg?.columns.find((c) => c.meta_data?.path_in_schema[0] === TS_COLUMN);
+  const st = chunk?.meta_data?.statistics;
+  if (!st) return null;
+  const min = st.min_value ?? st.min;
+  const max = st.max_value ?? st.max;
+  return typeof min === 'bigint' && typeof max === 'bigint' ? { min, max } : null;
+}
+
+/** Indexes of the row groups that may hold rows in [fromNs, toNs) (all of them without statistics). */
+export function overlappingRowGroups(metadata: FileMetaData, fromNs: Nanos, toNs: Nanos): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < metadata.row_groups.length; i++) {
+    if (Number(metadata.row_groups[i]?.num_rows ?? 0) === 0) continue;
+    const r = rowGroupTimeRange(metadata, i);
+    if (r === null || (r.max >= fromNs && r.min < toNs)) out.push(i);
+  }
+  return out;
+}
+
+function checkSchema(opened: OpenedParquet, kind: TickKind, columns: readonly string[]): void {
+  const elements = columnElements(opened.metadata);
+  for (const name of columns) {
+    const e = elements.get(name);
+    if (!e) {
+      throw new ParquetFileError(
+        opened.key,
+        `${kind} file lacks column ${name} (has ${[...elements.keys()].join(', ') || 'none'})`,
+      );
+    }
+    const problem = columnProblem(name, e);
+    if (problem) throw new ParquetFileError(opened.key, `column ${name}: ${problem}`);
+  }
+}
+
+function columnProblem(name: string, e: SchemaElement): string | null {
+  if (e.repetition_type === 'REPEATED') return 'is a repeated (list) column';
+  if (name === TS_COLUMN) {
+    const isTs =
+      e.type === 'INT64' &&
+      (e.logical_type?.type === 'TIMESTAMP' ||
+        e.converted_type === 'TIMESTAMP_MILLIS' ||
+        e.converted_type === 'TIMESTAMP_MICROS');
+    return isTs || e.type === 'INT96' ? null : `expected INT64 TIMESTAMP, found ${describe(e)}`;
+  }
+  if (name === 'side' || name === 'trade_id') {
+    return e.type === 'BYTE_ARRAY' ? null : `expected STRING, found ${describe(e)}`;
+  }
+  if (name === 'level')
+    return e.type === 'INT32' || e.type === 'INT64' ? null : `expected an integer, found ${describe(e)}`;
+  if (e.converted_type === 'DECIMAL' || e.logical_type?.type === 'DECIMAL') return null;
+  return e.type === 'DOUBLE' || e.type === 'FLOAT' ? null : `expected DOUBLE, found ${describe(e)}`;
+}
+
+function describe(e: SchemaElement): string {
+  return [e.type, e.converted_type, e.logical_type?.type].filter(Boolean).join('/');
+}
+
+async function readFileWindow(
+  blobs: BlobStore,
+  key: string,
+  kind: TickKind,
+  day: string,
+  columns: readonly string[],
+  req: LoadWindowRequest,
+  stats: ReadStats,
+  cache: FooterCache | undefined,
+): Promise<{ data: Map<string, ColumnArray>; report: TickFileReport }> {
+  let opened: OpenedParquet;
+  try {
+    opened = await openParquetBlob(blobs, key, { stats, cache });
+  } catch (err) {
+    if (err instanceof BlobNotFoundError)
+      throw new TickDataMissingError(key, req.instrument_key, req.fromNs, req.toNs);
+    throw err;
+  }
+  checkSchema(opened, kind, columns);
+  const { metadata } = opened;
+  const selected = overlappingRowGroups(metadata, req.fromNs, req.toNs);
+  const starts = rowGroupStarts(metadata);
+
+  // Contiguous runs of selected row groups become one row-range read each.
+  const runs: Array<{ rowStart: number; rowEnd: number }> = [];
+  let groupBytes = 0;
+  for (const i of selected) {
+    const start = starts[i] as number;
+    const end = start + Number(metadata.row_groups[i]?.num_rows ?? 0);
+    groupBytes += rowGroupBytes(metadata, i, columns);
+    const last = runs[runs.length - 1];
+    if (last && last.rowEnd === start) last.rowEnd = end;
+    else runs.push({ rowStart: start, rowEnd: end });
+  }
+  const pieces = await Promise.all(runs.map((r) => readRows(opened, { columns, ...r })));
+  const all = concatParts(pieces, columns);
+  const ts = toBigInt64(key, TS_COLUMN, all.get(TS_COLUMN));
+  const rowsRead = ts.length;
+  const from = req.fromNs;
+  const to = req.toNs;
+
+  // Keep the rows inside the window; restore time order if a foreign file was not sorted.
+  const keep: number[] = [];
+  let sorted = true;
+  let prev: bigint | null = null;
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i] as bigint;
+    if (t >= from && t < to) {
+      if (prev !== null && t < prev) sorted = false;
+      prev = t;
+      keep.push(i);
+    }
+  }
+  if (!sorted)
+    keep.sort((a, b) =>
+      (ts[a] as bigint) < (ts[b] as bigint) ? -1 : (ts[a] as bigint) > (ts[b] as bigint) ? 1 : a - b,
+    );
+  const data = new Map<string, ColumnArray>();
+  for (const name of columns) data.set(name, take(all.get(name), keep, key, name));
+
+  const report: TickFileReport = {
+    key,
+    kind,
+    day,
+    bytes_total: opened.file.byteLength,
+    bytes_read: opened.file.bytesRead,
+    footer_bytes: opened.footerBytes,
+    row_group_bytes: groupBytes,
+    row_groups_total: metadata.row_groups.length,
+    row_groups_read: selected.length,
+    rows_read: rowsRead,
+    rows_in_window: keep.length,
+  };
+  return { data, report };
+}
+
+function take(col: ColumnArray | undefined, idx: readonly number[], key: string, name: string): ColumnArray {
+  if (col === undefined) throw new ParquetFileError(key, `column ${name} was not read`);
+  if (col instanceof BigInt64Array) {
+    const out = new BigInt64Array(idx.length);
+    for (let i = 0; i < idx.length; i++) out[i] = col[idx[i] as number] as bigint;
+    return out;
+  }
+  if (col instanceof Float64Array) {
+    const out = new Float64Array(idx.length);
+    for (let i = 0; i < idx.length; i++) out[i] = col[idx[i] as number] as number;
+    return out;
+  }
+  if (col instanceof Int32Array) {
+    const out = new Int32Array(idx.length);
+    for (let i = 0; i < idx.length; i++) out[i] = col[idx[i] as number] as number;
+    return out;
+  }
+  const src: ReadonlyArray<unknown> = col;
+  const out: Array<string | number | bigint | boolean | null> = new Array(idx.length);
+  for (let i = 0; i < idx.length; i++) {
+    const v = src[idx[i] as number];
+    out[i] =
+      typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean'
+        ? v
+        : null;
+  }
+  return out;
+}
+
+function concatParts(
+  parts: ReadonlyArray<Map<string, ColumnArray>>,
+  columns: readonly string[],
+): Map<string, ColumnArray> {
+  const out = new Map<string, ColumnArray>();
+  for (const name of columns) {
+    const cols = parts.map((p) => p.get(name)).filter((c): c is ColumnArray => c !== undefined);
+    if (cols.length === 1) {
+      out.set(name, cols[0] as ColumnArray);
+      continue;
+    }
+    const n = cols.reduce((s, c) => s + c.length, 0);
+    const first = cols[0];
+    if (cols.length > 0 && cols.every((c) => c instanceof BigInt64Array)) {
+      const o = new BigInt64Array(n);
+      let at = 0;
+      for (const c of cols as BigInt64Array[]) {
+        o.set(c, at);
+        at += c.length;
+      }
+      out.set(name, o);
+    } else if (cols.length > 0 && cols.every((c) => c instanceof Float64Array)) {
+      const o = new Float64Array(n);
+      let at = 0;
+      for (const c of cols as Float64Array[]) {
+        o.set(c, at);
+        at += c.length;
+      }
+      out.set(name, o);
+    } else if (cols.length > 0 && cols.every((c) => c instanceof Int32Array)) {
+      const o = new Int32Array(n);
+      let at = 0;
+      for (const c of cols as Int32Array[]) {
+        o.set(c, at);
+        at += c.length;
+      }
+      out.set(name, o);
+    } else if (first === undefined) {
+      out.set(name, []);
+    } else {
+      const o: Array<string | number | bigint | boolean | null> = [];
+      for (const c of cols) for (const v of c) o.push(v);
+      out.set(name, o);
+    }
+  }
+  return out;
+}
+
+function toBigInt64(key: string, name: string, col: ColumnArray | undefined): BigInt64Array {
+  if (col instanceof BigInt64Array) return col;
+  if (col === undefined) return new BigInt64Array(0);
+  const out = new BigInt64Array(col.length);
+  for (let i = 0; i < col.length; i++) {
+    const v = col[i];
+    if (typeof v !== 'bigint')
+      throw new ParquetFileError(key, `column ${name} row ${i}: expected a timestamp, got ${String(v)}`);
+    out[i] = v;
+  }
+  return out;
+}
+
+function toFloat64(key: string, name: string, col: ColumnArray | undefined): Float64Array {
+  if (col instanceof Float64Array) return col;
+  if (col === undefined) return new Float64Array(0);
+  const out = new Float64Array(col.length);
+  for (let i = 0; i < col.length; i++) {
+    const v = col[i];
+    // DECIMAL columns arrive as exact strings; the hot loop wants doubles.
+    const x = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : Number.NaN;
+    if (!Number.isFinite(x))
+      throw new ParquetFileError(key, `column ${name} row ${i}: expected a number, got ${String(v)}`);
+    out[i] = x;
+  }
+  return out;
+}
+
+const TRADE_SIDE_CODES: ReadonlyMap<string, number> = new Map([
+  ['BUY', SIDE_BUY],
+  ['SELL', SIDE_SELL],
+]);
+const BOOK_SIDE_CODES: ReadonlyMap<string, number> = new Map([
+  ['BID', BOOK_BID],
+  ['ASK', BOOK_ASK],
+]);
+
+/**
+ * Side strings → codes (case-insensitive). A null trade side (a foreign file with an optional
+ * column) is SIDE_UNKNOWN; any other value is a corrupt file.
+ */
+function sideCodes(
+  key: string,
+  col: ColumnArray | undefined,
+  codes: ReadonlyMap<string, number>,
+  nullCode: number | null,
+): Int8Array {
+  if (col === undefined) return new Int8Array(0);
+  const out = new Int8Array(col.length);
+  for (let i = 0; i < col.length; i++) {
+    const v = col[i];
+    const code =
+      typeof v === 'string'
+        ? codes.get(v.toUpperCase())
+        : v === null && nullCode !== null
+          ? nullCode
+          : undefined;
+    if (code === undefined) {
+      throw new ParquetFileError(
+        key,
+        `column side row ${i}: expected ${[...codes.keys()].join(' or ')}, got ${String(v)}`,
+      );
+    }
+    out[i] = code;
+  }
+  return out;
+}
+
+function toTrades(cols: Map<string, ColumnArray>, withIds: boolean, key: string): TradeColumns {
+  const t: TradeColumns = {
+    ts: toBigInt64(key, TS_COLUMN, cols.get(TS_COLUMN)),
+    price: toFloat64(key, 'price', cols.get('price')),
+    size: toFloat64(key, 'size', cols.get('size')),
+    side: sideCodes(key, cols.get('side'), TRADE_SIDE_CODES, SIDE_UNKNOWN),
+  };
+  if (withIds) t.trade_id = Array.from(cols.get('trade_id') ?? [], (v) => String(v));
+  return t;
+}
+
+function toQuotes(cols: Map<string, ColumnArray>, key: string): QuoteColumns {
+  return {
+    ts: toBigInt64(key, TS_COLUMN, cols.get(TS_COLUMN)),
+    bid_px: toFloat64(key, 'bid_px', cols.get('bid_px')),
+    bid_sz: toFloat64(key, 'bid_sz', cols.get('bid_sz')),
+    ask_px: toFloat64(key, 'ask_px', cols.get('ask_px')),
+    ask_sz: toFloat64(key, 'ask_sz', cols.get('ask_sz')),
+  };
+}
+
+function toBook(cols: Map<string, ColumnArray>, key: string): BookColumns {
+  const level = cols.get('level');
+  let levels: Int32Array;
+  if (level instanceof Int32Array) levels = level;
+  else {
+    levels = new Int32Array(level?.length ?? 0);
+    for (let i = 0; i < levels.length; i++) {
+      const v = level?.[i];
+      const n = typeof v === 'number' || typeof v === 'bigint' ? Number(v) : Number.NaN;
+      if (!Number.isInteger(n))
+        throw new ParquetFileError(key, `column level row ${i}: expected an integer, got ${String(v)}`);
+      levels[i] = n;
+    }
+  }
+  return {
+    ts: toBigInt64(key, TS_COLUMN, cols.get(TS_COLUMN)),
+    side: sideCodes(key, cols.get('side'), BOOK_SIDE_CODES, null),
+    level: levels,
+    price: toFloat64(key, 'price', cols.get('price')),
+    size: toFloat64(key, 'size', cols.get('size')),
+  };
+}
+
+function concatTyped<T extends BigInt64Array | Float64Array | Int32Array | Int8Array>(
+  parts: readonly T[],
+  make: (n: number) => T,
+): T {
+  if (parts.length === 1) return parts[0] as T;
+  const out = make(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    (out as { set(src: ArrayLike<unknown>, offset: number): void }).set(p as ArrayLike<unknown>, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function concatTrades(parts: readonly TradeColumns[], withIds: boolean): TradeColumns {
+  const t: TradeColumns = {
+    ts: concatTyped(
+      parts.map((p) => p.ts),
+      (n) => new BigInt64Array(n),
+    ),
+    price: concatTyped(
+      parts.map((p) => p.price),
+      (n) => new Float64Array(n),
+    ),
+    size: concatTyped(
+      parts.map((p) => p.size),
+      (n) => new Float64Array(n),
+    ),
+    side: concatTyped(
+      parts.map((p) => p.side),
+      (n) => new Int8Array(n),
+    ),
+  };
+  if (withIds) t.trade_id = parts.flatMap((p) => p.trade_id ?? []);
+  return t;
+}
+
+function concatQuotes(parts: readonly QuoteColumns[]): QuoteColumns {
+  return {
+    ts: concatTyped(
+      parts.map((p) => p.ts),
+      (n) => new BigInt64Array(n),
+    ),
+    bid_px: concatTyped(
+      parts.map((p) => p.bid_px),
+      (n) => new Float64Array(n),
+    ),
+    bid_sz: concatTyped(
+      parts.map((p) => p.bid_sz),
+      (n) => new Float64Array(n),
+    ),
+    ask_px: concatTyped(
+      parts.map((p) => p.ask_px),
+      (n) => new Float64Array(n),
+    ),
+    ask_sz: concatTyped(
+      parts.map((p) => p.ask_sz),
+      (n) => new Float64Array(n),
+    ),
+  };
+}
+
+function concatBook(parts: readonly BookColumns[]): BookColumns {
+  return {
+    ts: concatTyped(
+      parts.map((p) => p.ts),
+      (n) => new BigInt64Array(n),
+    ),
+    side: concatTyped(
+      parts.map((p) => p.side),
+      (n) => new Int8Array(n),
+    ),
+    level: concatTyped(
+      parts.map((p) => p.level),
+      (n) => new Int32Array(n),
+    ),
+    price: concatTyped(
+      parts.map((p) => p.price),
+      (n) => new Float64Array(n),
+    ),
+    size: concatTyped(
+      parts.map((p) => p.size),
+      (n) => new Float64Array(n),
+    ),
+  };
+}

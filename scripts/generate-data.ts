@@ -1,0 +1,210 @@
+/**
+ * Generate a synthetic market in the SPEC tick layout, plus `instruments/<day>.json` and a sample
+ * signals file:
+ *
+ *   npx tsx scripts/generate-data.ts --out data --days 2 --start 2025-07-01 --seed 42 \
+ *     [--trades-per-day 50000] [--quotes-per-trade 2.5] [--l2 [--l2-levels 5]] \
+ *     [--instruments BINANCE-SPOT:SPOT_PAIR:BTC-USDT,...] [--signals-per-day 29]
+ *
+ * Same options → byte-identical files. `--out` is a folder or `gs://bucket/prefix`.
+ */
+import { pathToFileURL } from 'node:url';
+import cliProgress from 'cli-progress';
+import { Command, InvalidArgumentError } from 'commander';
+import { openBlobLocation } from '../infra/ticks/blob-location.ts';
+import { writeInstrumentSpecs, writeTickDay } from '../infra/ticks/writer.ts';
+import {
+  DEFAULT_INSTRUMENTS,
+  DEFAULT_QUOTES_PER_TRADE,
+  DEFAULT_TRADES_PER_DAY,
+  SyntheticMarket,
+  sampleSignals,
+  syntheticInstrumentSpecs,
+} from '../shared/data/synthetic.ts';
+import { addDays, isUtcDay } from '../shared/data/tick-layout.ts';
+import type { BlobStore } from '../shared/ports/blob-store.ts';
+
+export const SAMPLE_SIGNALS_KEY = 'signals/sample.jsonl';
+
+export interface GenerateDataOptions {
+  start: string;
+  days: number;
+  seed: number;
+  tradesPerDay?: number | undefined;
+  quotesPerTrade?: number | undefined;
+  /** L2 levels per side; 0 = no book files. */
+  l2Levels?: number | undefined;
+  /** Subset of the default instruments by key (default all). */
+  instruments?: readonly string[] | undefined;
+  signalsPerDay?: number | undefined;
+  /** Called after each instrument-day is written. */
+  onProgress?: ((done: number, total: number, label: string) => void) | undefined;
+}
+
+export interface GenerateDataSummary {
+  days: string[];
+  files: Array<{ key: string; rows: number; bytes: number }>;
+  trades: number;
+  quotes: number;
+  bookRows: number;
+  signals: number;
+}
+
+/** Generate the data set into a BlobStore. */
+export async function generateData(
+  blobs: BlobStore,
+  opts: GenerateDataOptions,
+): Promise<GenerateDataSummary> {
+  if (!isUtcDay(opts.start)) throw new RangeError(`--start must be a date YYYY-MM-DD, got ${opts.start}`);
+  if (!Number.isInteger(opts.days) || opts.days < 1)
+    throw new RangeError(`--days must be ≥ 1, got ${opts.days}`);
+  let instruments = DEFAULT_INSTRUMENTS;
+  if (opts.instruments && opts.instruments.length > 0) {
+    const wanted = new Set(opts.instruments);
+    instruments = DEFAULT_INSTRUMENTS.filter((i) => wanted.has(i.spec.instrument_key));
+    const unknown = [...wanted].filter((k) => !instruments.some((i) => i.spec.instrument_key === k));
+    if (unknown.length > 0) {
+      throw new RangeError(
+        `unknown instrument(s) ${unknown.join(', ')}; available: ${DEFAULT_INSTRUMENTS.map((i) => i.spec.instrument_key).join(', ')}`,
+      );
+    }
+  }
+  const market = new SyntheticMarket({
+    seed: opts.seed,
+    instruments,
+    tradesPerDay: opts.tradesPerDay,
+    quotesPerTrade: opts.quotesPerTrade,
+    l2Levels: opts.l2Levels ?? 0,
+  });
+  const days = Array.from({ length: opts.days }, (_, i) => addDays(opts.start, i));
+  const summary: GenerateDataSummary = { days, files: [], trades: 0, quotes: 0, bookRows: 0, signals: 0 };
+  const specs = syntheticInstrumentSpecs(instruments);
+  const total = days.length * instruments.length;
+  let done = 0;
+  for (const day of days) {
+    const key = await writeInstrumentSpecs(blobs, day, specs);
+    summary.files.push({ key, rows: specs.length, bytes: 0 });
+    market.startDay(day);
+    for (const inst of instruments) {
+      const d = market.instrumentDay(inst);
+      const written = await writeTickDay(blobs, d.instrument_key, day, d);
+      summary.files.push(...written.map(({ key, rows, bytes }) => ({ key, rows, bytes })));
+      summary.trades += d.trades.ts.length;
+      summary.quotes += d.quotes.ts.length;
+      summary.bookRows += d.book?.ts.length ?? 0;
+      done++;
+      opts.onProgress?.(done, total, `${day} ${inst.spec.instrument_key}`);
+    }
+  }
+  const signals = sampleSignals({ seed: opts.seed, days, instruments, perDay: opts.signalsPerDay });
+  const jsonl = signals.map((s) => JSON.stringify(s)).join('\n') + (signals.length > 0 ? '\n' : '');
+  await blobs.put(SAMPLE_SIGNALS_KEY, jsonl, { contentType: 'application/x-ndjson' });
+  summary.files.push({ key: SAMPLE_SIGNALS_KEY, rows: signals.length, bytes: Buffer.byteLength(jsonl) });
+  summary.signals = signals.length;
+  return summary;
+}
+
+function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+}
+
+function nonNegativeInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return n;
+  };
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  const program = new Command()
+    .name('generate-data')
+    .description('Generate a seeded synthetic market (tick Parquet files, instruments, sample signals)')
+    .option('--out <dir>', 'output folder or gs://bucket/prefix', 'data')
+    .option('--start <day>', 'first UTC day, YYYY-MM-DD', '2025-07-01')
+    .option('--days <n>', 'number of days', positiveInt('--days'), 2)
+    .option('--seed <n>', 'random seed', nonNegativeInt('--seed'), 42)
+    .option(
+      '--trades-per-day <n>',
+      'trades per day of the busiest spot instrument',
+      positiveInt('--trades-per-day'),
+      DEFAULT_TRADES_PER_DAY,
+    )
+    .option(
+      '--quotes-per-trade <x>',
+      'quote updates per trade',
+      (v) => {
+        const x = Number(v);
+        if (!(x > 0)) throw new InvalidArgumentError('--quotes-per-trade must be > 0');
+        return x;
+      },
+      DEFAULT_QUOTES_PER_TRADE,
+    )
+    .option('--l2', 'also write book.parquet (L2 snapshots at every quote change)', false)
+    .option('--l2-levels <n>', 'levels per side in L2 snapshots', positiveInt('--l2-levels'), 5)
+    .option('--instruments <keys>', 'comma-separated subset of instruments', (v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .option('--signals-per-day <n>', 'sample signals per day', nonNegativeInt('--signals-per-day'), 29)
+    .option('--quiet', 'no progress bar', false)
+    .parse(argv);
+  const o = program.opts<{
+    out: string;
+    start: string;
+    days: number;
+    seed: number;
+    tradesPerDay: number;
+    quotesPerTrade: number;
+    l2: boolean;
+    l2Levels: number;
+    instruments?: string[];
+    signalsPerDay: number;
+    quiet: boolean;
+  }>();
+  const blobs = await openBlobLocation(o.out, { durable: false });
+  const bar = o.quiet
+    ? null
+    : new cliProgress.SingleBar(
+        { format: 'generate [{bar}] {value}/{total} {label}', hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      );
+  const started = performance.now();
+  bar?.start(1, 0, { label: '' });
+  const summary = await generateData(blobs, {
+    start: o.start,
+    days: o.days,
+    seed: o.seed,
+    tradesPerDay: o.tradesPerDay,
+    quotesPerTrade: o.quotesPerTrade,
+    l2Levels: o.l2 ? o.l2Levels : 0,
+    instruments: o.instruments,
+    signalsPerDay: o.signalsPerDay,
+    onProgress: (done, total, label) => {
+      bar?.setTotal(total);
+      bar?.update(done, { label });
+    },
+  });
+  bar?.stop();
+  const seconds = (performance.now() - started) / 1000;
+  const bytes = summary.files.reduce((s, f) => s + f.bytes, 0);
+  console.log(
+    `wrote ${summary.files.length} files (${(bytes / 1e6).toFixed(1)} MB) to ${o.out} in ${seconds.toFixed(1)} s: ` +
+      `${summary.trades} trades, ${summary.quotes} quotes${summary.bookRows ? `, ${summary.bookRows} book rows` : ''}, ` +
+      `${summary.signals} signals (${SAMPLE_SIGNALS_KEY})`,
+  );
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,69 @@
+/** Shared helpers for the tick-data tests (not a test file). */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LocalBlobStore } from '../../../infra/local/blob-store.local.ts';
+import {
+  DEFAULT_INSTRUMENTS,
+  type SyntheticDay,
+  type SyntheticInstrument,
+  SyntheticMarket,
+} from '../../../shared/data/synthetic.ts';
+
+export const BTC_SPOT = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
+export const ETH_SPOT = 'BINANCE-SPOT:SPOT_PAIR:ETH-USDT';
+export const BTC_PERP = 'BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN';
+
+export function instrument(key: string): SyntheticInstrument {
+  const inst = DEFAULT_INSTRUMENTS.find((i) => i.spec.instrument_key === key);
+  if (!inst) throw new Error(`no synthetic instrument ${key}`);
+  return inst;
+}
+
+/** Consecutive synthetic days of one instrument. */
+export function syntheticDays(
+  key: string,
+  days: readonly string[],
+  opts: { seed?: number; tradesPerDay?: number; l2Levels?: number } = {},
+): SyntheticDay[] {
+  const inst = instrument(key);
+  const market = new SyntheticMarket({
+    seed: opts.seed ?? 7,
+    instruments: [inst],
+    tradesPerDay: opts.tradesPerDay ?? 50_000,
+    l2Levels: opts.l2Levels ?? 0,
+  });
+  return days.map((d) => {
+    market.startDay(d);
+    return market.instrumentDay(inst);
+  });
+}
+
+/** A LocalBlobStore on a fresh temporary folder, and its cleanup. */
+export async function tempBlobStore(
+  label: string,
+): Promise<{ blobs: LocalBlobStore; root: string; cleanup: () => Promise<void> }> {
+  const root = await mkdtemp(path.join(tmpdir(), `ticks-${label}-`));
+  return {
+    blobs: new LocalBlobStore(root, { durable: false }),
+    root,
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+}
+
+/** Indexes i with from ≤ ts[i] < to. */
+export function indexesInWindow(ts: BigInt64Array, from: bigint, to: bigint): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i] as bigint;
+    if (t >= from && t < to) out.push(i);
+  }
+  return out;
+}
+
+export function pick<T extends { [i: number]: unknown; length: number }>(
+  arr: T,
+  idx: readonly number[],
+): unknown[] {
+  return idx.map((i) => arr[i]);
+}
