@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  FirestoreRiskLedgerStore,
+  LedgerContentionError,
+} from '../../infra/firestore/risk-ledger.firestore.ts';
+import { LocalRiskLedgerStore } from '../../infra/local/risk-ledger.local.ts';
+import { applyReservation, type RiskLedger } from '../../shared/risk/ledger.ts';
+import { startOrSkip } from '../support/emulator-guard.ts';
+import { startFirestoreEmulator } from '../support/firestore-emulator.ts';
+import { reservation, riskLedgerContract } from './risk-ledger.contract.ts';
+
+process.env.METADATA_SERVER_DETECTION = 'none';
+
+const tempDirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'risk-ledger-'));
+  tempDirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  await Promise.all(tempDirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+riskLedgerContract('local, memory only', async () => ({ store: LocalRiskLedgerStore.memory() }), {
+  durable: false,
+});
+
+riskLedgerContract(
+  'local, journal on disk',
+  async () => {
+    const dataDir = await tempDir();
+    const h = {
+      store: await LocalRiskLedgerStore.open({ dataDir }),
+      reopen: async () => {
+        await h.store.close();
+        h.store = await LocalRiskLedgerStore.open({ dataDir });
+        return h.store;
+      },
+    };
+    return h;
+  },
+  { durable: true },
+);
+
+describe('local risk ledger journal specifics', () => {
+  it('compacts to one line per scope at start-up, and names the line of a corrupt record', async () => {
+    const dataDir = await tempDir();
+    let s = await LocalRiskLedgerStore.open({ dataDir, compactMinRecords: 3 });
+    for (let i = 0; i < 5; i++) {
+      await s.update(['global'], (l) => ({
+        result: 0,
+        next: { global: applyReservation(l.global as RiskLedger, reservation(`OP-${i}`)) },
+      }));
+    }
+    await s.close();
+    s = await LocalRiskLedgerStore.open({ dataDir, compactMinRecords: 3 });
+    expect(Object.keys((await s.get('global')).open)).toHaveLength(5);
+    await s.close();
+    const path = join(dataDir, 'risk-ledger.jsonl');
+    const lines = (await readFile(path, 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(1);
+    await writeFile(path, `${lines[0]}\n{"op":"put","scope":"global","ledger":{"version":"x"}}\n`);
+    await expect(LocalRiskLedgerStore.open({ dataDir })).rejects.toThrow(
+      /risk-ledger\.jsonl line 2.*version/,
+    );
+  });
+});
+
+const emu = await startOrSkip('Firestore', () => startFirestoreEmulator());
+
+describe.skipIf(!emu.ok)('Firestore emulator', () => {
+  const emulator = emu.ok ? emu.value : null;
+  const db = emulator?.client();
+  const prefix = () => `t-${randomUUID().slice(0, 8)}-`;
+
+  afterAll(async () => {
+    if (emulator) {
+      console.info(`Firestore emulator for risk-ledger tests started in ${emulator.startMs} ms`);
+      await emulator.stop();
+    }
+  });
+
+  riskLedgerContract(
+    'Firestore',
+    async () => {
+      if (!db || !emulator) throw new Error('emulator not running');
+      const p = prefix();
+      const h = {
+        store: new FirestoreRiskLedgerStore({ firestore: db, collectionPrefix: p }),
+        reopen: async () => {
+          await h.store.close();
+          h.store = new FirestoreRiskLedgerStore({
+            firestore: emulator.client(),
+            collectionPrefix: p,
+            ownsClient: true,
+          });
+          return h.store;
+        },
+      };
+      return h;
+    },
+    { durable: true },
+  );
+
+  riskLedgerContract(
+    'Firestore, compare-and-set only (no group commit)',
+    async () => {
+      if (!db) throw new Error('emulator not running');
+      return {
+        store: new FirestoreRiskLedgerStore({
+          firestore: db,
+          collectionPrefix: prefix(),
+          groupCommit: false,
+        }),
+      };
+    },
+    { durable: false, concurrency: 15 },
+  );
+
+  it('stores one document per scope with the ledger as JSON text, and names a corrupt one', async () => {
+    if (!db) throw new Error('emulator not running');
+    const p = prefix();
+    const store = new FirestoreRiskLedgerStore({ firestore: db, collectionPrefix: p });
+    await store.update(['global'], (l) => ({
+      result: 0,
+      next: { global: applyReservation(l.global as RiskLedger, reservation('OP-1')) },
+    }));
+    const ref = db.collection(`${p}risk_ledgers`).doc('global');
+    const data = (await ref.get()).data();
+    expect(data).toMatchObject({ scope: 'global', version: 1, open_reservations: 1 });
+    expect(JSON.parse(String(data?.ledger_json)).open['OP-1'].reservation.id).toBe('OP-1');
+    await ref.update({ ledger_json: '{"version": -1}' });
+    await expect(store.get('global')).rejects.toThrow(/risk_ledgers\/global: corrupt risk ledger at version/);
+  });
+
+  it('under contention with no time budget, losers fail with a transient error and winners are all kept', async () => {
+    if (!db) throw new Error('emulator not running');
+    const p = prefix();
+    const store = new FirestoreRiskLedgerStore({
+      firestore: db,
+      collectionPrefix: p,
+      maxWaitMs: 0,
+      groupCommit: false,
+    });
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        store.update(['global'], (l) => ({
+          result: `OP-${i}`,
+          next: { global: applyReservation(l.global as RiskLedger, reservation(`OP-${i}`)) },
+        })),
+      ),
+    );
+    const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const lost = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+    expect(lost.length).toBeGreaterThan(0);
+    for (const e of lost) expect(e).toBeInstanceOf(LedgerContentionError);
+    expect(Object.keys((await store.get('global')).open).sort()).toEqual(won.sort());
+    expect(store.stats()).toMatchObject({ updates: 10, batches: 10, commits: won.length });
+  });
+
+  it('group commit: a burst in one process is one read and one write; a throwing fn fails alone', async () => {
+    if (!db) throw new Error('emulator not running');
+    const store = new FirestoreRiskLedgerStore({ firestore: db, collectionPrefix: prefix() });
+    await store.get('global'); // connect first, so the burst really is concurrent
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) =>
+        store.update(['global'], (l) => {
+          if (i === 7) throw new Error('bad fn');
+          const g = l.global as RiskLedger;
+          return { result: g.version, next: { global: applyReservation(g, reservation(`OP-${i}`)) } };
+        }),
+      ),
+    );
+    expect(
+      results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.message),
+    ).toEqual(['bad fn']);
+    // Each fn saw the ledger the earlier ones left: the versions seen are all distinct.
+    const seen = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    expect(new Set(seen).size).toBe(29);
+    expect(Object.keys((await store.get('global')).open)).toHaveLength(29);
+    const stats = store.stats();
+    expect(stats.commits).toBe(stats.batches);
+    expect(stats.batches).toBeLessThanOrEqual(3);
+    expect(stats.conflicts).toBe(0);
+  });
+});
