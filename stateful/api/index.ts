@@ -1,0 +1,122 @@
+/**
+ * The HTTP API of the service (SPEC "HTTP API"), as a hono app that any shell can serve:
+ * `stateful/main.ts` serves it with @hono/node-server; tests call `app.request()` in-process.
+ *
+ *   POST   /api/orders                  submit an order instruction
+ *   GET    /api/orders?status=&venue=&strategy_id=&instrument_key=&parent_order_id=&from=&to=&limit=
+ *   GET    /api/orders/:operation_id    the order + timeline + fills
+ *   DELETE /api/orders/:operation_id    cancel
+ *   GET    /api/positions?account_id=&instrument_key=
+ *   GET    /api/health                  every component; 200 all ok, 503 otherwise
+ *   GET    /metrics                     Prometheus text
+ *   GET    /api/openapi.json, /api/docs the OpenAPI 3.1 document and a readable page
+ *
+ * Every error goes through one `onError` (stateful/api/errors); every JSON body through one
+ * replacer (stateful/api/json). Each request gets an id (`X-Request-Id`, taken from the request
+ * when the caller sends one), is counted and timed by route, and logged as one line.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import type { Logger } from 'pino';
+import type { OrderService } from '../../shared/app/order-service.ts';
+import type { PositionStore } from '../../shared/ports/position-store.ts';
+import { silentLogger } from '../observability/logger/index.ts';
+import { createMetrics, type Metrics, meterOrderService } from '../observability/metrics/index.ts';
+import { ApiError, createErrorHandler, notFoundHandler } from './errors/index.ts';
+import { type HealthCheck, healthRoutes, type VenueHealth } from './health/index.ts';
+import { httpMetrics, metricsRoutes, routeLabel } from './metrics/index.ts';
+import { type OpenApiInfo, openApiRoutes } from './openapi/index.ts';
+import { type OrderReader, orderRoutes } from './orders/index.ts';
+import { positionRoutes } from './positions/index.ts';
+import type { ApiEnv } from './types.ts';
+
+export type { OrderReader } from './orders/index.ts';
+export { storeOrderReader } from './orders/index.ts';
+
+/** Largest request body accepted (413 above it). An order instruction is well under 10 KiB. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export interface ApiDeps {
+  /** The order use cases; a reader only (get/list) when this process runs no order intake. */
+  orders: OrderService | OrderReader;
+  positions: Pick<PositionStore, 'list'>;
+  health: {
+    /** Named component checks: `order_store`, `position_store`, `bus`, `blob_store`, ... */
+    checks: Readonly<Record<string, HealthCheck>>;
+    /** Health of each venue (shown as `venue:<id>`). */
+    venues?: VenueHealth | undefined;
+    /** Per-check time limit (default 3000 ms). */
+    timeoutMs?: number | undefined;
+  };
+  /** Metrics registry (default: a new one with the process metrics). */
+  metrics?: Metrics | undefined;
+  /** Request and error log (default silent). */
+  logger?: Logger | undefined;
+  /** Log one line per order submitted or canceled over HTTP (config `logging.log_orders`, default true). */
+  logOrders?: boolean | undefined;
+  maxBodyBytes?: number | undefined;
+  openapi?: OpenApiInfo | undefined;
+}
+
+/** Requests that probes and scrapers make all the time: logged at debug, not info. */
+const QUIET_ROUTES = new Set(['/api/health', '/metrics']);
+
+export function createApp(deps: ApiDeps): Hono<ApiEnv> {
+  const logger = deps.logger ?? silentLogger();
+  const metrics = deps.metrics ?? createMetrics();
+  const orders =
+    'submit' in deps.orders && 'cancel' in deps.orders
+      ? meterOrderService(deps.orders, metrics)
+      : deps.orders;
+
+  const app = new Hono<ApiEnv>();
+  app.use(requestId());
+  app.use(httpMetrics(metrics));
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const route = routeLabel(c);
+    const line = {
+      request_id: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      route,
+      status: c.res.status,
+      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+    };
+    if (QUIET_ROUTES.has(route) && c.res.status < 500) logger.debug(line, 'http request');
+    else logger.info(line, 'http request');
+  });
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(
+          413,
+          'payload_too_large',
+          `request body exceeds ${deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes`,
+        );
+      },
+    }),
+  );
+
+  app.route('/api/orders', orderRoutes(orders, { logger: (deps.logOrders ?? true) ? logger : undefined }));
+  app.route('/api/positions', positionRoutes(deps.positions));
+  app.route(
+    '/api/health',
+    healthRoutes({
+      checks: deps.health.checks,
+      venues: deps.health.venues,
+      timeoutMs: deps.health.timeoutMs,
+      gauge: metrics.componentUp,
+    }),
+  );
+  app.route('/api', openApiRoutes(deps.openapi));
+  app.route('/metrics', metricsRoutes(metrics.registry));
+
+  app.notFound(notFoundHandler);
+  app.onError(createErrorHandler(logger));
+  return app;
+}

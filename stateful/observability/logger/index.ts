@@ -1,0 +1,77 @@
+/**
+ * Structured JSON logs (pino), shaped for Cloud Logging: every line carries `severity` (DEBUG,
+ * INFO, WARNING, ERROR, CRITICAL) and `message`, which Cloud Run's log agent reads as the entry's
+ * severity and text, plus `time` (RFC 3339). Locally the same lines go to stdout.
+ *
+ * Secrets: configuration is logged only through `redactConfig` (shared/config/redact.ts); as a
+ * second line of defence every value under a key that looks secret (api_key, api_secret, password,
+ * passphrase, token, authorization, cookie) is replaced by "***" up to four levels deep.
+ */
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** Keys whose values never reach a log line. */
+export const REDACTED_KEYS = [
+  'api_key',
+  'api_secret',
+  'apiKey',
+  'secret',
+  'password',
+  'passphrase',
+  'token',
+  'access_token',
+  'authorization',
+  'cookie',
+] as const;
+
+/** pino redact paths: each secret key at the top level and up to three objects deep. */
+export function redactPaths(keys: readonly string[] = REDACTED_KEYS): string[] {
+  const out: string[] = [];
+  for (const key of keys) {
+    out.push(key, `*.${key}`, `*.*.${key}`, `*.*.*.${key}`);
+  }
+  return out;
+}
+
+const SEVERITY: Record<string, string> = {
+  trace: 'DEBUG',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARNING',
+  error: 'ERROR',
+  fatal: 'CRITICAL',
+};
+
+export interface CreateLoggerOptions {
+  /** pino level: trace, debug, info, warn, error, fatal or silent (default info). */
+  level?: string | undefined;
+  /** Service name put on every line (default `execution-platform`). */
+  name?: string | undefined;
+  /** Where lines go (default stdout). Tests pass a stream to read them. */
+  destination?: DestinationStream | undefined;
+  /** Fields added to every line. */
+  base?: Record<string, unknown> | undefined;
+}
+
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const config: LoggerOptions = {
+    level: options.level ?? 'info',
+    name: options.name ?? 'execution-platform',
+    messageKey: 'message',
+    errorKey: 'err',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    base: { pid: process.pid, ...options.base },
+    formatters: {
+      level: (label, number) => ({ severity: SEVERITY[label] ?? 'DEFAULT', level: number }),
+    },
+    redact: { paths: redactPaths(), censor: '***' },
+    serializers: { err: pino.stdSerializers.err },
+  };
+  return options.destination ? pino(config, options.destination) : pino(config);
+}
+
+/** A logger that writes nothing (tests, tools). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
