@@ -26,6 +26,7 @@ import { createApp } from './api/index.ts';
 import type { ApiEnv } from './api/types.ts';
 import { createLogger, type Logger } from './observability/logger/index.ts';
 import { createMetrics, type Metrics } from './observability/metrics/index.ts';
+import { type SimulatedVenues, startSimulatedVenues } from './venues/index.ts';
 
 export interface StartOptions {
   /** The configuration (default: `loadConfig({env})`). */
@@ -46,6 +47,8 @@ export interface StartOptions {
 export interface RunningService {
   readonly config: AppConfig;
   readonly platform: Platform;
+  /** The SIMULATED venues running in this process (acks and fills from the matching engine). */
+  readonly venues: SimulatedVenues;
   readonly app: Hono<ApiEnv>;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -123,12 +126,30 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
   logger.info({ config: redactConfig(config) }, 'configuration loaded');
 
   const platform = await createPlatform(config, { env, warn: (message) => logger.warn(message) });
+  let venues: SimulatedVenues | null = null;
   try {
+    // Venues subscribe before the API takes orders: the in-process bus only delivers messages
+    // published after a subscription exists.
+    venues = await startSimulatedVenues({
+      config,
+      orders: platform.orders,
+      positions: platform.positions,
+      bus: platform.bus,
+      clock: platform.clock,
+      instruments: platform.instruments,
+      market: platform.marketState,
+      ledger: platform.riskLedger,
+      log: logger,
+    });
+    const started = venues;
+    const configured = configuredVenueHealth(config);
+    const venueHealth: VenueHealth =
+      options.venueHealth ?? (async () => ({ ...(await configured()), ...(await started.health()) }));
     const metrics = createMetrics();
     const app = createApp({
       orders: createPlatformOrderService(platform),
       positions: platform.positions,
-      health: { checks: platform.health, venues: options.venueHealth ?? configuredVenueHealth(config) },
+      health: { checks: platform.health, venues: venueHealth },
       metrics,
       logger,
       logOrders: config.logging.log_orders,
@@ -158,13 +179,15 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     const close = () => {
       closing ??= (async () => {
         await closeServer(server, options.shutdownTimeoutMs ?? 10_000);
+        await started.stop();
         await platform.close();
         logger.info('stopped');
       })();
       return closing;
     };
-    return { config, platform, app, metrics, logger, port, url, close };
+    return { config, platform, venues: started, app, metrics, logger, port, url, close };
   } catch (err) {
+    await venues?.stop().catch(() => undefined);
     await platform.close().catch(() => undefined);
     throw err;
   }
