@@ -1,0 +1,120 @@
+/**
+ * `backtest-window`: one `backtests.windows` message → the window's ticks read with byte ranges →
+ * the simulation → `_partials/<window_id>.json` → a `backtests.done` message (attributes `run_id`,
+ * `window_id`). Idempotent: a redelivery recomputes the same partial and overwrites it, and the
+ * merge counts each window id once.
+ *
+ * | what happened                                                  | function                           |
+ * | -------------------------------------------------------------- | ---------------------------------- |
+ * | window simulated, partial written, done published              | ack                                |
+ * | tick file missing / corrupt Parquet / plan the algorithm       | `_errors/<window_id>.json` naming  |
+ * |   cannot run (will never succeed)                              | the file; done published (so the   |
+ * |                                                                | run fails cleanly); dead-letter    |
+ * | bad message, unknown run or window                             | dead-letter + ack                  |
+ * | store or bus unavailable                                       | throw → Pub/Sub redelivers         |
+ */
+import { errorKey } from '../../infra/backtest/keys.ts';
+import { jsonPayload } from '../../infra/backtest/messages.ts';
+import { readManifest } from '../../infra/backtest/plan-run.ts';
+import { runWindowTask, WindowFailedError } from '../../infra/backtest/window-task.ts';
+import type { FooterCache } from '../../infra/parquet/reader.ts';
+import { type WindowDone, type WindowError, WindowMessageSchema } from '../../shared/backtest/model.ts';
+import { fromZodIssues } from '../../shared/domain/errors.ts';
+import type { BlobStore } from '../../shared/ports/blob-store.ts';
+import type { EventBus, TopicName } from '../../shared/ports/event-bus.ts';
+import type { FunctionLogger } from '../shared/log.ts';
+import { type PubSubFunction, pubSubFunction, type Verdict } from '../shared/pubsub-function.ts';
+
+export const BACKTEST_WINDOW = 'backtest-window';
+export const BACKTEST_WINDOW_TOPIC: TopicName = 'backtests.windows';
+export const BACKTEST_DONE_TOPIC: TopicName = 'backtests.done';
+
+export interface WindowFunctionDeps {
+  data: BlobStore;
+  results: BlobStore;
+  bus: Pick<EventBus, 'publish'>;
+  log: FunctionLogger;
+  cache?: FooterCache | undefined;
+}
+
+async function publishDone(deps: WindowFunctionDeps, done: WindowDone): Promise<void> {
+  await deps.bus.publish(BACKTEST_DONE_TOPIC, done, { run_id: done.run_id, window_id: done.window_id });
+}
+
+/** Run the window a message names (the core of the function, usable without Pub/Sub). */
+export async function runWindowMessage(deps: WindowFunctionDeps, payload: unknown): Promise<Verdict> {
+  const parsed = WindowMessageSchema.safeParse(payload);
+  if (!parsed.success) {
+    return {
+      kind: 'dead_letter',
+      outcome: 'invalid',
+      reason: 'invalid_window_message',
+      issues: fromZodIssues(parsed.error.issues),
+    };
+  }
+  const { run_id, window_id } = parsed.data;
+  const manifest = await readManifest(deps.results, run_id);
+  if (manifest === null) {
+    return {
+      kind: 'dead_letter',
+      outcome: 'invalid',
+      reason: 'unknown_run',
+      issues: [{ path: 'run_id', message: `run ${run_id} has no manifest` }],
+      fields: { run_id, window_id },
+    };
+  }
+  const window = manifest.windows.find((w) => w.window_id === window_id);
+  if (window === undefined) {
+    return {
+      kind: 'dead_letter',
+      outcome: 'invalid',
+      reason: 'unknown_window',
+      issues: [{ path: 'window_id', message: `run ${run_id} has no window ${window_id}` }],
+      fields: { run_id, window_id },
+    };
+  }
+  try {
+    const outcome = await runWindowTask(
+      { data: deps.data, results: deps.results, cache: deps.cache },
+      { run_id, window, settings: manifest.settings, limits: manifest.risk_limits },
+    );
+    await publishDone(deps, { run_id, window_id, outcome: 'partial' });
+    return { kind: 'ack', outcome: 'window_done', fields: { run_id, ...outcome } };
+  } catch (e) {
+    if (!(e instanceof WindowFailedError)) throw e;
+    const record: WindowError = {
+      version: 1,
+      run_id,
+      window_id,
+      file: e.file,
+      code: e.code,
+      message: e.message,
+    };
+    await deps.results.put(errorKey(run_id, window_id), `${JSON.stringify(record)}\n`, {
+      contentType: 'application/json',
+    });
+    await publishDone(deps, { run_id, window_id, outcome: 'error' });
+    return {
+      kind: 'dead_letter',
+      outcome: 'window_failed',
+      reason: e.code,
+      issues: [{ path: e.file ?? window_id, message: e.message }],
+      fields: { run_id, window_id },
+    };
+  }
+}
+
+export function createBacktestWindowHandler(deps: WindowFunctionDeps): PubSubFunction {
+  return pubSubFunction({
+    functionName: BACKTEST_WINDOW,
+    topic: BACKTEST_WINDOW_TOPIC,
+    bus: deps.bus,
+    log: deps.log,
+    handle: async (delivery) => {
+      const payload = jsonPayload(delivery.data);
+      if (!payload.ok)
+        return { kind: 'dead_letter', outcome: 'poison', reason: payload.reason, issues: payload.issues };
+      return runWindowMessage(deps, payload.value);
+    },
+  });
+}

@@ -1,0 +1,231 @@
+/**
+ * One window end to end: read its ticks from the data store with byte ranges (infra/ticks loader:
+ * only the row groups of the window's minutes), simulate it (shared/backtest/window.ts), and write
+ * its partial result to `_partials/<window_id>.json` in the results store. Idempotent: a retry
+ * computes the same partial and overwrites it.
+ *
+ * Failures that will never go away (a tick file missing, a corrupt Parquet file, a plan the
+ * algorithm cannot run) become a {@link WindowFailedError} naming the window and the file; anything
+ * else (a network error) is thrown as is, for the caller to retry.
+ */
+
+import type { FileMetaData } from 'hyparquet';
+import type { BacktestSettings } from '../../shared/backtest/model.ts';
+import { type WindowPartial, WindowPartialSchema, type WindowPlan } from '../../shared/backtest/model.ts';
+import { simulateWindow, WindowSimulationError } from '../../shared/backtest/window.ts';
+import { daysInWindow, type TickKind, tickFileKey } from '../../shared/data/tick-layout.ts';
+import { nanosToIso } from '../../shared/domain/time.ts';
+import { BlobNotFoundError, type BlobStore } from '../../shared/ports/blob-store.ts';
+import type { RiskLimits } from '../../shared/risk/limits.ts';
+import { type FooterCache, openParquetBlob, ParquetFileError, type ReadStats } from '../parquet/reader.ts';
+import { loadWindow, TickDataMissingError } from '../ticks/loader.ts';
+import { partialKey } from './keys.ts';
+
+export interface WindowTask {
+  run_id: string;
+  window: WindowPlan;
+  settings: BacktestSettings;
+  limits: RiskLimits;
+}
+
+export interface WindowTaskDeps {
+  data: BlobStore;
+  results: BlobStore;
+  /** Parsed footers reused across the windows one worker runs. */
+  cache?: FooterCache | undefined;
+}
+
+export type WindowFailureCode = 'tick_data_missing' | 'corrupt_parquet' | 'window_failed';
+
+/** A window that cannot succeed; names the window and, when there is one, the file. */
+export class WindowFailedError extends Error {
+  constructor(
+    readonly window_id: string,
+    readonly code: WindowFailureCode,
+    readonly file: string | null,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'WindowFailedError';
+  }
+}
+
+/** What a finished window reports back (the partial itself is in the results store). */
+export interface WindowOutcome {
+  window_id: string;
+  fills: number;
+  orders: number;
+  ticks: number;
+  bytes_read: number;
+  warnings: number;
+}
+
+function describe(w: WindowPlan): string {
+  return `window ${w.window_id} (${w.instrument_key} ${nanosToIso(BigInt(w.start_ns))} → ${nanosToIso(BigInt(w.end_ns))})`;
+}
+
+/** Map a permanent failure to a WindowFailedError; rethrow anything else. */
+export function classifyWindowError(w: WindowPlan, err: unknown): WindowFailedError {
+  if (err instanceof WindowFailedError) return err;
+  if (err instanceof TickDataMissingError) {
+    return new WindowFailedError(
+      w.window_id,
+      'tick_data_missing',
+      err.key,
+      `${describe(w)}: ${err.message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  if (err instanceof ParquetFileError) {
+    return new WindowFailedError(w.window_id, 'corrupt_parquet', err.key, `${describe(w)}: ${err.message}`, {
+      cause: err,
+    });
+  }
+  if (err instanceof WindowSimulationError) {
+    return new WindowFailedError(w.window_id, 'window_failed', null, `${describe(w)}: ${err.message}`, {
+      cause: err,
+    });
+  }
+  throw err;
+}
+
+/**
+ * The tick files a window reads: trades plus the L2 book when every day of the window has one,
+ * else trades plus quotes (the engine takes its book from one source).
+ */
+export async function windowTickFiles(
+  data: BlobStore,
+  w: WindowPlan,
+): Promise<{ kinds: TickKind[]; keys: string[] }> {
+  const days = daysInWindow(BigInt(w.start_ns), BigInt(w.end_ns));
+  if (days.length === 0) return { kinds: ['trades', 'quotes'], keys: [] };
+  const books = await Promise.all(days.map((d) => data.stat(tickFileKey(w.instrument_key, d, 'book'))));
+  const kinds: TickKind[] = books.every((b) => b !== null) ? ['trades', 'book'] : ['trades', 'quotes'];
+  return { kinds, keys: days.flatMap((d) => kinds.map((k) => tickFileKey(w.instrument_key, d, k))) };
+}
+
+/** A parsed footer to seed a worker's cache with (plain data: it crosses thread boundaries). */
+export interface FooterEntry {
+  key: string;
+  size: number;
+  updatedMs: number | undefined;
+  metadata: FileMetaData;
+}
+
+/**
+ * Read the footer of every tick file a run's windows need, once, into `cache` (and return them for
+ * other threads). A missing or unreadable file is skipped here: the window that needs it fails with
+ * an error naming it. The bytes are counted in `stats`. Because windows then find every footer in
+ * their cache, the bytes a run reads do not depend on how windows are spread over workers.
+ */
+export async function prefetchFooters(
+  data: BlobStore,
+  windows: readonly WindowPlan[],
+  cache: FooterCache,
+  stats: ReadStats,
+): Promise<FooterEntry[]> {
+  const keys = new Set<string>();
+  for (const w of windows) for (const k of (await windowTickFiles(data, w)).keys) keys.add(k);
+  const out: FooterEntry[] = [];
+  for (const key of [...keys].sort()) {
+    const info = await data.stat(key);
+    if (info === null) continue;
+    try {
+      const opened = await openParquetBlob(data, key, { stats, cache });
+      out.push({ key, size: info.size, updatedMs: info.updatedMs, metadata: opened.metadata });
+    } catch (e) {
+      if (e instanceof ParquetFileError || e instanceof BlobNotFoundError) continue;
+      throw e;
+    }
+  }
+  return out;
+}
+
+/** Compute a window's partial result (no write). */
+export async function computeWindow(
+  deps: Pick<WindowTaskDeps, 'data' | 'cache'>,
+  task: WindowTask,
+): Promise<WindowPartial> {
+  const w = task.window;
+  try {
+    const from = BigInt(w.start_ns);
+    const to = BigInt(w.end_ns);
+    const { kinds } = await windowTickFiles(deps.data, w);
+    const ticks =
+      to > from
+        ? await loadWindow(
+            deps.data,
+            { instrument_key: w.instrument_key, fromNs: from, toNs: to, kinds },
+            { cache: deps.cache },
+          )
+        : null;
+    const sim = simulateWindow({
+      window: w,
+      settings: task.settings,
+      limits: task.limits,
+      ticks: ticks ?? {},
+    });
+    return {
+      version: 1,
+      run_id: task.run_id,
+      ...sim,
+      io: {
+        bytes_read: ticks?.bytes_read ?? 0,
+        bytes_total: ticks?.bytes_total ?? 0,
+        requests: ticks?.requests ?? 0,
+        files: (ticks?.files ?? []).map((f) => ({
+          key: f.key,
+          bytes_total: f.bytes_total,
+          bytes_read: f.bytes_read,
+          row_group_bytes: f.row_group_bytes,
+          rows_read: f.rows_read,
+          rows_in_window: f.rows_in_window,
+        })),
+      },
+    };
+  } catch (err) {
+    throw classifyWindowError(w, err);
+  }
+}
+
+/** The partial's JSON text (one line; stable key order). */
+export function partialText(p: WindowPartial): string {
+  return `${JSON.stringify(p)}\n`;
+}
+
+/** Read and validate a partial; a bad one names its key. */
+export function parsePartial(key: string, bytes: Uint8Array): WindowPartial {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new Error(`partial ${key} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const r = WindowPartialSchema.safeParse(json);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    throw new Error(
+      `partial ${key} is invalid at ${first?.path.join('.') ?? ''}: ${first?.message ?? 'unknown'}`,
+    );
+  }
+  return r.data;
+}
+
+/** Run one window and write its partial. */
+export async function runWindowTask(deps: WindowTaskDeps, task: WindowTask): Promise<WindowOutcome> {
+  const partial = await computeWindow(deps, task);
+  await deps.results.put(partialKey(task.run_id, task.window.window_id), partialText(partial), {
+    contentType: 'application/json',
+  });
+  return {
+    window_id: partial.window_id,
+    fills: partial.fills.length,
+    orders: partial.orders.length,
+    ticks: partial.ticks.trades + partial.ticks.quotes + partial.ticks.book,
+    bytes_read: partial.io.bytes_read,
+    warnings: partial.warnings.length,
+  };
+}

@@ -1,0 +1,409 @@
+/**
+ * Backtest benchmark (a plain tsx script; `runBacktestBench()` is exported for test/bench/run.ts):
+ *
+ *   npx tsx test/bench/backtest.bench.ts [--trades-per-day 2000000] [--keep DIR]
+ *
+ * 1. Generates a busy reference day with the generator (scripts/generate-data.ts): BTC-USDT spot,
+ *    2M trades and 5M quotes, 29 sample signals. `--keep DIR` keeps it (and reuses it next time).
+ * 2. End to end from Parquet, in one thread: ticks/s per core (rows of the windows replayed through
+ *    risk, algorithms and the matching engine, I/O and merge included).
+ * 3. Bytes read vs the bytes of the rows inside the windows (target ≤ 1.2×) and vs the whole day.
+ * 4. Speed-up with 2 worker threads vs 1 (worker start-up included).
+ * 5. Peak RSS of one window worker (a separate process running one 5-minute window of the day).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { partialKey } from '../../infra/backtest/keys.ts';
+import { readManifest } from '../../infra/backtest/plan-run.ts';
+import { type LocalRunResult, runLocalBacktest } from '../../infra/backtest/runner.ts';
+import { computeWindow, parsePartial } from '../../infra/backtest/window-task.ts';
+import { LocalBlobStore } from '../../infra/local/blob-store.local.ts';
+import { FooterCache, openParquetBlob } from '../../infra/parquet/reader.ts';
+import { generateData, SAMPLE_SIGNALS_KEY } from '../../scripts/generate-data.ts';
+import { DEFAULT_BACKTEST_SETTINGS, type WindowPartial } from '../../shared/backtest/model.ts';
+import { NO_LIMITS, type RiskLimits } from '../../shared/risk/limits.ts';
+
+const exec = promisify(execFile);
+const INSTRUMENT = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
+const DAY = '2025-07-01';
+const LIMITS: RiskLimits = {
+  ...NO_LIMITS,
+  max_orders_per_second: 10,
+  max_orders_per_minute: 100,
+  max_notional_per_order: '1000000',
+  max_total_notional: '10000000',
+  price_tolerance_bps: 500,
+};
+
+export interface BacktestBenchOptions {
+  tradesPerDay?: number | undefined;
+  keepDir?: string | undefined;
+  log?: ((line: string) => void) | undefined;
+}
+
+export interface BacktestBenchResult {
+  day: { trades: number; quotes: number; bytes: number; signals: number; windows: number };
+  inline: {
+    cold_s: number;
+    wall_s: number;
+    window_ticks: number;
+    ticks_per_s: number;
+    cold_ticks_per_s: number;
+    fills: number;
+  };
+  io: {
+    bytes_read: number;
+    in_window_bytes: number;
+    ratio_to_window_rows: number;
+    bytes_total: number;
+    share_of_day: number;
+  };
+  workers: {
+    five_min: { one_s: number; two_s: number; speedup: number; ticks: number };
+    thirty_min: { one_s: number; two_s: number; speedup: number; ticks: number };
+    identical: boolean;
+    /** Parallel CPU the machine offered during the bench (2 CPU-bound threads vs 1). */
+    available_parallelism: number;
+  };
+  window_worker: {
+    window_id: string;
+    ticks: number;
+    peak_rss_mb: number;
+    baseline_rss_mb: number;
+    ms: number;
+  };
+}
+
+function mb(b: number): string {
+  return `${(b / 1e6).toFixed(2)} MB`;
+}
+
+async function dirBytes(root: string, rel: string): Promise<number> {
+  const st = await stat(path.join(root, rel)).catch(() => null);
+  return st?.size ?? 0;
+}
+
+function run(
+  data: string,
+  out: string,
+  signals: string,
+  runId: string,
+  workers: number,
+  inline: boolean,
+  windowMinutes = 5,
+): Promise<LocalRunResult> {
+  return runLocalBacktest({
+    signals: { text: signals, source: 'sample.jsonl' },
+    data: new LocalBlobStore(data, { durable: false }),
+    dataLocation: data,
+    results: new LocalBlobStore(out, { durable: false }),
+    resultsLocation: out,
+    runId,
+    settings: { ...DEFAULT_BACKTEST_SETTINGS, window_minutes: windowMinutes },
+    limits: LIMITS,
+    workers,
+    inline,
+  });
+}
+
+/**
+ * How much parallel CPU the machine gives right now: two CPU-bound threads doing twice the work of
+ * one, in units of "cores" (2.0 on an idle 2-core machine; ~1.0 when other processes take a core).
+ * Printed next to the worker speed-up, which cannot exceed it.
+ */
+async function availableParallelism(): Promise<number> {
+  const code =
+    "const { parentPort } = require('node:worker_threads'); let x = 0; for (let i = 0; i < 3e8; i++) x += i % 7; parentPort.postMessage(x);";
+  const timed = async (n: number) => {
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from(
+        { length: n },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const w = new Worker(code, { eval: true });
+            w.on('message', () => {
+              void w.terminate();
+              resolve();
+            });
+            w.on('error', reject);
+          }),
+      ),
+    );
+    return performance.now() - t0;
+  };
+  const one = await timed(1);
+  const two = await timed(2);
+  return (2 * one) / two;
+}
+
+/** Wall seconds of a run with 1 and with 2 worker threads, and whether their files are identical. */
+async function workerSpeedup(data: string, outs: string, signals: string, windowMinutes: number) {
+  const dir = (w: number) => path.join(outs, `w${w}-${windowMinutes}m`);
+  let t0 = performance.now();
+  await run(data, dir(1), signals, 'bench', 1, false, windowMinutes);
+  const one_s = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  const r2 = await run(data, dir(2), signals, 'bench', 2, false, windowMinutes);
+  const two_s = (performance.now() - t0) / 1000;
+  const ticks = (await partials(dir(2), r2)).reduce((s, p) => s + p.ticks.trades + p.ticks.quotes, 0);
+  return {
+    one_s,
+    two_s,
+    speedup: one_s / two_s,
+    identical: await filesEqual(dir(1), dir(2), 'bench'),
+    ticks,
+  };
+}
+
+async function partials(out: string, r: LocalRunResult): Promise<WindowPartial[]> {
+  if (r.status !== 'completed')
+    throw new Error(`run ${r.run_id} failed: ${JSON.stringify(r.failure.errors.slice(0, 3))}`);
+  return Promise.all(
+    r.manifest.windows.map(async (w) => {
+      const key = partialKey(r.run_id, w.window_id);
+      return parsePartial(key, new Uint8Array(await readFile(path.join(out, key))));
+    }),
+  );
+}
+
+async function filesEqual(a: string, b: string, runId: string): Promise<boolean> {
+  for (const f of ['orders.parquet', 'fills.parquet', 'positions.parquet', 'equity_curve.parquet']) {
+    const [x, y] = await Promise.all([
+      readFile(path.join(a, 'backtest_results', runId, f)),
+      readFile(path.join(b, 'backtest_results', runId, f)),
+    ]);
+    if (!x.equals(y)) return false;
+  }
+  return true;
+}
+
+/**
+ * Peak RSS of this process in kB: VmHWM from /proc (getrusage's maxRSS would include what the
+ * parent had resident when it forked us); maxRSS where /proc is not available.
+ */
+async function peakRssKb(): Promise<number> {
+  const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
+  const m = /^VmHWM:\s+(\d+) kB/m.exec(status);
+  return m ? Number(m[1]) : process.resourceUsage().maxRSS;
+}
+
+/** Child-process mode: run one window, print {max_rss_kb, ms} (the parent measures a worker's peak RSS). */
+async function oneWindow(data: string, out: string, runId: string, windowId: string | null): Promise<void> {
+  const results = new LocalBlobStore(out, { durable: false });
+  const manifest = await readManifest(results, runId);
+  if (manifest === null) throw new Error(`no manifest for ${runId}`);
+  const baseline = await peakRssKb();
+  if (windowId === null) {
+    console.log(JSON.stringify({ max_rss_kb: baseline, baseline_kb: baseline, ms: 0 }));
+    return;
+  }
+  const window = manifest.windows.find((w) => w.window_id === windowId);
+  if (!window) throw new Error(`no window ${windowId}`);
+  const t0 = performance.now();
+  await computeWindow(
+    { data: new LocalBlobStore(data, { durable: false }), cache: new FooterCache() },
+    { run_id: runId, window, settings: manifest.settings, limits: manifest.risk_limits },
+  );
+  console.log(
+    JSON.stringify({ max_rss_kb: await peakRssKb(), baseline_kb: baseline, ms: performance.now() - t0 }),
+  );
+}
+
+export async function runBacktestBench(opts: BacktestBenchOptions = {}): Promise<BacktestBenchResult> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const tradesPerDay = opts.tradesPerDay ?? 2_000_000;
+  const root = opts.keepDir ?? (await mkdtemp(path.join(tmpdir(), 'bt-bench-')));
+  const data = path.join(root, 'data');
+  const outs = path.join(root, 'out');
+  try {
+    const blobs = new LocalBlobStore(data, { durable: false });
+    let trades = 0;
+    let quotes = 0;
+    if ((await blobs.stat(SAMPLE_SIGNALS_KEY)) === null) {
+      const t0 = performance.now();
+      const g = await generateData(blobs, {
+        start: DAY,
+        days: 1,
+        seed: 42,
+        tradesPerDay,
+        instruments: [INSTRUMENT],
+        signalsPerDay: 29,
+      });
+      trades = g.trades;
+      quotes = g.quotes;
+      log(`generated the busy day in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    const dayBytes =
+      (await dirBytes(data, `market-data-tick/BINANCE-SPOT/${DAY}/BTC-USDT/trades.parquet`)) +
+      (await dirBytes(data, `market-data-tick/BINANCE-SPOT/${DAY}/BTC-USDT/quotes.parquet`));
+    const signals = new TextDecoder().decode(await blobs.get(SAMPLE_SIGNALS_KEY));
+
+    // 2. end to end, one thread: a cold run (first in this process: module loading, JIT), then warm
+    const outInline = path.join(outs, 'inline');
+    let t0 = performance.now();
+    await run(data, outInline, signals, 'bench', 1, true);
+    const coldS = (performance.now() - t0) / 1000;
+    t0 = performance.now();
+    const inline = await run(data, outInline, signals, 'bench', 1, true);
+    const inlineS = (performance.now() - t0) / 1000;
+    const parts = await partials(outInline, inline);
+    const windowTicks = parts.reduce((s, p) => s + p.ticks.trades + p.ticks.quotes + p.ticks.book, 0);
+    if (inline.status !== 'completed') throw new Error('inline run failed');
+    const s = inline.summary as {
+      fills: number;
+      bytes_read: number;
+      bytes_total: number;
+      io: { row_group_bytes: number; rows_read: number; rows_in_windows: number };
+    };
+    if (trades === 0) {
+      // Reused data: the day's row counts from the footers.
+      const rowsOf = async (kind: 'trades' | 'quotes') =>
+        Number(
+          (await openParquetBlob(blobs, `market-data-tick/BINANCE-SPOT/${DAY}/BTC-USDT/${kind}.parquet`))
+            .metadata.num_rows,
+        );
+      trades = await rowsOf('trades');
+      quotes = await rowsOf('quotes');
+    }
+    const inWindowBytes = parts.reduce(
+      (sum, p) =>
+        sum +
+        p.io.files.reduce(
+          (x, f) => x + (f.rows_read > 0 ? (f.row_group_bytes * f.rows_in_window) / f.rows_read : 0),
+          0,
+        ),
+      0,
+    );
+
+    // 4. workers 1 vs 2: the reference windows (5 min), and 30-minute windows (6× the work per window)
+    const w5 = await workerSpeedup(data, outs, signals, 5);
+    const w30 = await workerSpeedup(data, outs, signals, 30);
+    const parallel = await availableParallelism();
+    const identical =
+      w5.identical && w30.identical && (await filesEqual(outInline, path.join(outs, 'w1-5m'), 'bench'));
+
+    // 5. one window worker's peak RSS (a separate process), on the busiest window
+    const busiest = parts.reduce((a, b) =>
+      b.ticks.trades + b.ticks.quotes > a.ticks.trades + a.ticks.quotes ? b : a,
+    );
+    const self = pathToFileURL(import.meta.filename).pathname;
+    const child = async (windowId: string | null) => {
+      const args = ['--import', 'tsx', self, '--one-window', data, outInline, 'bench', windowId ?? '-'];
+      const { stdout } = await exec(process.execPath, args, { maxBuffer: 1 << 20 });
+      return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+        max_rss_kb: number;
+        baseline_kb: number;
+        ms: number;
+      };
+    };
+    const idle = await child(null);
+    const one = await child(busiest.window_id);
+    const manifest = await readManifest(new LocalBlobStore(outInline, { durable: false }), 'bench');
+
+    const result: BacktestBenchResult = {
+      day: { trades, quotes, bytes: dayBytes, signals: manifest?.signals.count ?? 0, windows: parts.length },
+      inline: {
+        cold_s: coldS,
+        wall_s: inlineS,
+        window_ticks: windowTicks,
+        ticks_per_s: windowTicks / inlineS,
+        cold_ticks_per_s: windowTicks / coldS,
+        fills: s.fills,
+      },
+      io: {
+        bytes_read: s.bytes_read,
+        in_window_bytes: inWindowBytes,
+        ratio_to_window_rows: s.bytes_read / inWindowBytes,
+        bytes_total: s.bytes_total,
+        share_of_day: s.bytes_read / s.bytes_total,
+      },
+      workers: {
+        five_min: { one_s: w5.one_s, two_s: w5.two_s, speedup: w5.speedup, ticks: w5.ticks },
+        thirty_min: { one_s: w30.one_s, two_s: w30.two_s, speedup: w30.speedup, ticks: w30.ticks },
+        identical,
+        available_parallelism: parallel,
+      },
+      window_worker: {
+        window_id: busiest.window_id,
+        ticks: busiest.ticks.trades + busiest.ticks.quotes,
+        peak_rss_mb: one.max_rss_kb / 1024,
+        baseline_rss_mb: idle.max_rss_kb / 1024,
+        ms: one.ms,
+      },
+    };
+    const rows: Array<[string, string]> = [
+      [
+        'reference day',
+        `${trades.toLocaleString('en')} trades, ${quotes.toLocaleString('en')} quotes, ${mb(dayBytes)}; ${result.day.signals} signals → ${result.day.windows} windows`,
+      ],
+      [
+        'end to end, 1 thread',
+        `${result.inline.window_ticks.toLocaleString('en')} window ticks in ${inlineS.toFixed(2)} s = ${Math.round(result.inline.ticks_per_s).toLocaleString('en')} ticks/s per core warm; cold (first run in the process) ${coldS.toFixed(2)} s = ${Math.round(result.inline.cold_ticks_per_s).toLocaleString('en')} ticks/s (${result.inline.fills} fills)`,
+      ],
+      [
+        'bytes read vs window rows',
+        `${mb(s.bytes_read)} vs ${mb(inWindowBytes)} = ${result.io.ratio_to_window_rows.toFixed(3)}× (target ≤ 1.2×)`,
+      ],
+      [
+        'bytes read vs whole day',
+        `${mb(s.bytes_read)} of ${mb(s.bytes_total)} = ${(100 * result.io.share_of_day).toFixed(2)} %`,
+      ],
+      [
+        'workers 1 → 2, 5-min windows',
+        `${w5.one_s.toFixed(2)} s → ${w5.two_s.toFixed(2)} s = ${w5.speedup.toFixed(2)}× (${w5.ticks.toLocaleString('en')} ticks; outputs identical: ${identical})`,
+      ],
+      [
+        'workers 1 → 2, 30-min windows',
+        `${w30.one_s.toFixed(2)} s → ${w30.two_s.toFixed(2)} s = ${w30.speedup.toFixed(2)}× (${w30.ticks.toLocaleString('en')} ticks)`,
+      ],
+      [
+        'parallel CPU available',
+        `${parallel.toFixed(2)}× (2 CPU-bound threads vs 1, measured now: the ceiling for the speed-ups)`,
+      ],
+      [
+        'one window worker, peak RSS',
+        `${result.window_worker.peak_rss_mb.toFixed(0)} MB on ${busiest.window_id} (${result.window_worker.ticks.toLocaleString('en')} ticks, ${one.ms.toFixed(0)} ms); idle process ${result.window_worker.baseline_rss_mb.toFixed(0)} MB`,
+      ],
+    ];
+    const w = Math.max(...rows.map(([k]) => k.length));
+    log('');
+    log('backtest bench');
+    for (const [k, v] of rows) log(`  ${k.padEnd(w)}  ${v}`);
+    return result;
+  } finally {
+    if (!opts.keepDir) await rm(root, { recursive: true, force: true });
+    else await rm(outs, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const args = process.argv.slice(2);
+  const arg = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const one = args.indexOf('--one-window');
+  const main =
+    one >= 0
+      ? () =>
+          oneWindow(
+            args[one + 1] ?? '',
+            args[one + 2] ?? '',
+            args[one + 3] ?? '',
+            args[one + 4] === '-' ? null : (args[one + 4] ?? null),
+          )
+      : async () => {
+          const tpd = arg('--trades-per-day');
+          await runBacktestBench({ tradesPerDay: tpd ? Number(tpd) : undefined, keepDir: arg('--keep') });
+        };
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
