@@ -1,0 +1,2 @@
+/** Drift monitor shell of the venue edge (docs/reconciliation.md, "Drift"). */
+export * from './monitor.ts';
