@@ -19,7 +19,9 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import * as executionMessages from '../shared/app/execution-messages.ts';
 import * as pipelineMessages from '../shared/app/messages.ts';
+import * as backtestModel from '../shared/backtest/model.ts';
 import { InstrumentFileSchema } from '../shared/domain/instrument.ts';
 import {
   CancelRequestSchema,
@@ -29,6 +31,8 @@ import {
   TwapParamsSchema,
   VwapParamsSchema,
 } from '../shared/domain/schemas.ts';
+import * as driftMessages from '../shared/drift/messages.ts';
+import * as reconMessages from '../shared/recon/messages.ts';
 import { jsonSchemaOptions } from '../stateful/api/openapi/index.ts';
 
 export interface Contract {
@@ -100,6 +104,10 @@ export const CONTRACTS: readonly Contract[] = [
 /** Modules whose exported `*MessageSchema`s are topic payload contracts. */
 export const MESSAGE_MODULES: ReadonlyArray<{ path: string; exports: Record<string, unknown> }> = [
   { path: 'shared/app/messages.ts', exports: pipelineMessages },
+  { path: 'shared/app/execution-messages.ts', exports: executionMessages },
+  { path: 'shared/recon/messages.ts', exports: reconMessages },
+  { path: 'shared/drift/messages.ts', exports: driftMessages },
+  { path: 'shared/backtest/model.ts', exports: backtestModel },
 ];
 
 function kebab(name: string): string {
