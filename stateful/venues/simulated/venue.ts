@@ -35,6 +35,7 @@ import {
   routedSubmitMessage,
   type VenueCancelMessage,
 } from '../../../shared/app/messages.ts';
+import { parentOutcome } from '../../../shared/app/venue-edge-rules.ts';
 import type { VenueConfig } from '../../../shared/config/schema.ts';
 import { Dec, fmt, toDec } from '../../../shared/domain/decimal.ts';
 import { ValidationError } from '../../../shared/domain/errors.ts';
@@ -557,34 +558,13 @@ export class SimulatedVenue {
       const oldest = this.finishedAlgos.values().next();
       if (!oldest.done) this.finishedAlgos.delete(oldest.value);
     }
-    const filled = run.state.children.reduce((s, c) => s.plus(c.filled_quantity), new Dec(0));
-    const summary = `${fmt(filled)} of ${run.state.parent.quantity} filled`;
-    switch (run.state.done_reason) {
-      case 'FILLED':
-        return; // the child fills completed the parent
-      case 'CANCELED':
-        this.reports.push({
-          kind: 'canceled',
-          op: run.op,
-          reason: `${run.cancelReason ?? 'USER_CANCEL'}; ${summary}`,
-          ts: t,
-        });
-        return;
-      case 'SCHEDULE_COMPLETE':
-        this.reports.push({
-          kind: 'expired',
-          op: run.op,
-          reason: `SCHEDULE_COMPLETE: ${summary} by the end of the schedule`,
-          ts: t,
-        });
-        return;
-      default:
-        if (filled.isZero() && run.lastChildRejection !== null) {
-          this.reports.push({ kind: 'rejected', op: run.op, reason: run.lastChildRejection, ts: t });
-        } else {
-          this.reports.push({ kind: 'canceled', op: run.op, reason: `CHILD_ENDED: ${summary}`, ts: t });
-        }
-    }
+    // The same rule as the live edge's (shared/app/venue-edge-rules.ts).
+    const outcome = parentOutcome(run.state, {
+      cancel_reason: run.cancelReason,
+      last_child_rejection: run.lastChildRejection,
+    });
+    if (outcome === null || outcome.kind === 'filled') return; // the child fills completed the parent
+    this.reports.push({ kind: outcome.kind, op: run.op, reason: outcome.reason, ts: t });
   }
 
   private onEngineEvent(ev: SimEvent): void {

@@ -1,0 +1,258 @@
+/**
+ * The venue edge as the composition root runs it (stateful/main.ts): one venue session per enabled
+ * LIVE venue (the ccxt adapter, infra/ccxt) and SHADOW venue (our matching engine on that venue's
+ * live market data, infra/shadow), the edge over them, a reconciler per venue
+ * (stateful/edge/reconcile) and the drift monitor (stateful/edge/drift) fed by the edge's fills.
+ *
+ *   const runtime = await startEdgeRuntime({ config, platform, recorder, log, registry });
+ *   // null when the configuration has no enabled LIVE / SHADOW venue
+ *   health: { ...await runtime.health() }, app.route('/', runtime.router)   // /healthz, /readyz
+ *   await runtime.stop();   // before the platform closes
+ */
+import type { Hono } from 'hono';
+import type { Registry } from 'prom-client';
+import type { VenueDiagnosticEvent } from '../../infra/ccxt/diagnostics.ts';
+import { createCcxtVenue } from '../../infra/ccxt/index.ts';
+import { createShadowVenue } from '../../infra/shadow/index.ts';
+import type { ExecutionLog, ExecutionRecorder } from '../../shared/app/execution-recorder.ts';
+import { CachedTradingStateReader } from '../../shared/app/trading-state-cache.ts';
+import type { AppConfig, VenueConfig } from '../../shared/config/schema.ts';
+import { parseInstrumentId } from '../../shared/domain/instrument-id.ts';
+import type { InstrumentSpec } from '../../shared/domain/types.ts';
+import type { AlgoStateStore } from '../../shared/ports/algo-state-store.ts';
+import type { Clock } from '../../shared/ports/clock.ts';
+import type { EventBus } from '../../shared/ports/event-bus.ts';
+import type { InstrumentCatalog } from '../../shared/ports/instrument-catalog.ts';
+import type { MarketStateStore } from '../../shared/ports/market-state.ts';
+import type { OrderStore } from '../../shared/ports/order-store.ts';
+import type { PositionStore } from '../../shared/ports/position-store.ts';
+import type { TradingStateStore } from '../../shared/ports/trading-state-store.ts';
+import type { Venue } from '../../shared/ports/venue.ts';
+import { createDriftMonitor, type DriftThresholds } from './drift/index.ts';
+import { createVenueEdge, type VenueEdge } from './edge.ts';
+import { createEdgeHealthRouter } from './health.ts';
+import { createEdgeMetrics } from './metrics.ts';
+import { createReconciler, type Reconciler } from './reconcile/index.ts';
+import type { VenueEdgeOptions } from './types.ts';
+
+/** The platform ports the edge uses (infra/compose.ts `Platform` fits). */
+export interface EdgePorts {
+  orders: OrderStore;
+  positions: PositionStore;
+  bus: EventBus;
+  clock: Clock;
+  instruments: InstrumentCatalog;
+  marketState: MarketStateStore;
+  tradingState: TradingStateStore;
+  algoStates: AlgoStateStore;
+}
+
+/** What a venue factory gets besides the venue's configuration. */
+export interface VenueFactoryContext {
+  /** Instruments the venue lists (its own canonical ids) and their specs. */
+  instrumentKeys: string[];
+  specs: InstrumentSpec[];
+  clock: Clock;
+  log: ExecutionLog | undefined;
+  /** Diagnostics of the session (retries, breaker, streams, gap fills) → the edge. */
+  onEvent: (event: VenueDiagnosticEvent) => void;
+}
+
+export type VenueFactory = (venue: VenueConfig, ctx: VenueFactoryContext) => Venue;
+
+export interface EdgeRuntimeDeps {
+  config: AppConfig;
+  platform: EdgePorts;
+  /** The recorder the simulated venues use too (one writer per position). */
+  recorder: ExecutionRecorder;
+  log?: ExecutionLog | undefined;
+  /** The service's metrics registry (edge, drift metrics); none = no metrics. */
+  registry?: Registry | undefined;
+  /** Build a venue session (default: {@link defaultVenueFactory}). */
+  createVenue?: VenueFactory | undefined;
+  edge?: VenueEdgeOptions | undefined;
+  /** Reconciliation per venue: at start and then every `intervalMs` (default 300,000; false = none). */
+  reconcile?: false | { intervalMs?: number | undefined } | undefined;
+  /** Drift detection (default alert beyond 50 bps, no automatic REDUCING; false = none). */
+  drift?:
+    | false
+    | { thresholds?: DriftThresholds | undefined; switchToReducing?: boolean | undefined }
+    | undefined;
+}
+
+export interface EdgeRuntime {
+  readonly edge: VenueEdge;
+  readonly venues: ReadonlyMap<string, Venue>;
+  readonly reconcilers: readonly Reconciler[];
+  /** `/healthz` and `/readyz` (mount at the root). */
+  readonly router: Hono;
+  /** Per venue for `GET /api/health` (`venue:<id>`): the session and its last reconciliation. */
+  health(): Promise<Record<string, { ok: boolean; detail?: string }>>;
+  stop(): Promise<void>;
+}
+
+/** The venues the edge serves: enabled LIVE and SHADOW venues. */
+export function edgeVenues(config: Pick<AppConfig, 'venues'>): VenueConfig[] {
+  return config.venues.filter((v) => v.enabled && (v.mode === 'LIVE' || v.mode === 'SHADOW'));
+}
+
+/** LIVE: the ccxt session with the venue's first account. SHADOW: fills by our engine on the venue's public data. */
+export const defaultVenueFactory: VenueFactory = (vc, ctx) => {
+  const account = vc.accounts[0];
+  if (account === undefined) throw new RangeError(`venue ${vc.id} has no account`);
+  if (vc.mode === 'LIVE') {
+    return createCcxtVenue({
+      venue: vc,
+      account,
+      clock: ctx.clock,
+      instrumentKeys: ctx.instrumentKeys,
+      log: ctx.log,
+      onEvent: ctx.onEvent,
+    });
+  }
+  // SHADOW: the exchange's public data (no keys needed), our matching engine and synthetic cash.
+  const data = createCcxtVenue({
+    venue: vc,
+    account: { account_id: account.account_id },
+    clock: ctx.clock,
+    instrumentKeys: ctx.instrumentKeys,
+    log: ctx.log,
+    onEvent: ctx.onEvent,
+  });
+  return createShadowVenue({
+    id: vc.id,
+    account_id: account.account_id,
+    data,
+    instruments: ctx.specs,
+    clock: ctx.clock,
+    startingCash: vc.shadow.starting_cash,
+    cashCurrency: vc.shadow.cash_currency,
+    latency: vc.latency_ms,
+    fees: vc.fees,
+  });
+};
+
+function listed(vc: VenueConfig, specs: readonly InstrumentSpec[]): InstrumentSpec[] {
+  return specs.filter((s) => {
+    const p = parseInstrumentId(s.instrument_key);
+    return p.success && p.data.venue === vc.id && vc.instrument_types.includes(p.data.instrument_type);
+  });
+}
+
+/** Build the sessions and start the edge, its reconcilers and drift monitor (null: no LIVE / SHADOW venue). */
+export async function startEdgeRuntime(deps: EdgeRuntimeDeps): Promise<EdgeRuntime | null> {
+  const served = edgeVenues(deps.config);
+  if (served.length === 0) return null;
+  const p = deps.platform;
+  const log = deps.log;
+  let edge: VenueEdge | null = null;
+  const allSpecs = await p.instruments.list();
+  const venues = new Map<string, Venue>();
+  const specsOf = new Map<string, InstrumentSpec[]>();
+  const factory = deps.createVenue ?? defaultVenueFactory;
+  for (const vc of served) {
+    const specs = listed(vc, allSpecs);
+    specsOf.set(vc.id, specs);
+    venues.set(
+      vc.id,
+      factory(vc, {
+        instrumentKeys: specs.map((s) => s.instrument_key),
+        specs,
+        clock: p.clock,
+        log,
+        onEvent: (e) => edge?.onVenueDiagnostic(e),
+      }),
+    );
+  }
+  const driftOpts = deps.drift;
+  const drift =
+    driftOpts === false
+      ? undefined
+      : createDriftMonitor({
+          bus: p.bus,
+          tradingState: p.tradingState,
+          metrics: deps.registry,
+          thresholds: driftOpts?.thresholds ?? { alert_bps: 50 },
+          switchToReducing: driftOpts?.switchToReducing ?? false,
+          clock: p.clock,
+          log,
+        });
+  const started = createVenueEdge(
+    {
+      config: deps.config,
+      venues,
+      orders: p.orders,
+      positions: p.positions,
+      bus: p.bus,
+      clock: p.clock,
+      recorder: deps.recorder,
+      algoStates: p.algoStates,
+      tradingState: new CachedTradingStateReader(p.tradingState, {
+        pollMs: deps.config.risk.trading_state_poll_ms,
+        clock: p.clock,
+      }),
+      market: p.marketState,
+      instruments: p.instruments,
+      log,
+      drift,
+      metrics: deps.registry === undefined ? undefined : createEdgeMetrics(deps.registry),
+    },
+    deps.edge,
+  );
+  edge = started;
+  const reconcilers: Reconciler[] = [];
+  try {
+    await started.start();
+    if (deps.reconcile !== false) {
+      for (const [id, venue] of venues) {
+        const specs = specsOf.get(id) ?? [];
+        const r = createReconciler({
+          venue,
+          recorder: deps.recorder,
+          orders: p.orders,
+          positions: p.positions,
+          bus: p.bus,
+          clock: p.clock,
+          log,
+          instruments: specs,
+          instrumentKeys: specs.map((s) => s.instrument_key),
+          intervalMs: deps.reconcile?.intervalMs,
+        });
+        reconcilers.push(r);
+        // The first run reads the venue (orders, trades, balances): in the background.
+        void r.start().catch((err: unknown) => {
+          log?.warn(
+            `reconciliation of ${id} could not start: ${err instanceof Error ? err.message : String(err)}`,
+            {
+              venue: id,
+            },
+          );
+        });
+      }
+    }
+  } catch (err) {
+    for (const r of reconcilers) await r.stop().catch(() => undefined);
+    await started.stop().catch(() => undefined);
+    throw err;
+  }
+  return {
+    edge: started,
+    venues,
+    reconcilers,
+    router: createEdgeHealthRouter(started),
+    async health() {
+      const out = await started.health();
+      for (const r of reconcilers) {
+        const h = r.health();
+        const cur = out[r.venue];
+        if (cur === undefined) continue;
+        out[r.venue] = { ok: cur.ok, detail: `${cur.detail ?? ''}; reconciliation ${h.state}: ${h.detail}` };
+      }
+      return out;
+    },
+    async stop() {
+      for (const r of reconcilers) await r.stop().catch(() => undefined);
+      await started.stop();
+    },
+  };
+}
