@@ -21,6 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import * as executionMessages from '../shared/app/execution-messages.ts';
 import * as pipelineMessages from '../shared/app/messages.ts';
+import * as venueEdgeMessages from '../shared/app/venue-edge-messages.ts';
 import * as backtestModel from '../shared/backtest/model.ts';
 import { InstrumentFileSchema } from '../shared/domain/instrument.ts';
 import {
@@ -105,6 +106,7 @@ export const CONTRACTS: readonly Contract[] = [
 export const MESSAGE_MODULES: ReadonlyArray<{ path: string; exports: Record<string, unknown> }> = [
   { path: 'shared/app/messages.ts', exports: pipelineMessages },
   { path: 'shared/app/execution-messages.ts', exports: executionMessages },
+  { path: 'shared/app/venue-edge-messages.ts', exports: venueEdgeMessages },
   { path: 'shared/recon/messages.ts', exports: reconMessages },
   { path: 'shared/drift/messages.ts', exports: driftMessages },
   { path: 'shared/backtest/model.ts', exports: backtestModel },
