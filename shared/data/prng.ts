@@ -1,6 +1,11 @@
 /**
  * A small seeded pseudo-random generator (xoshiro128**, seeded through splitmix32) for synthetic
  * data: the same seed gives the same sequence on every platform. Not for cryptography.
+ *
+ * Not shared/sim/prng.ts (mulberry32, one uint32 of state) on purpose: this one takes string seeds,
+ * forks labelled sub-streams and draws 53-bit uniforms and normals, and the synthetic tick data and
+ * the simulated venue's market model are defined by its exact output: data generated earlier must
+ * come out again, byte for byte, from its seed.
  */
 
 /** 32-bit FNV-1a hash of a string, for deriving seeds from labels. */

@@ -1,53 +1,23 @@
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   createFirestore,
   FirestoreOrderStore,
   ORDER_EQUALITY_FILTERS,
 } from '../../infra/firestore/order-store.firestore.ts';
 import { LocalOrderStore } from '../../infra/local/order-store.local.ts';
-import { startOrSkip } from '../support/emulator-guard.ts';
-import { startFirestoreEmulator } from '../support/firestore-emulator.ts';
+import { firestoreSuite, localStoreContracts, tempDirs } from '../support/store-suite.ts';
 import { filled, makeFill, makeOrder, orderStoreContract, received, T0 } from './order-store.contract.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
-const tempDirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'orders-'));
-  tempDirs.push(d);
-  return d;
-}
-afterAll(async () => {
-  await Promise.all(tempDirs.map((d) => rm(d, { recursive: true, force: true })));
-});
+const tempDir = tempDirs('orders-');
 
-// (a) the embedded store, memory only
-orderStoreContract('local, memory only', async () => ({ store: LocalOrderStore.memory() }), {
-  durable: false,
-});
-
-// (b) the embedded store with a journal in a temp folder; restart = close and replay the folder
-orderStoreContract(
-  'local, journal on disk',
-  async () => {
-    const dataDir = await tempDir();
-    const h = {
-      store: await LocalOrderStore.open({ dataDir }),
-      reopen: async () => {
-        await h.store.close();
-        h.store = await LocalOrderStore.open({ dataDir });
-        return h.store;
-      },
-    };
-    return h;
-  },
-  { durable: true },
-);
+// (a) the embedded store, memory only; (b) with a journal in a temp folder (restart = close and
+// replay the folder)
+localStoreContracts(orderStoreContract, LocalOrderStore, tempDir);
 
 describe('local journal specifics', () => {
   let dataDir: string;
@@ -296,59 +266,23 @@ describe('firestore.indexes.json', () => {
 });
 
 // (c) Firestore on the real emulator
-const emu = await startOrSkip('Firestore', () => startFirestoreEmulator());
-
-describe.skipIf(!emu.ok)('Firestore emulator', () => {
-  const emulator = emu.ok ? emu.value : null;
-  const db = emulator?.client();
-  const prefix = () => `t-${randomUUID().slice(0, 8)}-`;
-  const make = (collectionPrefix: string) => {
-    if (!db) throw new Error('emulator not running');
-    return new FirestoreOrderStore({ firestore: db, collectionPrefix });
-  };
-
-  afterAll(async () => {
-    if (emulator) {
-      console.info(`Firestore emulator for order-store tests started in ${emulator.startMs} ms`);
-      await emulator.stop();
-    }
-  });
-
-  orderStoreContract(
-    'Firestore',
-    async () => {
-      const p = prefix();
-      const h = {
-        store: make(p),
-        // A restart: a new client and a new store over the same collections.
-        reopen: async () => {
-          await h.store.close();
-          h.store = new FirestoreOrderStore({
-            firestore: emulator!.client(),
-            collectionPrefix: p,
-            ownsClient: true,
-          });
-          return h.store;
-        },
-      };
-      return h;
-    },
-    { durable: true },
-  );
+await firestoreSuite('order-store', (fs) => {
+  // reopen() is a restart: a new client and a new store over the same collections.
+  orderStoreContract('Firestore', () => fs.harness((o) => new FirestoreOrderStore(o)), { durable: true });
 
   describe('Firestore specifics', () => {
     let store: FirestoreOrderStore;
     let p: string;
     beforeEach(() => {
-      p = prefix();
-      store = make(p);
+      p = fs.prefix();
+      store = new FirestoreOrderStore({ firestore: fs.db, collectionPrefix: p });
     });
     afterEach(() => store.close());
 
     it('stores the documents the data model describes', async () => {
       const o = makeOrder('OP/doc', { ts_created: 1751328300123456789n });
       await store.create(o, [received(o)]);
-      const doc = await db!.collection(`${p}orders`).doc('OP%2Fdoc').get();
+      const doc = await fs.db.collection(`${p}orders`).doc('OP%2Fdoc').get();
       expect(doc.data()).toMatchObject({
         operation_id: 'OP/doc',
         status: 'PENDING',
@@ -359,7 +293,7 @@ describe.skipIf(!emu.ok)('Firestore emulator', () => {
         next_event_seq: 1,
         next_fill_seq: 0,
       });
-      const ev = await db!
+      const ev = await fs.db
         .collection(`${p}orders`)
         .doc('OP%2Fdoc')
         .collection('events')
@@ -371,7 +305,7 @@ describe.skipIf(!emu.ok)('Firestore emulator', () => {
     it('a corrupt document is a clear error naming the field', async () => {
       const o = makeOrder('OP-corrupt');
       await store.create(o, []);
-      const ref = db!.collection(`${p}orders`).doc('OP-corrupt');
+      const ref = fs.db.collection(`${p}orders`).doc('OP-corrupt');
       await ref.update({ status: 'DONE' });
       await expect(store.get('OP-corrupt')).rejects.toThrow(
         /orders\/OP-corrupt.*status|status.*orders\/OP-corrupt/s,

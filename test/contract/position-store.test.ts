@@ -1,46 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FirestorePositionStore } from '../../infra/firestore/position-store.firestore.ts';
 import { LocalPositionStore } from '../../infra/local/position-store.local.ts';
-import { startOrSkip } from '../support/emulator-guard.ts';
-import { startFirestoreEmulator } from '../support/firestore-emulator.ts';
+import { firestoreSuite, localStoreContracts, tempDirs } from '../support/store-suite.ts';
 import { makePosition, positionStoreContract } from './position-store.contract.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
-const tempDirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'positions-'));
-  tempDirs.push(d);
-  return d;
-}
-afterAll(async () => {
-  await Promise.all(tempDirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-positionStoreContract('local, memory only', async () => ({ store: LocalPositionStore.memory() }), {
-  durable: false,
-});
-
-positionStoreContract(
-  'local, journal on disk',
-  async () => {
-    const dataDir = await tempDir();
-    const h = {
-      store: await LocalPositionStore.open({ dataDir }),
-      reopen: async () => {
-        await h.store.close();
-        h.store = await LocalPositionStore.open({ dataDir });
-        return h.store;
-      },
-    };
-    return h;
-  },
-  { durable: true },
-);
+const tempDir = tempDirs('positions-');
+localStoreContracts(positionStoreContract, LocalPositionStore, tempDir);
 
 describe('local position journal specifics', () => {
   it('a line that does not follow the stored version is an error naming the line', async () => {
@@ -99,51 +68,19 @@ describe('local position journal specifics', () => {
   });
 });
 
-const emu = await startOrSkip('Firestore', () => startFirestoreEmulator());
-
-describe.skipIf(!emu.ok)('Firestore emulator', () => {
-  const emulator = emu.ok ? emu.value : null;
-  const db = emulator?.client();
-  const prefix = () => `t-${randomUUID().slice(0, 8)}-`;
-
-  afterAll(async () => {
-    if (emulator) {
-      console.info(`Firestore emulator for position-store tests started in ${emulator.startMs} ms`);
-      await emulator.stop();
-    }
+await firestoreSuite('position-store', (fs) => {
+  positionStoreContract('Firestore', () => fs.harness((o) => new FirestorePositionStore(o)), {
+    durable: true,
   });
 
-  positionStoreContract(
-    'Firestore',
-    async () => {
-      if (!db || !emulator) throw new Error('emulator not running');
-      const p = prefix();
-      const h = {
-        store: new FirestorePositionStore({ firestore: db, collectionPrefix: p }),
-        reopen: async () => {
-          await h.store.close();
-          h.store = new FirestorePositionStore({
-            firestore: emulator.client(),
-            collectionPrefix: p,
-            ownsClient: true,
-          });
-          return h.store;
-        },
-      };
-      return h;
-    },
-    { durable: true },
-  );
-
   it('stores one document per account and instrument, and names the bad field of a corrupt one', async () => {
-    if (!db) throw new Error('emulator not running');
-    const p = prefix();
-    const store = new FirestorePositionStore({ firestore: db, collectionPrefix: p });
+    const p = fs.prefix();
+    const store = new FirestorePositionStore({ firestore: fs.db, collectionPrefix: p });
     const pos = makePosition('acct/1', 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT', {
       ts_updated: 1751328300123456789n,
     });
     await store.put(pos, 0);
-    const ref = db.collection(`${p}positions`).doc('acct%2F1|BINANCE-SPOT:SPOT_PAIR:BTC-USDT');
+    const ref = fs.db.collection(`${p}positions`).doc('acct%2F1|BINANCE-SPOT:SPOT_PAIR:BTC-USDT');
     expect((await ref.get()).data()).toMatchObject({
       account_id: 'acct/1',
       quantity: '0.5',

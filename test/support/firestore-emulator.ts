@@ -7,12 +7,17 @@
  * in separate workers, each gets its own free port. Stores isolate their data with a collection
  * prefix, so one emulator serves every test in the file.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { freePort, waitForHttp } from './emulator-guard.ts';
+import {
+  emulatorCommand,
+  gcloudSdkRoots,
+  retryOnPortClash,
+  startEmulatorProcess,
+} from './emulator-process.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
@@ -46,15 +51,7 @@ export function findFirestoreEmulatorJar(): string | null {
   const candidates: string[] = [];
   const fromEnv = process.env.FIRESTORE_EMULATOR_JAR;
   if (fromEnv) candidates.push(fromEnv);
-  const sdkRoots = [process.env.CLOUDSDK_ROOT_DIR, process.env.GOOGLE_CLOUD_SDK_ROOT].filter(
-    (s): s is string => typeof s === 'string' && s.length > 0,
-  );
-  const gcloud = which('gcloud');
-  if (gcloud) {
-    // <sdk>/bin/gcloud, usually reached through a /usr/bin symlink.
-    sdkRoots.push(dirname(dirname(realpathSync(gcloud))));
-  }
-  sdkRoots.push('/usr/lib/google-cloud-sdk', '/usr/share/google-cloud-sdk', '/opt/google-cloud-sdk');
+  const sdkRoots = gcloudSdkRoots();
   sdkRoots.push(join(homedir(), 'google-cloud-sdk'));
   for (const root of sdkRoots) candidates.push(join(root, 'platform', 'cloud-firestore-emulator', JAR_NAME));
   // The Firebase CLI's cached copy (cloud-firestore-emulator-v1.x.y.jar).
@@ -67,33 +64,6 @@ export function findFirestoreEmulatorJar(): string | null {
   return candidates.find((c) => existsSync(c)) ?? null;
 }
 
-function which(cmd: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (!dir) continue;
-    const p = join(dir, cmd);
-    if (existsSync(p)) return p;
-  }
-  return null;
-}
-
-function javaAvailable(): boolean {
-  try {
-    execFileSync(process.env.JAVA ?? 'java', ['-version'], { stdio: 'ignore', timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
 async function spawnOnce(
   projectId: string,
   timeoutMs: number,
@@ -101,13 +71,11 @@ async function spawnOnce(
 ): Promise<FirestoreEmulator> {
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
-  const jar = via === 'gcloud' ? null : findFirestoreEmulatorJar();
-  if (via === 'jar' && !jar) throw new Error('the Firestore emulator jar was not found');
-  let cmd: string;
-  let args: string[];
-  if (jar && (via === 'jar' || javaAvailable())) {
-    cmd = process.env.JAVA ?? 'java';
-    args = [
+  const { cmd, args } = emulatorCommand({
+    product: 'Firestore',
+    via,
+    findJar: findFirestoreEmulatorJar,
+    javaArgs: (jar) => [
       '-Duser.language=en',
       // Faster JVM start-up and a smaller footprint; plenty for test traffic.
       '-XX:+UseSerialGC',
@@ -119,61 +87,24 @@ async function spawnOnce(
       'start',
       '--host=127.0.0.1',
       `--port=${port}`,
-    ];
-  } else if (via !== 'jar' && which('gcloud')) {
-    cmd = 'gcloud';
-    args = ['emulators', 'firestore', 'start', `--host-port=${host}`, `--project=${projectId}`, '--quiet'];
-  } else {
-    throw new Error(
-      'no Firestore emulator found: neither the emulator jar (with java) nor gcloud is installed',
-    );
-  }
-
-  const started = performance.now();
-  const child = spawn(cmd, args, {
-    detached: true, // own process group: stop() kills the JVM and anything gcloud spawned
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
+    ],
+    gcloudCommand: ['emulators', 'firestore'],
+    host,
+    projectId,
   });
-  let output = '';
-  const collect = (b: Buffer) => {
-    output = (output + b.toString()).slice(-4_000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const onExit = () => killGroup(child);
-  process.once('exit', onExit);
 
-  const exited = new Promise<never>((_, reject) => {
-    child.once('error', (err) => reject(new Error(`${cmd} failed to start: ${err.message}`)));
-    child.once('exit', (code, signal) =>
-      reject(
-        new Error(
-          `Firestore emulator exited early (code ${code}, signal ${signal}): ${output.trim().slice(-800)}`,
-        ),
-      ),
-    );
+  const proc = await startEmulatorProcess({
+    name: 'Firestore emulator',
+    cmd,
+    args,
+    ready: () => waitForHttp(`http://${host}/`, timeoutMs),
   });
-  exited.catch(() => undefined); // observed below; avoid an unhandled rejection after a clean stop
-
-  try {
-    await Promise.race([waitForHttp(`http://${host}/`, timeoutMs), exited]);
-  } catch (err) {
-    killGroup(child);
-    process.removeListener('exit', onExit);
-    throw err;
-  }
-  const startMs = Math.round(performance.now() - started);
-  child.stdout?.removeListener('data', collect);
-  child.stderr?.removeListener('data', collect);
-  child.stdout?.resume();
-  child.stderr?.resume();
 
   const clients: Firestore[] = [];
   return {
     host,
     projectId,
-    startMs,
+    startMs: proc.startMs,
     client() {
       const db = new Firestore({ projectId, host, ssl: false });
       clients.push(db);
@@ -186,12 +117,7 @@ async function spawnOnce(
     },
     async stop() {
       await Promise.allSettled(clients.splice(0).map((c) => c.terminate()));
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        killGroup(child);
-        await Promise.race([gone, new Promise((r) => setTimeout(r, 5_000))]);
-      }
-      process.removeListener('exit', onExit);
+      await proc.stop();
     },
   };
 }
@@ -206,16 +132,5 @@ export async function startFirestoreEmulator(
   const projectId = opts.projectId ?? 'demo-test';
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const via = opts.via ?? 'auto';
-  try {
-    return await spawnOnce(projectId, timeoutMs, via);
-  } catch (first) {
-    if (
-      first instanceof Error &&
-      /exited early/.test(first.message) &&
-      /already in use|BindException/i.test(first.message)
-    ) {
-      return await spawnOnce(projectId, timeoutMs, via);
-    }
-    throw first;
-  }
+  return await retryOnPortClash(() => spawnOnce(projectId, timeoutMs, via));
 }

@@ -7,12 +7,12 @@
  * It does NOT implement `createBucket`/`bucket.exists()` (buckets spring into existence on first
  * use, any name works) nor generation preconditions.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitForHttp } from './emulator-guard.ts';
+import { startEmulatorProcess } from './emulator-process.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
@@ -39,15 +39,6 @@ export interface StartGcsEmulatorOptions {
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./gcs-emulator-server.mjs', import.meta.url));
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
 export async function startGcsEmulator(opts: StartGcsEmulatorOptions = {}): Promise<GcsEmulator> {
   const projectId = opts.projectId ?? 'demo-test';
   const bucket = opts.bucket ?? `${projectId}.appspot.com`;
@@ -57,10 +48,10 @@ export async function startGcsEmulator(opts: StartGcsEmulatorOptions = {}): Prom
   // Own TMPDIR: the emulator keeps blobs under $TMPDIR/firebase/storage/blobs and wipes it on reset.
   const tmp = mkdtempSync(join(tmpdir(), 'gcs-emulator-'));
 
-  const started = performance.now();
-  const child = spawn(
-    process.execPath,
-    [
+  const proc = await startEmulatorProcess({
+    name: 'GCS emulator',
+    cmd: process.execPath,
+    args: [
       SERVER_SCRIPT,
       '--host',
       '127.0.0.1',
@@ -70,72 +61,23 @@ export async function startGcsEmulator(opts: StartGcsEmulatorOptions = {}): Prom
       projectId,
       '--exit-with-stdin',
     ],
-    {
-      detached: true, // own process group, killed by stop() and on exit
-      stdio: ['pipe', 'pipe', 'pipe'], // stdin: the child exits when it closes (parent gone)
-      env: { ...process.env, TMPDIR: tmp, METADATA_SERVER_DETECTION: 'none' },
-    },
-  );
-  let output = '';
-  const collect = (b: Buffer) => {
-    output = (output + b.toString()).slice(-4_000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const onExit = () => {
-    killGroup(child, 'SIGKILL');
-    rmSync(tmp, { recursive: true, force: true });
-  };
-  process.once('exit', onExit);
-
-  const exited = new Promise<never>((_, reject) => {
-    child.once('error', (err) => reject(new Error(`node failed to start: ${err.message}`)));
-    child.once('exit', (code, signal) =>
-      reject(
-        new Error(`GCS emulator exited early (code ${code}, signal ${signal}): ${output.trim().slice(-800)}`),
-      ),
-    );
-  });
-  exited.catch(() => undefined);
-
-  try {
-    await Promise.race([
+    env: { TMPDIR: tmp },
+    stdinPipe: true, // the child exits when its stdin closes (parent gone)
+    ready: () =>
       waitForHttp(`${endpoint}/b/${encodeURIComponent(bucket)}/o?maxResults=1`, timeoutMs, (res) => res.ok),
-      exited,
-    ]);
-  } catch (err) {
-    onExit();
-    process.removeListener('exit', onExit);
-    throw err;
-  }
-  const startMs = Math.round(performance.now() - started);
-  child.stdout?.removeListener('data', collect);
-  child.stderr?.removeListener('data', collect);
-  child.stdout?.resume();
-  child.stderr?.resume();
+    termGraceMs: 3_000,
+    onClosed: () => rmSync(tmp, { recursive: true, force: true }),
+  });
 
   return {
     endpoint,
     bucket,
     projectId,
-    startMs,
+    startMs: proc.startMs,
     async reset() {
       const res = await fetch(`${endpoint}/internal/reset`, { method: 'POST' });
       if (!res.ok) throw new Error(`GCS emulator reset failed: HTTP ${res.status} ${await res.text()}`);
     },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.stdin?.end();
-        killGroup(child, 'SIGTERM');
-        const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 3_000));
-        if ((await Promise.race([gone, timer])) === 'timeout') {
-          killGroup(child, 'SIGKILL');
-          await Promise.race([gone, new Promise((r) => setTimeout(r, 2_000))]);
-        }
-      }
-      process.removeListener('exit', onExit);
-      rmSync(tmp, { recursive: true, force: true });
-    },
+    stop: () => proc.stop(),
   };
 }

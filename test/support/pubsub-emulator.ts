@@ -7,10 +7,15 @@
  * test file, on a free port; tests isolate themselves with unique topic and subscription names,
  * and `reset()` (`POST /reset`) clears everything.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { freePort, waitForHttp } from './emulator-guard.ts';
+import {
+  emulatorCommand,
+  gcloudSdkRoots,
+  retryOnPortClash,
+  startEmulatorProcess,
+} from './emulator-process.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
@@ -38,13 +43,7 @@ export interface StartPubSubEmulatorOptions {
 export function findPubSubEmulatorJar(): string | null {
   const fromEnv = process.env.PUBSUB_EMULATOR_JAR;
   if (fromEnv && existsSync(fromEnv)) return fromEnv;
-  const sdkRoots = [process.env.CLOUDSDK_ROOT_DIR, process.env.GOOGLE_CLOUD_SDK_ROOT].filter(
-    (s): s is string => typeof s === 'string' && s.length > 0,
-  );
-  const gcloud = which('gcloud');
-  if (gcloud) sdkRoots.push(dirname(dirname(realpathSync(gcloud)))); // <sdk>/bin/gcloud
-  sdkRoots.push('/usr/lib/google-cloud-sdk', '/usr/share/google-cloud-sdk', '/opt/google-cloud-sdk');
-  for (const root of sdkRoots) {
+  for (const root of gcloudSdkRoots()) {
     const lib = join(root, 'platform', 'pubsub-emulator', 'lib');
     if (!existsSync(lib)) continue;
     const jar = readdirSync(lib)
@@ -56,123 +55,44 @@ export function findPubSubEmulatorJar(): string | null {
   return null;
 }
 
-function which(cmd: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (!dir) continue;
-    const p = join(dir, cmd);
-    if (existsSync(p)) return p;
-  }
-  return null;
-}
-
-function javaAvailable(): boolean {
-  try {
-    execFileSync(process.env.JAVA ?? 'java', ['-version'], { stdio: 'ignore', timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
 async function spawnOnce(projectId: string, timeoutMs: number): Promise<PubSubEmulator> {
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
-  const jar = findPubSubEmulatorJar();
-  let cmd: string;
-  let args: string[];
-  let via: PubSubEmulator['via'];
-  if (jar && javaAvailable()) {
-    cmd = process.env.JAVA ?? 'java';
+  const { cmd, args, via } = emulatorCommand({
+    product: 'Pub/Sub',
+    via: 'auto',
+    findJar: findPubSubEmulatorJar,
     // Faster JVM start-up and a smaller footprint; plenty for test traffic.
-    args = ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-jar', jar, '--host=127.0.0.1', `--port=${port}`];
-    via = 'jar';
-  } else if (which('gcloud')) {
-    cmd = 'gcloud';
-    args = [
-      'beta',
-      'emulators',
-      'pubsub',
-      'start',
-      `--host-port=${host}`,
-      `--project=${projectId}`,
-      '--quiet',
-    ];
-    via = 'gcloud';
-  } else {
-    throw new Error(
-      'no Pub/Sub emulator found: neither the emulator jar (with java) nor gcloud is installed',
-    );
-  }
-
-  const started = performance.now();
-  const child = spawn(cmd, args, {
-    detached: true, // own process group: stop() kills the JVM and anything gcloud spawned
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
+    javaArgs: (jar) => [
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      '-jar',
+      jar,
+      '--host=127.0.0.1',
+      `--port=${port}`,
+    ],
+    gcloudCommand: ['beta', 'emulators', 'pubsub'],
+    host,
+    projectId,
   });
-  let output = '';
-  const collect = (b: Buffer) => {
-    output = (output + b.toString()).slice(-4_000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const onExit = () => killGroup(child);
-  process.once('exit', onExit);
 
-  const exited = new Promise<never>((_, reject) => {
-    child.once('error', (err) => reject(new Error(`${cmd} failed to start: ${err.message}`)));
-    child.once('exit', (code, signal) =>
-      reject(
-        new Error(
-          `Pub/Sub emulator exited early (code ${code}, signal ${signal}): ${output.trim().slice(-800)}`,
-        ),
-      ),
-    );
+  const proc = await startEmulatorProcess({
+    name: 'Pub/Sub emulator',
+    cmd,
+    args,
+    ready: () => waitForHttp(`http://${host}/`, timeoutMs, (res, body) => res.ok && body.trim() === 'Ok'),
   });
-  exited.catch(() => undefined); // observed below; avoid an unhandled rejection after a clean stop
-
-  try {
-    await Promise.race([
-      waitForHttp(`http://${host}/`, timeoutMs, (res, body) => res.ok && body.trim() === 'Ok'),
-      exited,
-    ]);
-  } catch (err) {
-    killGroup(child);
-    process.removeListener('exit', onExit);
-    throw err;
-  }
-  const startMs = Math.round(performance.now() - started);
-  child.stdout?.removeListener('data', collect);
-  child.stderr?.removeListener('data', collect);
-  child.stdout?.resume();
-  child.stderr?.resume();
 
   return {
     host,
     projectId,
-    startMs,
+    startMs: proc.startMs,
     via,
     async reset() {
       const res = await fetch(`http://${host}/reset`, { method: 'POST' });
       if (!res.ok) throw new Error(`Pub/Sub emulator reset failed: HTTP ${res.status} ${await res.text()}`);
     },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        killGroup(child);
-        await Promise.race([gone, new Promise((r) => setTimeout(r, 5_000))]);
-      }
-      process.removeListener('exit', onExit);
-    },
+    stop: () => proc.stop(),
   };
 }
 
@@ -183,16 +103,5 @@ async function spawnOnce(projectId: string, timeoutMs: number): Promise<PubSubEm
 export async function startPubSubEmulator(opts: StartPubSubEmulatorOptions = {}): Promise<PubSubEmulator> {
   const projectId = opts.projectId ?? 'demo-test';
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  try {
-    return await spawnOnce(projectId, timeoutMs);
-  } catch (first) {
-    if (
-      first instanceof Error &&
-      /exited early/.test(first.message) &&
-      /already in use|BindException/i.test(first.message)
-    ) {
-      return await spawnOnce(projectId, timeoutMs);
-    }
-    throw first;
-  }
+  return await retryOnPortClash(() => spawnOnce(projectId, timeoutMs));
 }

@@ -1,12 +1,13 @@
 # What runs where: the topics, the Cloud Functions with their trigger topics, and the stateful
-# Cloud Run service with the subscriptions it pulls. Both environments read this module, so dev and
-# prod cannot drift apart, and test/unit/terraform/terraform.test.ts checks it against the code:
+# Cloud Run service with the subscriptions it pulls. modules/platform reads it for every
+# environment, so dev and prod cannot drift apart, and test/unit/terraform/terraform.test.ts checks
+# it against the code:
 #
 # - `topics` equals TOPICS in shared/ports/event-bus.ts;
 # - every folder under functions/ (except `shared`) is a key of `functions`, its index.ts registers
 #   a function of that name (= the entry point) and its code names the trigger topic;
-# - a function listed here is deployed once functions/<name>/index.ts exists (the environments
-#   filter on it), so planned functions can be listed before their code lands;
+# - a function listed here is deployed once functions/<name>/index.ts exists (modules/platform
+#   filters on it), so planned functions can be listed before their code lands;
 # - every subscription is `<consumer>.<topic>` (docs/messaging.md) and gets `<subscription>.dlq`.
 #
 # Keep values literal (no expressions): the test reads this file without evaluating Terraform.

@@ -23,10 +23,14 @@ export interface TfModule {
   resources: Record<string, Record<string, JsonObject>>;
   /** module call name → body. */
   modules: Record<string, JsonObject>;
+  /** provider name → configuration (`provider "google" { ... }`). */
+  providers: Record<string, JsonObject>;
   /** All `locals` blocks merged. */
   locals: JsonObject;
   /** `terraform` blocks. */
   terraform: JsonObject[];
+  /** `moved` blocks (`from`, `to` as `"${address}"`). */
+  moved: JsonObject[];
 }
 
 export function isObject(value: Json | undefined): value is JsonObject {
@@ -111,8 +115,10 @@ export async function loadModule(dir: string): Promise<TfModule> {
     outputs: {},
     resources: {},
     modules: {},
+    providers: {},
     locals: {},
     terraform: [],
+    moved: [],
   };
   const texts: string[] = [];
   for (const file of files) {
@@ -122,8 +128,10 @@ export async function loadModule(dir: string): Promise<TfModule> {
     Object.assign(mod.variables, named(json.variable, `${file}: variable`));
     Object.assign(mod.outputs, named(json.output, `${file}: output`));
     Object.assign(mod.modules, named(json.module, `${file}: module`));
+    Object.assign(mod.providers, named(json.provider, `${file}: provider`));
     for (const locals of blocks(json.locals)) Object.assign(mod.locals, locals);
     mod.terraform.push(...blocks(json.terraform));
+    mod.moved.push(...blocks(json.moved));
     if (json.resource !== undefined) {
       for (const [type, byName] of Object.entries(obj(json.resource, `${file}: resource`))) {
         mod.resources[type] = { ...mod.resources[type], ...named(byName, `${file}: resource ${type}`) };

@@ -11,6 +11,8 @@
  * - every subscription is `<consumer>.<topic>` with a dead-letter topic `<subscription>.dlq`;
  * - every variable has a description and a type, every output a description, every reference to a
  *   variable, local, module or module output resolves;
+ * - every environment is modules/platform called with the same inputs (they differ only in literal
+ *   settings), with `moved` blocks that carry the state of the layout before the module;
  * - every composite index in firestore.indexes.json is created and queries fields the code uses;
  * - the functions source archive (terraform/scripts/package-functions.mjs) holds what the entry
  *   module loads, deterministically.
@@ -62,6 +64,25 @@ const ENVIRONMENT_FILES = [
   'terraform.tfvars.example',
 ];
 const META_ARGUMENTS = new Set(['source', 'version', 'providers', 'depends_on', 'count', 'for_each']);
+const PLATFORM_DIR = join(MODULES_DIR, 'platform');
+/**
+ * What environments/<env>/main.tf declared itself before the composition moved into modules/platform:
+ * each environment must keep a `moved` block for every one, or its next apply destroys and recreates
+ * it (the buckets, the Firestore database, ...). modules/catalog holds no resources; a data source
+ * needs no move.
+ */
+const MOVED_INTO_PLATFORM = [
+  'google_project_service.api',
+  'module.storage',
+  'module.firestore',
+  'module.secrets',
+  'module.artifact_registry',
+  'module.iam',
+  'module.functions',
+  'module.pubsub',
+  'module.cloud_run',
+  'module.monitoring',
+];
 
 function subdirs(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -160,20 +181,32 @@ function allConfigurations(): TfModule[] {
   return [...Object.values(modules), ...Object.values(environments)];
 }
 
+/** modules/platform: the composition every environment calls. */
+function platform(): TfModule {
+  const mod = modules.platform;
+  if (mod === undefined) throw new Error('terraform/modules/platform is missing');
+  return mod;
+}
+
+/** An expression (`"${...}"`), as opposed to a literal value. */
+function isExpression(value: Json | undefined): boolean {
+  return typeof value === 'string' && value.startsWith('${');
+}
+
 function label(mod: TfModule): string {
   return relative(ROOT, mod.dir);
 }
 
 /** The module folder a `module` block's source points at. */
-function moduleSource(env: TfModule, call: JsonObject): string {
-  return resolve(env.dir, str(call.source, 'module source'));
+function moduleSource(caller: TfModule, call: JsonObject): string {
+  return resolve(caller.dir, str(call.source, 'module source'));
 }
 
 function moduleAt(dir: string): TfModule | undefined {
   return modules[basename(dir)]?.dir === dir ? modules[basename(dir)] : undefined;
 }
 
-/** Subscriptions the environments declare, derived from the catalog as environments/<env>/main.tf does. */
+/** Subscriptions the environments declare, derived from the catalog as modules/platform/main.tf does. */
 function declaredSubscriptions(): { name: string; consumer: string; topic: string }[] {
   return [
     ...catalogFunctions.map((f) => ({
@@ -192,7 +225,16 @@ function declaredSubscriptions(): { name: string; consumer: string; topic: strin
 describe('layout', () => {
   it('has the modules and environments', () => {
     expect(Object.keys(modules)).toEqual(
-      expect.arrayContaining(['catalog', 'pubsub', 'functions', 'cloud_run', 'firestore', 'storage', 'iam']),
+      expect.arrayContaining([
+        'catalog',
+        'pubsub',
+        'functions',
+        'cloud_run',
+        'firestore',
+        'storage',
+        'iam',
+        'platform',
+      ]),
     );
     expect(Object.keys(environments)).toEqual(expect.arrayContaining(['dev', 'prod']));
   });
@@ -277,20 +319,25 @@ describe('variables, outputs and references', () => {
 
   it('calls modules with their variables: every argument declared, every required one given', () => {
     const problems: string[] = [];
-    for (const env of Object.values(environments)) {
-      for (const [name, call] of Object.entries(env.modules)) {
-        const target = moduleAt(moduleSource(env, call));
+    const callers = allConfigurations().filter((c) => Object.keys(c.modules).length > 0);
+    expect(callers.map(label)).toEqual(expect.arrayContaining([label(platform())]));
+    for (const caller of callers) {
+      for (const [name, call] of Object.entries(caller.modules)) {
+        const target = moduleAt(moduleSource(caller, call));
         if (target === undefined) {
-          problems.push(`${label(env)}: module.${name} source ${String(call.source)} is not a module here`);
+          problems.push(
+            `${label(caller)}: module.${name} source ${String(call.source)} is not a module here`,
+          );
           continue;
         }
         for (const arg of Object.keys(call)) {
           if (!META_ARGUMENTS.has(arg) && !(arg in target.variables)) {
-            problems.push(`${label(env)}: module.${name} has no variable ${arg}`);
+            problems.push(`${label(caller)}: module.${name} has no variable ${arg}`);
           }
         }
         for (const [v, body] of Object.entries(target.variables)) {
-          if (!('default' in body) && !(v in call)) problems.push(`${label(env)}: module.${name} needs ${v}`);
+          if (!('default' in body) && !(v in call))
+            problems.push(`${label(caller)}: module.${name} needs ${v}`);
         }
       }
     }
@@ -299,14 +346,16 @@ describe('variables, outputs and references', () => {
 
   it('reads only outputs the called modules declare', () => {
     const problems: string[] = [];
-    for (const env of Object.values(environments)) {
-      for (const m of env.code.matchAll(/(?<![\w.])module\.([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)/g)) {
+    for (const caller of allConfigurations()) {
+      // `moved` blocks name the module's resources, not its outputs.
+      const code = caller.code.replace(/moved\s*\{[^}]*\}/g, '');
+      for (const m of code.matchAll(/(?<![\w.])module\.([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)/g)) {
         const [, name = '', output = ''] = m;
-        const call = env.modules[name];
-        const target = call === undefined ? undefined : moduleAt(moduleSource(env, call));
-        if (target === undefined) problems.push(`${label(env)}: module.${name} is not called`);
+        const call = caller.modules[name];
+        const target = call === undefined ? undefined : moduleAt(moduleSource(caller, call));
+        if (target === undefined) problems.push(`${label(caller)}: module.${name} is not called`);
         else if (!(output in target.outputs))
-          problems.push(`${label(env)}: module.${name} has no output ${output}`);
+          problems.push(`${label(caller)}: module.${name} has no output ${output}`);
       }
     }
     expect(problems).toEqual([]);
@@ -314,15 +363,81 @@ describe('variables, outputs and references', () => {
 });
 
 describe('environments', () => {
-  it('dev and prod compose the same modules the same way (they differ only in variables)', () => {
+  it('is the platform module and nothing else: no resources or locals of its own', () => {
+    for (const env of Object.values(environments)) {
+      expect(Object.keys(env.modules), label(env)).toEqual(['platform']);
+      const call = obj(env.modules.platform, 'module.platform');
+      expect(moduleSource(env, call), label(env)).toBe(PLATFORM_DIR);
+      expect(env.resources, label(env)).toEqual({});
+      expect(env.locals, label(env)).toEqual({});
+    }
+  });
+
+  it('dev and prod call the platform with the same inputs set (they differ only in literal settings)', () => {
     const [first, ...rest] = Object.values(environments);
     if (first === undefined) throw new Error('no environments');
+    const firstCall = obj(first.modules.platform, 'module.platform');
     for (const env of rest) {
-      expect(env.modules, label(env)).toEqual(first.modules);
-      expect(env.locals, label(env)).toEqual(first.locals);
-      expect(env.resources, label(env)).toEqual(first.resources);
+      const call = obj(env.modules.platform, `${label(env)}: module.platform`);
+      expect(Object.keys(call).sort(), label(env)).toEqual(Object.keys(firstCall).sort());
+      for (const [arg, value] of Object.entries(call)) {
+        // The wiring is the same everywhere; only literal values (the environment's settings) differ.
+        if (isExpression(value) || isExpression(firstCall[arg]))
+          expect(value, `${label(env)}: ${arg}`).toEqual(firstCall[arg]);
+      }
       expect(Object.keys(env.variables).sort(), label(env)).toEqual(Object.keys(first.variables).sort());
       expect(Object.keys(env.outputs).sort(), label(env)).toEqual(Object.keys(first.outputs).sort());
+      expect(env.moved, label(env)).toEqual(first.moved);
+    }
+  });
+
+  it('passes every variable to the platform unchanged and sets the provider from them', () => {
+    for (const env of Object.values(environments)) {
+      const call = obj(env.modules.platform, `${label(env)}: module.platform`);
+      for (const name of Object.keys(env.variables))
+        expect(call[name], `${label(env)}: ${name}`).toBe(`\${var.${name}}`);
+      // Every setting the platform leaves to the environment is a literal in main.tf.
+      for (const [name, body] of Object.entries(platform().variables)) {
+        if (!('default' in body) && !(name in env.variables))
+          expect(isExpression(call[name]), `${label(env)}: ${name} is written in main.tf`).toBe(false);
+      }
+      const google = obj(env.providers.google, `${label(env)}: provider google`);
+      expect(google.project).toBe('${var.project_id}');
+      expect(google.region).toBe('${var.region}');
+      expect(google.default_labels).toBe('${module.platform.labels}');
+    }
+    expect(platform().outputs.labels?.value).toBe('${local.labels}');
+    expect(platform().locals.labels).toBe(
+      '${merge({ app = "exec-platform", env = var.environment }, var.labels)}',
+    );
+  });
+
+  it('passes every output of the platform through under the same name', () => {
+    for (const env of Object.values(environments)) {
+      for (const [name, o] of Object.entries(env.outputs))
+        expect(o.value, `${label(env)}: output ${name}`).toBe(`\${module.platform.${name}}`);
+      expect(Object.keys(env.outputs).sort(), label(env)).toEqual(
+        Object.keys(platform().outputs)
+          .filter((o) => o !== 'labels')
+          .sort(),
+      );
+    }
+  });
+
+  it('moves the state of every resource and module the environment declared before the platform module', () => {
+    for (const env of Object.values(environments)) {
+      const moves = env.moved.map((m) => ({ from: str(m.from, 'from'), to: str(m.to, 'to') }));
+      expect(moves.map((m) => m.from).sort(), label(env)).toEqual(
+        MOVED_INTO_PLATFORM.map((a) => `\${${a}}`).sort(),
+      );
+      for (const { from, to } of moves) {
+        const address = from.slice(2, -1);
+        expect(to, label(env)).toBe(`\${module.platform.${address}}`);
+        // The target exists in the platform.
+        const [kind = '', name = ''] = address.split('.');
+        if (kind === 'module') expect(platform().modules, address).toHaveProperty(name);
+        else expect(platform().resources[kind], address).toHaveProperty(name);
+      }
     }
   });
 
@@ -341,8 +456,12 @@ describe('environments', () => {
   it('protects production: deletion protection, point-in-time recovery', () => {
     const prod = environments.prod;
     if (prod === undefined) throw new Error('no prod environment');
-    expect(prod.variables.deletion_protection?.default).toBe(true);
-    expect(prod.variables.firestore_point_in_time_recovery?.default).toBe(true);
+    const call = obj(prod.modules.platform, 'prod module.platform');
+    expect(call.deletion_protection).toBe(true);
+    expect(call.firestore_point_in_time_recovery).toBe(true);
+    // No default to fall back on: every environment decides these itself.
+    expect(platform().variables.deletion_protection).not.toHaveProperty('default');
+    expect(platform().variables.firestore_point_in_time_recovery).not.toHaveProperty('default');
   });
 });
 
@@ -353,9 +472,8 @@ describe('topics', () => {
   });
 
   it('creates them through the pubsub module of every environment', () => {
-    for (const env of Object.values(environments)) {
-      expect(env.modules.pubsub?.topics, label(env)).toBe('${module.catalog.topics}');
-    }
+    // Every environment is the platform module (checked under 'environments').
+    expect(platform().modules.pubsub?.topics).toBe('${module.catalog.topics}');
     const topic = obj(modules.pubsub?.resources.google_pubsub_topic?.topic, 'google_pubsub_topic.topic');
     expect(topic.name).toBe('${each.key}');
   });
@@ -401,14 +519,13 @@ describe('functions', () => {
   });
 
   it('deploys a declared function only once its folder has an index.ts', () => {
-    // The catalog may list planned functions; the environments filter on the code being there, so
+    // The catalog may list planned functions; the platform filters on the code being there, so
     // Terraform never deploys a function the archive cannot load. (A folder that is not declared
     // fails the check above, so a misspelt name cannot hide here.)
-    for (const env of Object.values(environments)) {
-      expect(env.locals.functions, label(env)).toBe(
-        '${{\n    for name, f in module.catalog.functions : name => f\n    if fileexists("${path.module}/../../../functions/${name}/index.ts")\n  }}',
-      );
-    }
+    expect(platform().locals.functions).toBe(
+      '${{\n    for name, f in module.catalog.functions : name => f\n    if fileexists("${path.module}/../../../functions/${name}/index.ts")\n  }}',
+    );
+    expect(resolve(platform().dir, '../../../functions')).toBe(FUNCTIONS_DIR);
     const pending = catalogFunctions
       .map((f) => f.name)
       .filter((n) => !existsSync(join(FUNCTIONS_DIR, n, 'index.ts')));
@@ -458,12 +575,10 @@ describe('functions', () => {
     ];
     for (const id of ids) expect(id).toMatch(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const env of Object.values(environments)) {
-      const code = env.code;
-      expect(code).toContain('"fn-${name}"');
-      expect(code).toContain('"push-${name}"');
-      expect(code).toContain('"run-${local.service.name}"');
-    }
+    const code = platform().code;
+    expect(code).toContain('"fn-${name}"');
+    expect(code).toContain('"push-${name}"');
+    expect(code).toContain('"run-${local.service.name}"');
   });
 });
 
@@ -481,15 +596,14 @@ describe('subscriptions and dead letters', () => {
   });
 
   it('derives the environments subscriptions from the catalog with the same names', () => {
-    for (const env of Object.values(environments)) {
-      expect(env.locals.function_subscriptions).toBe(
-        '${{ for name, f in local.functions : name => "${name}.${f.trigger_topic}" }}',
-      );
-      expect(env.locals.service_subscriptions).toBe(
-        '${{ for topic, s in local.service.subscriptions : topic => "${local.service.name}.${topic}" }}',
-      );
-      expect(env.modules.pubsub?.subscriptions).toBe('${local.subscriptions}');
-    }
+    const p = platform();
+    expect(p.locals.function_subscriptions).toBe(
+      '${{ for name, f in local.functions : name => "${name}.${f.trigger_topic}" }}',
+    );
+    expect(p.locals.service_subscriptions).toBe(
+      '${{ for topic, s in local.service.subscriptions : topic => "${local.service.name}.${topic}" }}',
+    );
+    expect(p.modules.pubsub?.subscriptions).toBe('${local.subscriptions}');
   });
 
   it('gives every subscription a dead-letter topic <subscription>.dlq after 5 attempts, a retry policy and no expiry', () => {
@@ -537,19 +651,15 @@ describe('subscriptions and dead letters', () => {
   });
 
   it('lets each consumer publish to its own dead-letter topics (the code dead-letters poison itself)', () => {
-    for (const env of Object.values(environments)) {
-      const workloads = str(env.locals.workloads, 'workloads');
-      expect(workloads).toContain('concat(f.publishes, ["${local.function_subscriptions[name]}.dlq"])');
-      expect(workloads).toContain('[for sub in values(local.service_subscriptions) : "${sub}.dlq"]');
-    }
+    const workloads = str(platform().locals.workloads, 'workloads');
+    expect(workloads).toContain('concat(f.publishes, ["${local.function_subscriptions[name]}.dlq"])');
+    expect(workloads).toContain('[for sub in values(local.service_subscriptions) : "${sub}.dlq"]');
   });
 
   it('pushes to functions on the path the functions framework turns into a Pub/Sub CloudEvent', () => {
-    for (const env of Object.values(environments)) {
-      expect(str(env.locals.subscriptions, 'subscriptions')).toContain(
-        'endpoint              = "${module.functions.uris[name]}/projects/${var.project_id}/topics/${f.trigger_topic}"',
-      );
-    }
+    expect(str(platform().locals.subscriptions, 'subscriptions')).toContain(
+      'endpoint              = "${module.functions.uris[name]}/projects/${var.project_id}/topics/${f.trigger_topic}"',
+    );
   });
 
   it('declares every subscription name the code spells out', () => {
@@ -582,13 +692,9 @@ describe('firestore indexes', () => {
   const indexes = spec.indexes ?? [];
 
   it('reads firestore.indexes.json from the repository root in every environment', () => {
-    for (const env of Object.values(environments)) {
-      const file = str(env.modules.firestore?.indexes_file, 'indexes_file').replace(
-        '${path.module}',
-        env.dir,
-      );
-      expect(resolve(file)).toBe(INDEXES_FILE);
-    }
+    const p = platform();
+    const file = str(p.modules.firestore?.indexes_file, 'indexes_file').replace('${path.module}', p.dir);
+    expect(resolve(file)).toBe(INDEXES_FILE);
     const fs = modules.firestore;
     if (fs === undefined) throw new Error('no firestore module');
     expect(fs.locals.spec).toBe('${jsondecode(file(var.indexes_file))}');
@@ -642,14 +748,12 @@ describe('least privilege', () => {
   });
 
   it('grants Pub/Sub, Storage and Secret Manager roles on single resources, not on the project', () => {
-    for (const env of Object.values(environments)) {
-      const projectRoles = str(env.locals.project_roles, 'project_roles');
-      expect(projectRoles).not.toMatch(/roles\/(pubsub|secretmanager)\./);
-      // The one project-level storage grant is the build account's, conditioned to GCF's staging buckets.
-      expect(projectRoles.match(/roles\/storage\./g) ?? []).toHaveLength(1);
-      expect(projectRoles).toContain('resource.name.startsWith(\\"projects/_/buckets/gcf-v2-sources-\\")');
-      expect(projectRoles).toContain('roles/datastore.user", condition = local.firestore_condition');
-    }
+    const projectRoles = str(platform().locals.project_roles, 'project_roles');
+    expect(projectRoles).not.toMatch(/roles\/(pubsub|secretmanager)\./);
+    // The one project-level storage grant is the build account's, conditioned to GCF's staging buckets.
+    expect(projectRoles.match(/roles\/storage\./g) ?? []).toHaveLength(1);
+    expect(projectRoles).toContain('resource.name.startsWith(\\"projects/_/buckets/gcf-v2-sources-\\")');
+    expect(projectRoles).toContain('roles/datastore.user", condition = local.firestore_condition');
     const iam = modules.iam;
     if (iam === undefined) throw new Error('no iam module');
     expect(obj(iam.resources.google_secret_manager_secret_iam_member?.accessor, 'accessor').role).toBe(
