@@ -8,8 +8,9 @@
  * failure (store or bus unavailable) is THROWN so the caller retries (Pub/Sub redelivers, HTTP
  * answers 503).
  */
-import type { OrderEvent } from '../domain/events.ts';
+
 import type { Issue } from '../domain/errors.ts';
+import type { OrderEvent } from '../domain/events.ts';
 import type { OrderReply } from '../domain/schemas.ts';
 import type { Fill, OrderRecord } from '../domain/types.ts';
 import type { OrderQuery } from '../ports/order-store.ts';
