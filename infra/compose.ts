@@ -29,9 +29,11 @@
  * order of opening — also when a later port fails to open — and its health checks feed
  * `GET /api/health`.
  */
+import * as nodeCrypto from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { hrtime } from 'node:process';
 import type { Firestore } from '@google-cloud/firestore';
+import { orderIdWith, type Sha256Hex } from '../shared/app/order-id.ts';
 import {
   createOrderService,
   type OrderPipelineDeps,
@@ -41,6 +43,7 @@ import type { OrderService } from '../shared/app/order-service.ts';
 import { CachedTradingStateReader } from '../shared/app/trading-state-cache.ts';
 import type { AppConfig } from '../shared/config/schema.ts';
 import type { Nanos } from '../shared/domain/time.ts';
+import type { AlgoStateStore } from '../shared/ports/algo-state-store.ts';
 import type { BlobStore } from '../shared/ports/blob-store.ts';
 import type { Clock } from '../shared/ports/clock.ts';
 import type { EventBus } from '../shared/ports/event-bus.ts';
@@ -50,6 +53,7 @@ import type { OrderStore } from '../shared/ports/order-store.ts';
 import type { PositionStore } from '../shared/ports/position-store.ts';
 import type { RiskLedgerStore } from '../shared/ports/risk-ledger-store.ts';
 import type { TradingStateStore } from '../shared/ports/trading-state-store.ts';
+import { FirestoreAlgoStateStore } from './firestore/algo-state.firestore.ts';
 import { FirestoreMarketStateStore } from './firestore/market-state.firestore.ts';
 import { createFirestore, FirestoreOrderStore } from './firestore/order-store.firestore.ts';
 import { FirestorePositionStore } from './firestore/position-store.firestore.ts';
@@ -57,6 +61,7 @@ import { FirestoreRiskLedgerStore } from './firestore/risk-ledger.firestore.ts';
 import { FirestoreTradingStateStore } from './firestore/trading-state.firestore.ts';
 import { GcsBlobStore } from './gcs/blob-store.gcs.ts';
 import { createInstrumentCatalog } from './instruments/catalog.ts';
+import { LocalAlgoStateStore } from './local/algo-state.local.ts';
 import { LocalBlobStore } from './local/blob-store.local.ts';
 import { LocalMarketStateStore } from './local/market-state.local.ts';
 import { LocalOrderStore } from './local/order-store.local.ts';
@@ -88,6 +93,11 @@ export interface Platform {
   /** Latest quotes / depth per venue and instrument, and each venue's state (written by the venue edge). */
   readonly marketState: MarketStateStore;
   readonly instruments: InstrumentCatalog;
+  /**
+   * The venue edge's durable algorithm scheduler state (one record per parent operation). Opened
+   * with the stores; its health is reported by the edge, not listed here.
+   */
+  readonly algoStates: AlgoStateStore;
   readonly clock: Clock;
   /** Which adapter backs each port, e.g. `{order_store: 'local', bus: 'memory', ...}` (logs, health). */
   readonly adapters: Readonly<Record<string, string>>;
@@ -245,6 +255,13 @@ async function openTradingState(ctx: ComposeContext): Promise<TradingStateStore>
   return LocalTradingStateStore.open({ dataDir: dataDir(ctx.config), fsync: ctx.fsync, warn: ctx.warn });
 }
 
+async function openAlgoStates(ctx: ComposeContext): Promise<AlgoStateStore> {
+  if (ctx.config.storage.order_store === 'firestore') {
+    return new FirestoreAlgoStateStore({ firestore: ctx.firestore(), ...prefixOption(ctx.config) });
+  }
+  return LocalAlgoStateStore.open({ dataDir: dataDir(ctx.config), fsync: ctx.fsync, warn: ctx.warn });
+}
+
 function openMarketState(ctx: ComposeContext): MarketStateStore {
   if (ctx.config.storage.order_store === 'firestore') {
     return new FirestoreMarketStateStore({ firestore: ctx.firestore(), ...prefixOption(ctx.config) });
@@ -304,6 +321,7 @@ const STORE_LOCATIONS = {
   'risk-ledger': { collection: 'risk_ledgers', file: 'risk-ledger.jsonl' },
   'trading-state': { collection: 'trading_state', file: 'trading-state.jsonl' },
   'market-state': { collection: 'market_quotes, venue_states', file: '' },
+  'algo-states': { collection: 'algo_states', file: 'algo-states.jsonl' },
 } as const;
 
 function describeStore(config: AppConfig, what: keyof typeof STORE_LOCATIONS): string {
@@ -399,6 +417,10 @@ export async function createPlatform(
       health: (s) => s.health(),
       adapter: config.storage.order_store === 'firestore' ? describeStore(config, 'market-state') : 'memory',
     });
+    const algoStates = await scope.open('algo_states', () => openAlgoStates(ctx), {
+      close: (s) => s.close(),
+      adapter: describeStore(config, 'algo-states'),
+    });
     const instruments = await scope.open('instruments', () => createInstrumentCatalog({ blobs, clock }), {
       close: () => undefined,
       health: async (c) => {
@@ -418,6 +440,7 @@ export async function createPlatform(
       tradingState,
       marketState,
       instruments,
+      algoStates,
       clock,
       adapters: scope.adapters,
       health: scope.health,
@@ -452,7 +475,21 @@ export function createPlatformOrderService(
     }),
     instruments: platform.instruments,
     clock: platform.clock,
+    orderId: nodeOrderId,
     ...pipelineSettingsFromConfig(config),
     ...overrides,
   });
 }
+
+/**
+ * SHA-256 by node:crypto for the order ids (shared/app/order-id.ts; the pure core cannot import
+ * it): the same ids as the pure implementation, ≈ 3× faster. `crypto.hash` (Node ≥ 20.12) is the
+ * one-shot form; older runtimes get `createHash`.
+ */
+export const nodeSha256Hex: Sha256Hex =
+  typeof nodeCrypto.hash === 'function'
+    ? (text) => nodeCrypto.hash('sha256', text, 'hex')
+    : (text) => nodeCrypto.createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** `orderIdFor` over node:crypto's SHA-256. */
+export const nodeOrderId = orderIdWith(nodeSha256Hex);

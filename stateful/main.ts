@@ -13,20 +13,28 @@
  * `start()` is exported for tests and for other shells; running this file starts the service.
  */
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createPlatform, createPlatformOrderService, type Env, type Platform } from '../infra/compose.ts';
 import { loadConfig } from '../infra/config/load-config.ts';
 import { redactConfig } from '../shared/config/redact.ts';
-import type { AppConfig } from '../shared/config/schema.ts';
+import { type AppConfig, EMBEDDED_CONFIG, parseConfig } from '../shared/config/schema.ts';
 import { ValidationError } from '../shared/domain/errors.ts';
 import type { ComponentStatus, VenueHealth } from './api/health/index.ts';
 import { createApp } from './api/index.ts';
 import type { ApiEnv } from './api/types.ts';
+import {
+  type EmbeddedLocalExchange,
+  startEmbeddedLocalExchange,
+  wantsLocalExchange,
+  withLocalExchangeVenue,
+} from './edge/embedded.ts';
+import { type EdgeRuntime, startEdgeRuntime } from './edge/runtime.ts';
 import { createLogger, type Logger } from './observability/logger/index.ts';
 import { createMetrics, type Metrics } from './observability/metrics/index.ts';
-import { type SimulatedVenues, startSimulatedVenues } from './venues/index.ts';
+import { executionLog, type SimulatedVenues, startSimulatedVenues } from './venues/index.ts';
 
 export interface StartOptions {
   /** The configuration (default: `loadConfig({env})`). */
@@ -49,6 +57,10 @@ export interface RunningService {
   readonly platform: Platform;
   /** The SIMULATED venues running in this process (acks and fills from the matching engine). */
   readonly venues: SimulatedVenues;
+  /** The venue edge of the LIVE / SHADOW venues (null when the configuration has none). */
+  readonly edge: EdgeRuntime | null;
+  /** The local exchange `npm start` runs for the embedded default (null otherwise). */
+  readonly localExchange: EmbeddedLocalExchange | null;
   readonly app: Hono<ApiEnv>;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -121,12 +133,37 @@ function closeServer(server: ServerType, timeoutMs: number): Promise<void> {
 
 export async function start(options: StartOptions = {}): Promise<RunningService> {
   const env = options.env ?? process.env;
-  const config = options.config ?? loadConfig({ env });
+  // The embedded default runs BINANCE-SPOT LIVE on an in-process local exchange (stateful/edge/embedded.ts).
+  const local =
+    options.config === undefined && wantsLocalExchange(env) ? await startEmbeddedLocalExchange(env) : null;
+  let config: AppConfig;
+  try {
+    config =
+      options.config ??
+      (local === null
+        ? loadConfig({ env })
+        : parseConfig(withLocalExchangeVenue(EMBEDDED_CONFIG), {
+            env: { ...env, ...local.env },
+            cores: availableParallelism(),
+          }));
+  } catch (err) {
+    await local?.exchange.stop().catch(() => undefined);
+    throw err;
+  }
   const logger = options.logger ?? createLogger({ level: config.logging.level });
   logger.info({ config: redactConfig(config) }, 'configuration loaded');
+  if (local !== null)
+    logger.info({ url: local.exchange.url }, `local exchange listening on ${local.exchange.url}`);
 
-  const platform = await createPlatform(config, { env, warn: (message) => logger.warn(message) });
+  let platform: Platform;
+  try {
+    platform = await createPlatform(config, { env, warn: (message) => logger.warn(message) });
+  } catch (err) {
+    await local?.exchange.stop().catch(() => undefined);
+    throw err;
+  }
   let venues: SimulatedVenues | null = null;
+  let edge: EdgeRuntime | null = null;
   try {
     // Venues subscribe before the API takes orders: the in-process bus only delivers messages
     // published after a subscription exists.
@@ -142,10 +179,24 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       log: logger,
     });
     const started = venues;
+    const metrics = createMetrics();
+    // The LIVE / SHADOW venues: sessions, durable scheduler, reconciliation (before HTTP takes orders).
+    edge = await startEdgeRuntime({
+      config,
+      platform,
+      recorder: started.recorder,
+      log: executionLog(logger),
+      registry: metrics.registry,
+    });
+    const runningEdge = edge;
     const configured = configuredVenueHealth(config);
     const venueHealth: VenueHealth =
-      options.venueHealth ?? (async () => ({ ...(await configured()), ...(await started.health()) }));
-    const metrics = createMetrics();
+      options.venueHealth ??
+      (async () => ({
+        ...(await configured()),
+        ...(await started.health()),
+        ...(runningEdge === null ? {} : await runningEdge.health()),
+      }));
     const app = createApp({
       orders: createPlatformOrderService(platform),
       positions: platform.positions,
@@ -154,6 +205,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       logger,
       logOrders: config.logging.log_orders,
     });
+    if (runningEdge !== null) app.route('/', runningEdge.router); // /healthz, /readyz
     const host = options.host ?? config.server.host;
     const { server, port } = await listen(app, options.port ?? resolvePort(config, env), host);
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
@@ -179,16 +231,32 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     const close = () => {
       closing ??= (async () => {
         await closeServer(server, options.shutdownTimeoutMs ?? 10_000);
+        await runningEdge?.stop();
         await started.stop();
         await platform.close();
+        await local?.exchange.stop();
         logger.info('stopped');
       })();
       return closing;
     };
-    return { config, platform, venues: started, app, metrics, logger, port, url, close };
+    return {
+      config,
+      platform,
+      venues: started,
+      edge: runningEdge,
+      localExchange: local,
+      app,
+      metrics,
+      logger,
+      port,
+      url,
+      close,
+    };
   } catch (err) {
+    await edge?.stop().catch(() => undefined);
     await venues?.stop().catch(() => undefined);
     await platform.close().catch(() => undefined);
+    await local?.exchange.stop().catch(() => undefined);
     throw err;
   }
 }
