@@ -13,6 +13,7 @@ import {
   type VenueState,
   VenueStateSchema,
 } from '../../shared/ports/market-state.ts';
+import { copyData } from './copy.ts';
 
 const quoteKey = (venue: string, instrumentKey: string) => `${venue}\u0000${instrumentKey}`;
 
@@ -24,21 +25,21 @@ export class LocalMarketStateStore implements MarketStateStore {
   async putQuote(quote: MarketQuote): Promise<void> {
     this.assertOpen();
     const q = checkMarketRecord(MarketQuoteSchema, quote, 'quote');
-    this.quotes.set(quoteKey(q.venue, q.instrument_key), structuredClone(q));
+    this.quotes.set(quoteKey(q.venue, q.instrument_key), copyData(q));
   }
 
   async getQuotes(keys: readonly QuoteKey[]): Promise<Array<MarketQuote | null>> {
     this.assertOpen();
     return keys.map((k) => {
       const q = this.quotes.get(quoteKey(k.venue, k.instrument_key));
-      return q === undefined ? null : structuredClone(q);
+      return q === undefined ? null : copyData(q);
     });
   }
 
   async putVenueState(state: VenueState): Promise<void> {
     this.assertOpen();
     const s = checkMarketRecord(VenueStateSchema, state, 'venue state');
-    this.venues.set(s.venue, structuredClone(s));
+    this.venues.set(s.venue, copyData(s));
   }
 
   async getVenueStates(venues: readonly string[]): Promise<Record<string, VenueState>> {
@@ -46,7 +47,7 @@ export class LocalMarketStateStore implements MarketStateStore {
     const out: Record<string, VenueState> = {};
     for (const v of venues) {
       const s = this.venues.get(v);
-      if (s !== undefined) out[v] = structuredClone(s);
+      if (s !== undefined) out[v] = copyData(s);
     }
     return out;
   }

@@ -31,6 +31,7 @@ import {
   OrderRecordSchema,
   parseStored,
 } from '../firestore/codec.ts';
+import { copyData } from './copy.ts';
 import { Journal, type JournalOptions } from './journal.ts';
 
 export interface LocalOrderStoreOptions extends JournalOptions {
@@ -103,25 +104,24 @@ export class LocalOrderStore implements OrderStore {
 
   async create(order: OrderRecord, events: OrderEvent[]): Promise<CreateResult> {
     this.assertUsable();
-    const checked = checkRecord(OrderRecordSchema, order, 'order');
-    if (checked.version !== 1)
-      throw new RangeError(`a new order must have version 1, got ${checked.version}`);
-    const checkedEvents = events.map((e, i) => checkRecord(OrderEventSchema, e, `events[${i}]`));
-    const existing = this.entries.get(checked.operation_id);
+    checkRecord(OrderRecordSchema, order, 'order');
+    if (order.version !== 1) throw new RangeError(`a new order must have version 1, got ${order.version}`);
+    this.checkBeforeJournal(OrderEventSchema, events, 'events');
+    const existing = this.entries.get(order.operation_id);
     if (existing) {
       await this.durable();
-      return { created: false, order: structuredClone(existing.order) };
+      return { created: false, order: copyData(existing.order) };
     }
-    const rec: JournalRecord = { op: 'create', order: checked, events: checkedEvents };
+    const rec: JournalRecord = { op: 'create', order, events };
     this.applyCreate(rec);
     await this.write(rec);
-    return { created: true, order: structuredClone(checked) };
+    return { created: true, order: copyData(order) };
   }
 
   async get(operationId: string): Promise<OrderRecord | null> {
     this.assertUsable();
     const e = this.entries.get(operationId);
-    const out = e ? structuredClone(e.order) : null;
+    const out = e ? copyData(e.order) : null;
     await this.durable();
     return out;
   }
@@ -134,40 +134,41 @@ export class LocalOrderStore implements OrderStore {
     fills: Fill[] = [],
   ): Promise<TransitionResult> {
     this.assertUsable();
-    const checked = checkRecord(OrderRecordSchema, next, 'next');
-    if (checked.operation_id !== operationId) {
-      throw new RangeError(`next.operation_id ${checked.operation_id} is not ${operationId}`);
+    checkRecord(OrderRecordSchema, next, 'next');
+    if (next.operation_id !== operationId) {
+      throw new RangeError(`next.operation_id ${next.operation_id} is not ${operationId}`);
     }
-    if (checked.version !== expectedVersion + 1) {
+    if (next.version !== expectedVersion + 1) {
       throw new RangeError(
-        `next.version must be ${expectedVersion + 1} (expectedVersion + 1), got ${checked.version}`,
+        `next.version must be ${expectedVersion + 1} (expectedVersion + 1), got ${next.version}`,
       );
     }
-    const checkedEvents = events.map((e, i) => checkRecord(OrderEventSchema, e, `events[${i}]`));
-    const checkedFills = fills.map((f, i) => checkRecord(FillSchema, f, `fills[${i}]`));
+    this.checkBeforeJournal(OrderEventSchema, events, 'events');
+    // Fills always: their ids are what keeps a fill from being stored twice.
+    for (const [i, f] of fills.entries()) checkRecord(FillSchema, f, `fills[${i}]`);
     const rec: JournalRecord = {
       op: 'transition',
       expected_version: expectedVersion,
-      order: checked,
-      events: checkedEvents,
-      fills: checkedFills,
+      order: next,
+      events,
+      fills,
     };
     const result = this.applyTransition(rec);
     if (result.ok) await this.write(rec);
     else await this.durable();
-    return result.ok ? { ok: true, order: structuredClone(checked) } : result;
+    return result.ok ? { ok: true, order: copyData(next) } : result;
   }
 
   async timeline(operationId: string): Promise<OrderEvent[]> {
     this.assertUsable();
-    const out = structuredClone(this.entries.get(operationId)?.events ?? []);
+    const out = copyData(this.entries.get(operationId)?.events ?? []);
     await this.durable();
     return out;
   }
 
   async fills(operationId: string): Promise<Fill[]> {
     this.assertUsable();
-    const out = structuredClone(this.entries.get(operationId)?.fills ?? []);
+    const out = copyData(this.entries.get(operationId)?.fills ?? []);
     await this.durable();
     return out;
   }
@@ -200,7 +201,7 @@ export class LocalOrderStore implements OrderStore {
             ? -1
             : 1,
     );
-    const out = structuredClone(hits.slice(0, limit));
+    const out = copyData(hits.slice(0, limit));
     await this.durable();
     return out;
   }
@@ -230,6 +231,17 @@ export class LocalOrderStore implements OrderStore {
     }
   }
 
+  /**
+   * Timeline events are checked before they are journalled — a line that fails validation at
+   * replay would keep the store from starting — and when read back at start-up. In memory only
+   * they are not: nothing reads them back but `timeline()`, and they are the order machine's own
+   * output (docs/order-pipeline.md, "Validation"). Order records and fills are checked always.
+   */
+  private checkBeforeJournal<T>(schema: z.ZodType<T>, records: readonly T[], what: string): void {
+    if (this.journal === null) return;
+    for (const [i, r] of records.entries()) checkRecord(schema, r, `${what}[${i}]`);
+  }
+
   private async write(rec: JournalRecord): Promise<void> {
     if (this.journal) await this.journal.append(rec);
   }
@@ -242,8 +254,8 @@ export class LocalOrderStore implements OrderStore {
   private applyCreate(rec: Extract<JournalRecord, { op: 'create' }>): boolean {
     if (this.entries.has(rec.order.operation_id)) return false;
     this.entries.set(rec.order.operation_id, {
-      order: structuredClone(rec.order),
-      events: structuredClone(rec.events),
+      order: copyData(rec.order),
+      events: copyData(rec.events),
       fills: [],
       fillIds: new Set(),
     });
@@ -256,7 +268,7 @@ export class LocalOrderStore implements OrderStore {
     const entry = this.entries.get(rec.order.operation_id);
     if (!entry) return { ok: false, reason: 'not_found' };
     if (entry.order.version !== rec.expected_version) {
-      return { ok: false, reason: 'version_conflict', current: structuredClone(entry.order) };
+      return { ok: false, reason: 'version_conflict', current: copyData(entry.order) };
     }
     const seen = new Set<string>();
     for (const f of rec.fills) {
@@ -264,16 +276,16 @@ export class LocalOrderStore implements OrderStore {
         return {
           ok: false,
           reason: 'duplicate_fill',
-          current: structuredClone(entry.order),
+          current: copyData(entry.order),
           fill_id: f.fill_id,
         };
       }
       seen.add(f.fill_id);
     }
-    entry.order = structuredClone(rec.order);
-    entry.events.push(...structuredClone(rec.events));
+    entry.order = copyData(rec.order);
+    for (const e of rec.events) entry.events.push(copyData(e));
     for (const f of rec.fills) {
-      entry.fills.push(structuredClone(f));
+      entry.fills.push(copyData(f));
       entry.fillIds.add(f.fill_id);
     }
     return { ok: true };

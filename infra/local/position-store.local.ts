@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { Position } from '../../shared/domain/types.ts';
 import type { PositionStore, PositionUpdateResult } from '../../shared/ports/position-store.ts';
 import { checkRecord, comparePositions, PositionSchema, parseStored } from '../firestore/codec.ts';
+import { copyData } from './copy.ts';
 import { Journal, type JournalOptions } from './journal.ts';
 
 export interface LocalPositionStoreOptions extends JournalOptions {
@@ -63,7 +64,7 @@ export class LocalPositionStore implements PositionStore {
   async get(accountId: string, instrumentKey: string): Promise<Position | null> {
     this.assertUsable();
     const p = this.positions.get(key(accountId, instrumentKey));
-    const out = p ? structuredClone(p) : null;
+    const out = p ? copyData(p) : null;
     await this.durable();
     return out;
   }
@@ -76,7 +77,7 @@ export class LocalPositionStore implements PositionStore {
     for (const p of this.positions.values()) {
       if (filter.account_id !== undefined && p.account_id !== filter.account_id) continue;
       if (filter.instrument_key !== undefined && p.instrument_key !== filter.instrument_key) continue;
-      out.push(structuredClone(p));
+      out.push(copyData(p));
     }
     await this.durable();
     return out.sort(comparePositions);
@@ -97,10 +98,10 @@ export class LocalPositionStore implements PositionStore {
     const current = this.apply(rec);
     if (current !== undefined) {
       await this.durable();
-      return { ok: false, reason: 'version_conflict', current: current && structuredClone(current) };
+      return { ok: false, reason: 'version_conflict', current: current && copyData(current) };
     }
     if (this.journal) await this.journal.append(rec);
-    return { ok: true, position: structuredClone(checked) };
+    return { ok: true, position: copyData(checked) };
   }
 
   async health(): Promise<{ ok: boolean; detail?: string }> {
@@ -127,7 +128,7 @@ export class LocalPositionStore implements PositionStore {
     const k = key(rec.position.account_id, rec.position.instrument_key);
     const stored = this.positions.get(k) ?? null;
     if ((stored?.version ?? 0) !== rec.expected_version) return stored;
-    this.positions.set(k, structuredClone(rec.position));
+    this.positions.set(k, copyData(rec.position));
     return undefined;
   }
 

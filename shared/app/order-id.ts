@@ -16,71 +16,119 @@ const K = new Uint32Array([
   0xc67178f2,
 ]);
 
-const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n));
+/** Message schedule, reused by every call (the hash is synchronous, so calls cannot overlap). */
+const W = new Uint32Array(64);
+const H0 = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** SHA-256 of a byte array, as 64 lowercase hex digits. */
 export function sha256Hex(data: Uint8Array): string {
-  const bitLength = data.length * 8;
-  const padded = new Uint8Array((((data.length + 9 + 63) >> 6) << 6) >>> 0);
-  padded.set(data);
-  padded[data.length] = 0x80;
-  const view = new DataView(padded.buffer);
-  view.setUint32(padded.length - 8, Math.floor(bitLength / 0x100000000));
-  view.setUint32(padded.length - 4, bitLength >>> 0);
-  const h = new Uint32Array([
-    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-  ]);
-  const w = new Uint32Array(64);
-  for (let off = 0; off < padded.length; off += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + i * 4);
-    for (let i = 16; i < 64; i++) {
-      const a = w[i - 15] as number;
-      const b = w[i - 2] as number;
-      const s0 = rotr(a, 7) ^ rotr(a, 18) ^ (a >>> 3);
-      const s1 = rotr(b, 17) ^ rotr(b, 19) ^ (b >>> 10);
-      w[i] = ((w[i - 16] as number) + s0 + (w[i - 7] as number) + s1) >>> 0;
+  const n = data.length;
+  const blocks = (n + 9 + 63) >>> 6;
+  let h0 = H0[0] as number;
+  let h1 = H0[1] as number;
+  let h2 = H0[2] as number;
+  let h3 = H0[3] as number;
+  let h4 = H0[4] as number;
+  let h5 = H0[5] as number;
+  let h6 = H0[6] as number;
+  let h7 = H0[7] as number;
+  const w = W;
+  for (let b = 0; b < blocks; b++) {
+    const off = b << 6;
+    // Big-endian words of the padded message: data, 0x80, zeros, 64-bit bit length.
+    for (let i = 0; i < 16; i++) {
+      let word = 0;
+      for (let j = 0; j < 4; j++) {
+        const p = off + (i << 2) + j;
+        const byte = p < n ? (data[p] as number) : p === n ? 0x80 : 0;
+        word = (word << 8) | byte;
+      }
+      w[i] = word >>> 0;
     }
-    let a = h[0] as number;
-    let b = h[1] as number;
-    let c = h[2] as number;
-    let d = h[3] as number;
-    let e = h[4] as number;
-    let f = h[5] as number;
-    let g = h[6] as number;
-    let hh = h[7] as number;
+    if (b === blocks - 1) {
+      w[14] = Math.floor(n / 0x20000000) >>> 0; // (n * 8) / 2^32
+      w[15] = (n << 3) >>> 0;
+    }
+    for (let i = 16; i < 64; i++) {
+      const x = w[i - 15] as number;
+      const y = w[i - 2] as number;
+      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+      w[i] = ((w[i - 16] as number) + s0 + (w[i - 7] as number) + s1) | 0;
+    }
+    let a = h0;
+    let bb = h1;
+    let c = h2;
+    let d = h3;
+    let e = h4;
+    let f = h5;
+    let g = h6;
+    let h = h7;
     for (let i = 0; i < 64; i++) {
-      const S1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
+      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
       const ch = (e & f) ^ (~e & g);
-      const t1 = (hh + S1 + ch + (K[i] as number) + (w[i] as number)) >>> 0;
-      const S0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
-      const maj = (a & b) ^ (a & c) ^ (b & c);
-      const t2 = (S0 + maj) >>> 0;
-      hh = g;
+      const t1 = (h + S1 + ch + (K[i] as number) + (w[i] as number)) | 0;
+      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      const maj = (a & bb) ^ (a & c) ^ (bb & c);
+      const t2 = (S0 + maj) | 0;
+      h = g;
       g = f;
       f = e;
-      e = (d + t1) >>> 0;
+      e = (d + t1) | 0;
       d = c;
-      c = b;
-      b = a;
-      a = (t1 + t2) >>> 0;
+      c = bb;
+      bb = a;
+      a = (t1 + t2) | 0;
     }
-    h[0] = ((h[0] as number) + a) >>> 0;
-    h[1] = ((h[1] as number) + b) >>> 0;
-    h[2] = ((h[2] as number) + c) >>> 0;
-    h[3] = ((h[3] as number) + d) >>> 0;
-    h[4] = ((h[4] as number) + e) >>> 0;
-    h[5] = ((h[5] as number) + f) >>> 0;
-    h[6] = ((h[6] as number) + g) >>> 0;
-    h[7] = ((h[7] as number) + hh) >>> 0;
+    h0 = (h0 + a) | 0;
+    h1 = (h1 + bb) | 0;
+    h2 = (h2 + c) | 0;
+    h3 = (h3 + d) | 0;
+    h4 = (h4 + e) | 0;
+    h5 = (h5 + f) | 0;
+    h6 = (h6 + g) | 0;
+    h7 = (h7 + h) | 0;
   }
-  let out = '';
-  for (const x of h) out += x.toString(16).padStart(8, '0');
-  return out;
+  return (
+    hexWord(h0) +
+    hexWord(h1) +
+    hexWord(h2) +
+    hexWord(h3) +
+    hexWord(h4) +
+    hexWord(h5) +
+    hexWord(h6) +
+    hexWord(h7)
+  );
+}
+
+function hexWord(x: number): string {
+  return (
+    (HEX[(x >>> 24) & 0xff] as string) +
+    (HEX[(x >>> 16) & 0xff] as string) +
+    (HEX[(x >>> 8) & 0xff] as string) +
+    (HEX[x & 0xff] as string)
+  );
 }
 
 const utf8 = new TextEncoder();
 
-/** The order id of an operation: `ord_` + 128 bits of SHA-256(operation_id). */
-export function orderIdFor(operationId: string): string {
-  return `ord_${sha256Hex(utf8.encode(operationId)).slice(0, 32)}`;
+/** SHA-256 of a string's UTF-8 bytes, as 64 lowercase hex digits (the pure implementation above). */
+export function sha256HexOfText(text: string): string {
+  return sha256Hex(utf8.encode(text));
 }
+
+/** A SHA-256 implementation: the hex digest of a string's UTF-8 bytes. */
+export type Sha256Hex = (text: string) => string;
+
+/**
+ * The order id function over a given SHA-256 (the same ids, whichever implementation): the
+ * composition root injects node:crypto's native one (`infra/compose.ts`), which the pure core
+ * cannot import; `orderIdFor` is this over the pure implementation.
+ */
+export function orderIdWith(sha256: Sha256Hex): (operationId: string) => string {
+  return (operationId) => `ord_${sha256(operationId).slice(0, 32)}`;
+}
+
+/** The order id of an operation: `ord_` + 128 bits of SHA-256(operation_id). */
+export const orderIdFor: (operationId: string) => string = orderIdWith(sha256HexOfText);

@@ -25,6 +25,7 @@ import {
   canonicalInstrumentId,
   type InstrumentType,
   isInstrumentId,
+  type ParsedInstrumentId,
   parseInstrumentId,
 } from '../domain/instrument-id.ts';
 import { applyEvents, decide, isTerminal, type OrderCommand } from '../domain/order-machine.ts';
@@ -57,17 +58,24 @@ import {
 } from '../ports/market-state.ts';
 import type { OrderQuery, OrderStore } from '../ports/order-store.ts';
 import type { PositionStore } from '../ports/position-store.ts';
-import { DEFAULT_LEDGER_SCOPE, type RiskLedgerStore } from '../ports/risk-ledger-store.ts';
+import {
+  changeByOps,
+  DEFAULT_LEDGER_SCOPE,
+  type LedgerChange,
+  type RiskLedgerStore,
+} from '../ports/risk-ledger-store.ts';
 import { effectiveTradingState, type TradingStateReader } from '../ports/trading-state-store.ts';
 import { riskLimitsFromConfig } from '../risk/config.ts';
 import { evaluate } from '../risk/engine.ts';
 import {
-  applyReservation,
+  applyLedgerOp,
+  type LedgerOp,
   type MarketSnapshot,
+  openReservation,
+  ownEntry,
   type RiskLedger,
   recentRetention,
   riskContextFromLedger,
-  setPosition,
 } from '../risk/ledger.ts';
 import type { RiskLimits } from '../risk/limits.ts';
 import type { Reservation, RiskApproved, RiskDenied } from '../risk/types.ts';
@@ -214,6 +222,8 @@ class OrderPipeline {
   private readonly venueMaxAgeNs: Nanos;
   private readonly maxRecent: number | null;
   private readonly republishAfterNs: Nanos;
+  /** Instrument id work (canonical spelling, parts, venue-specific keys), memoised. */
+  private readonly ids = new InstrumentIds();
 
   constructor(deps: OrderPipelineDeps) {
     this.d = deps;
@@ -247,7 +257,7 @@ class OrderPipeline {
     }
     const instruction: OrderInstruction = {
       ...parsed.data,
-      instrument_key: canonicalInstrumentId(parsed.data.instrument_key),
+      instrument_key: this.ids.canonical(parsed.data.instrument_key),
     };
     const spec = await this.d.instruments.get(instruction.instrument_key);
     if (spec === null) {
@@ -309,14 +319,27 @@ class OrderPipeline {
     ctx: OrderContext,
     routing: RoutingDecision,
     now: Nanos,
-  ): { result: RiskOutcome; next?: Record<string, RiskLedger> } {
-    const open = ledger.open[instruction.operation_id];
+  ): LedgerChange<RiskOutcome> {
+    const open = openReservation(ledger, instruction.operation_id);
     if (open !== undefined) {
       return { result: { kind: 'resumed', reservation: open.reservation, ledger_version: ledger.version } };
     }
+    // The change is given as ledger ops (`changeByOps`): the embedded store applies them in place,
+    // O(the change) whatever the ledger holds; a Firestore store gets the pure `applyLedgerOps` result.
+    const ops: LedgerOp[] = [];
     let l = ledger;
-    if (l.instruments[instruction.instrument_key] === undefined && !toDec(ctx.platform_position).isZero()) {
-      l = setPosition(l, instruction.instrument_key, null, ctx.platform_position);
+    if (
+      ownEntry(l.instruments, instruction.instrument_key) === undefined &&
+      !toDec(ctx.platform_position).isZero()
+    ) {
+      const seed: LedgerOp = {
+        op: 'set_position',
+        instrument_key: instruction.instrument_key,
+        strategy_id: null,
+        quantity: ctx.platform_position,
+      };
+      ops.push(seed);
+      l = applyLedgerOp(l, seed); // shallow: only the instruments map is copied
     }
     const snapshot: MarketSnapshot = {
       trading_state: ctx.trading.trading_state,
@@ -334,12 +357,10 @@ class OrderPipeline {
     );
     if (!decision.approved) return { result: { kind: 'denied', decision } };
     const result: RiskOutcome = { kind: 'approved', decision, reservation: decision.reservation };
-    // An approved order that cannot be routed reserves nothing.
+    // An approved order that cannot be routed reserves nothing (the seed is not written either).
     if (!routing.routed) return { result };
-    return {
-      result,
-      next: { [scope]: applyReservation(l, decision.reservation, { max_recent: this.maxRecent }) },
-    };
+    ops.push({ op: 'reserve', reservation: decision.reservation, max_recent: this.maxRecent });
+    return changeByOps({ [scope]: ledger }, result, { [scope]: ops });
   }
 
   /** The first timeline (received → risk decision → routing decision), created as version 1. */
@@ -477,20 +498,22 @@ class OrderPipeline {
     spec: InstrumentSpec,
     now: Nanos,
   ): Promise<OrderContext> {
-    const parsed = parseInstrumentId(instruction.instrument_key);
-    if (!parsed.success) throw parsed.error; // unreachable: the instruction was validated
-    const id = parsed.data;
+    const id = this.ids.parsed(instruction.instrument_key);
     const ownVenue = id.venue;
     const venueIds = [...(this.d.router.candidates[id.instrument_type] ?? [])];
     const quoteVenues = venueIds.includes(ownVenue) ? venueIds : [ownVenue, ...venueIds];
     const keys = quoteVenues.map((v) => ({
       venue: v,
-      instrument_key: venueInstrumentKey(instruction.instrument_key, v),
+      instrument_key: this.ids.onVenue(instruction.instrument_key, v),
     }));
 
     const [specs, quotes, states, trading, positions] = await Promise.all([
+      // The instrument's own venue: the spec just looked up (one catalog lookup less, same answer).
       Promise.all(
-        venueIds.map((v) => this.d.instruments.get(venueInstrumentKey(instruction.instrument_key, v))),
+        venueIds.map((v) => {
+          const key = this.ids.onVenue(instruction.instrument_key, v);
+          return key === instruction.instrument_key ? spec : this.d.instruments.get(key);
+        }),
       ),
       this.d.market.getQuotes(keys),
       this.d.market.getVenueStates(quoteVenues),
@@ -507,7 +530,7 @@ class OrderPipeline {
     };
     const candidates: CandidateInfo[] = venueIds.map((venue, i) => ({
       venue,
-      venue_key: venueInstrumentKey(instruction.instrument_key, venue),
+      venue_key: this.ids.onVenue(instruction.instrument_key, venue),
       spec: specs[i] ?? null,
       quote: freshQuote(quoteVenues.indexOf(venue)),
       state: freshState(venue),
@@ -737,6 +760,51 @@ class OrderPipeline {
 // ---------------------------------------------------------------------------------------------
 // Helpers (pure)
 // ---------------------------------------------------------------------------------------------
+
+/** Entries each memo of {@link InstrumentIds} holds before it starts over (ids come from input). */
+const ID_MEMO_LIMIT = 4_096;
+
+/**
+ * The instrument id work of an intake, memoised: parsing an id costs microseconds (every part is
+ * checked), and each order needs its canonical spelling, its parts and its key on every candidate
+ * venue — the same few answers for the same few instruments, order after order. Only valid ids
+ * reach here (the instruction was validated). Each memo is bounded: it starts over when full, so
+ * input naming ever new instruments cannot grow it.
+ */
+class InstrumentIds {
+  private readonly canonicalMemo = new Map<string, string>();
+  private readonly parsedMemo = new Map<string, ParsedInstrumentId>();
+  private readonly venueMemo = new Map<string, string>();
+
+  /** `canonicalInstrumentId(key)`. */
+  canonical(key: string): string {
+    return memo(this.canonicalMemo, key, () => canonicalInstrumentId(key));
+  }
+
+  /** The parts of a valid id (shared: read only). */
+  parsed(key: string): Readonly<ParsedInstrumentId> {
+    return memo(this.parsedMemo, key, () => {
+      const r = parseInstrumentId(key);
+      if (!r.success) throw r.error; // unreachable: the instruction was validated
+      return r.data;
+    });
+  }
+
+  /** `venueInstrumentKey(key, venue)`: the instrument as listed on `venue`. */
+  onVenue(key: string, venue: string): string {
+    return memo(this.venueMemo, `${venue}\u0000${key}`, () => venueInstrumentKey(key, venue));
+  }
+}
+
+function memo<V>(m: Map<string, V>, key: string, make: () => V): V {
+  let v = m.get(key);
+  if (v === undefined) {
+    v = make();
+    if (m.size >= ID_MEMO_LIMIT) m.clear();
+    m.set(key, v);
+  }
+  return v;
+}
 
 type Decoded = { ok: true; value: unknown } | { ok: false; message: string };
 

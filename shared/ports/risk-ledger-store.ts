@@ -15,7 +15,10 @@
  */
 import { z } from 'zod';
 import {
+  applyLedgerOps,
   emptyLedger,
+  type LedgerOp,
+  openReservation,
   type RiskLedger,
   recordFill as recordFillIn,
   releaseReservation as releaseReservationIn,
@@ -33,8 +36,23 @@ export interface LedgerChange<R> {
    * nothing. A ledger equal (by identity) to the one read is not written.
    */
   next?: Readonly<Record<string, RiskLedger>> | undefined;
+  /**
+   * Optional, additive: the same change as ledger operations per scope (`LedgerOp`, one per pure
+   * transition). A store that owns a mutable copy of its ledgers (the embedded
+   * `LocalRiskLedgerStore`) applies these in place — O(change) instead of the O(ledger) copy the
+   * pure functions make — and journals them; other stores read `next`. When `ops` is given, `next`
+   * MUST be what `applyLedgerOps` makes of the ledgers read: build both with {@link changeByOps},
+   * whose `next` is computed only if a store reads it.
+   */
+  ops?: Readonly<Record<string, readonly LedgerOp[]>> | undefined;
 }
 
+/**
+ * The ledgers `fn` receives are the store's to read during the call only: a store may change them
+ * in place once `fn` has returned (the embedded one does), and ledgers the pure functions make from
+ * them share their unchanged parts. Copy (`structuredClone`) anything kept beyond the call; the
+ * `Reservation` objects inside are never modified and may be kept.
+ */
 export type LedgerUpdateFn<R> = (ledgers: Readonly<Record<string, RiskLedger>>) => LedgerChange<R>;
 
 export interface RiskLedgerStore {
@@ -76,14 +94,14 @@ export function releaseByOperationId(
   operationId: string,
   filledQty: Decimalish,
 ): RiskLedger {
-  const open = ledger.open[operationId];
+  const open = openReservation(ledger, operationId);
   if (open === undefined) return ledger;
   return releaseReservationIn(ledger, open.reservation, filledQty);
 }
 
 /** The ledger after a fill of `operationId`'s reservation; the same object when none is open. */
 export function fillByOperationId(ledger: RiskLedger, operationId: string, fillQty: Decimalish): RiskLedger {
-  if (ledger.open[operationId] === undefined) return ledger;
+  if (openReservation(ledger, operationId) === undefined) return ledger;
   return recordFillIn(ledger, operationId, fillQty);
 }
 
@@ -104,6 +122,41 @@ export function changedLedgers(
   return out;
 }
 
+/**
+ * A `LedgerChange` given as operations: `ops` for stores that apply them in place, and `next` (the
+ * pure `applyLedgerOps` of each scope's ledger as read) computed lazily, on first access, for
+ * stores that only know `next`. Call it inside `fn` with the ledgers `fn` received; `next` must be
+ * read (if at all) before `fn`'s store applies the change — which every store does, synchronously,
+ * right after `fn` returns. Scopes whose op list is empty are left out.
+ */
+export function changeByOps<R>(
+  read: Readonly<Record<string, RiskLedger>>,
+  result: R,
+  ops: Readonly<Record<string, readonly LedgerOp[]>>,
+): LedgerChange<R> {
+  const lists: Record<string, readonly LedgerOp[]> = {};
+  for (const [scope, list] of Object.entries(ops)) if (list.length > 0) lists[scope] = list;
+  if (Object.keys(lists).length === 0) return { result };
+  let next: Record<string, RiskLedger> | undefined;
+  return {
+    result,
+    ops: lists,
+    get next(): Record<string, RiskLedger> {
+      if (next === undefined) {
+        const out: Record<string, RiskLedger> = {};
+        for (const [scope, list] of Object.entries(lists)) {
+          const ledger = read[scope];
+          // A scope that was not read: `changedLedgers` refuses it by name.
+          out[scope] =
+            ledger === undefined ? applyLedgerOps(emptyLedger(), list) : applyLedgerOps(ledger, list);
+        }
+        next = out;
+      }
+      return next;
+    },
+  };
+}
+
 /** Scope keys deduplicated and sorted (a fixed lock / read order). Throws on an empty key. */
 export function normaliseScopes(scopeKeys: readonly string[]): string[] {
   if (scopeKeys.length === 0) throw new RangeError('a ledger update needs at least one scope key');
@@ -116,7 +169,8 @@ export function normaliseScopes(scopeKeys: readonly string[]): string[] {
 export { emptyLedger };
 
 // ---------------------------------------------------------------------------------------------
-// Storage schema (validated on write and on read by every adapter)
+// Storage schema: validated in full on every read from storage; before a write, Firestore checks
+// the whole ledger, the embedded store only the change (`checkLedgerOps` / `checkLedgerChange`)
 // ---------------------------------------------------------------------------------------------
 
 const decimal = z.string().regex(/^-?\d+(\.\d+)?$/, 'expected a decimal string such as "1.5"');
@@ -152,6 +206,106 @@ export const RiskLedgerSchema = z.object({
     z.object({ reservation: ReservationSchema, filled: decimal, balance_remaining: decimal }),
   ),
 });
+
+/** zod schema of one `LedgerOp` (journal records of the embedded store, and ops given to it). */
+export const LedgerOpSchema = z.discriminatedUnion('op', [
+  z.object({
+    op: z.literal('reserve'),
+    reservation: ReservationSchema,
+    max_recent: z.number().int().min(0).nullable(),
+  }),
+  z.object({ op: z.literal('fill'), id: z.string().min(1), quantity: decimal }),
+  z.object({ op: z.literal('release'), id: z.string().min(1), filled: decimal }),
+  z.object({ op: z.literal('mark'), instrument_key: z.string().min(1), price: decimal }),
+  z.object({
+    op: z.literal('set_position'),
+    instrument_key: z.string().min(1),
+    strategy_id: z.string().nullable(),
+    quantity: decimal,
+  }),
+]);
+const _opShape: (x: z.output<typeof LedgerOpSchema>) => LedgerOp = (x) => x;
+void _opShape;
+
+/**
+ * Check ops before they change a ledger (a bug must not corrupt the store); the error names the
+ * scope, the op's index and the field. Cheap: only the ops, never the ledger they apply to.
+ */
+export function checkLedgerOps(ops: readonly unknown[], scope: string): LedgerOp[] {
+  return ops.map((op, i) => {
+    const r = LedgerOpSchema.safeParse(op);
+    if (r.success) return r.data;
+    const issue = r.error.issues[0];
+    throw new RangeError(
+      `ledger ops for scope ${scope} are malformed at ops.${i}${issue?.path.length ? `.${issue.path.map(String).join('.')}` : ''}: ${issue?.message ?? 'invalid'}`,
+    );
+  });
+}
+
+const InstrumentEntrySchema = BookSchema.extend({ mark: decimal.nullable(), exposure: decimal });
+const OpenEntrySchema = z.object({
+  reservation: ReservationSchema,
+  filled: decimal,
+  balance_remaining: decimal,
+});
+const RecentSchema = z.array(nsDigits);
+const LedgerScalarsSchema = z.object({
+  version: z.number().int().min(0),
+  total_exposure: decimal,
+  instruments: z.record(z.string(), z.unknown()),
+  strategies: z.record(z.string(), z.unknown()),
+  recent: z.array(z.unknown()),
+  reserved_balance: z.record(z.string(), decimal),
+  open: z.record(z.string(), z.unknown()),
+});
+const StrategyShellSchema = z.object({
+  books: z.record(z.string(), z.unknown()),
+  recent: z.array(z.unknown()),
+});
+
+/**
+ * Validate `next`, a ledger about to replace `prev`, looking only at what changed: the scalars,
+ * then every map entry and recent-times array that is not the very object `prev` holds (the pure
+ * transitions share everything they do not touch, so an update checks O(its change), not
+ * O(ledger)). `prev` must itself be valid (a store's current ledger). Throws a RangeError naming
+ * the scope and the field — the same guard as `RiskLedgerSchema` on the whole ledger.
+ */
+export function checkLedgerChange(prev: RiskLedger, next: RiskLedger, scope: string): RiskLedger {
+  const fail = (path: readonly PropertyKey[], message: string): never => {
+    throw new RangeError(
+      `ledger for scope ${scope} is malformed at ${path.map(String).join('.') || '(root)'}: ${message}`,
+    );
+  };
+  const check = (schema: z.ZodType, value: unknown, path: readonly PropertyKey[]): void => {
+    const r = schema.safeParse(value);
+    if (!r.success) {
+      const i = r.error.issues[0];
+      fail([...path, ...(i?.path ?? [])], i?.message ?? 'invalid');
+    }
+  };
+  check(LedgerScalarsSchema, next, []);
+  const changed = <T>(
+    p: Readonly<Record<string, T>>,
+    n: Readonly<Record<string, T>>,
+    each: (key: string, value: T) => void,
+  ): void => {
+    if (p === n) return;
+    for (const k of Object.keys(n)) {
+      const v = n[k] as T;
+      if (!Object.hasOwn(p, k) || p[k] !== v) each(k, v);
+    }
+  };
+  changed(prev.instruments, next.instruments, (k, v) => check(InstrumentEntrySchema, v, ['instruments', k]));
+  changed(prev.open, next.open, (k, v) => check(OpenEntrySchema, v, ['open', k]));
+  if (next.recent !== prev.recent) check(RecentSchema, next.recent, ['recent']);
+  changed(prev.strategies, next.strategies, (id, s) => {
+    check(StrategyShellSchema, s, ['strategies', id]);
+    const before = Object.hasOwn(prev.strategies, id) ? prev.strategies[id] : undefined;
+    changed(before?.books ?? {}, s.books, (k, b) => check(BookSchema, b, ['strategies', id, 'books', k]));
+    if (s.recent !== before?.recent) check(RecentSchema, s.recent, ['strategies', id, 'recent']);
+  });
+  return next;
+}
 
 // Compile-time check: the schema's output is the risk module's type.
 const _ledgerShape: (x: z.output<typeof RiskLedgerSchema>) => RiskLedger = (x) => x;

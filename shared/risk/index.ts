@@ -13,16 +13,21 @@ export {
 } from './engine.ts';
 export {
   type ApplyOptions,
+  applyLedgerOp,
+  applyLedgerOps,
   applyReservation,
   emptyLedger,
   isReservationCurrent,
   type LedgerBook,
   LedgerConflictError,
   type LedgerInstrument,
+  type LedgerOp,
   type LedgerStrategy,
   type MarketSnapshot,
   markInstrument,
   type OpenReservation,
+  openReservation,
+  ownEntry,
   type RiskLedger,
   recentRetention,
   recordFill,
@@ -41,7 +46,8 @@ export {
   type RiskLimits,
   type StrategyRiskLimits,
 } from './limits.ts';
-export { countSince, pushRecent, RECENT_HORIZON_NS, recentNanos } from './recent.ts';
+export { cloneLedger, OwnedLedger } from './owned-ledger.ts';
+export { countSince, pushRecent, pushRecentInPlace, RECENT_HORIZON_NS, recentNanos } from './recent.ts';
 export type {
   Decimalish,
   Reservation,

@@ -18,8 +18,13 @@
  * releases what is left (`releaseReservation`). All functions are pure: they return a new ledger
  * and never modify their input. Re-applying or re-releasing the same reservation is a no-op
  * (at-least-once delivery).
+ *
+ * Every transition is also a `LedgerOp` (plain data: journal-able), computed once as a
+ * `LedgerPatch` that `withPatch` applies by copying (here) and `OwnedLedger` (owned-ledger.ts)
+ * applies in place for a store that owns its ledger — the same arithmetic either way.
  */
 import { Dec, type DecimalString, fmt, toDec } from '../domain/decimal.ts';
+import type { Nanos } from '../domain/time.ts';
 import type { InstrumentSpec, OrderInstruction, TradingState } from '../domain/types.ts';
 import { instrumentInfo, worstCaseQuantity } from './engine.ts';
 import { type CompiledRiskLimits, compiledLimits, type RiskLimits } from './limits.ts';
@@ -130,16 +135,56 @@ export function recentRetention(limits: RiskLimits | CompiledRiskLimits): number
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Parsed decimals, by their string. The ledger keeps decimal strings (a plain JSON value), so every
+ * transition would parse the strings the previous one formatted: `f` remembers what it formats and
+ * `d` looks it up first. `Dec` values are immutable and `fmt` is exact (`toDec(fmt(x))` equals x),
+ * so a hit is the very value a parse would give. Bounded: it starts over when full.
+ */
+const DEC_MEMO_LIMIT = 8_192;
+const decMemo = new Map<string, Dec>();
+
+function remember(s: DecimalString, x: Dec): void {
+  if (decMemo.size >= DEC_MEMO_LIMIT) decMemo.clear();
+  decMemo.set(s, x);
+}
+
 function d(s: DecimalString): Dec {
-  return toDec(s);
+  let x = decMemo.get(s);
+  if (x === undefined) {
+    x = toDec(s);
+    remember(s, x);
+  }
+  return x;
+}
+
+/** `fmt`, remembering the value of the string it makes (never a negative zero: "0" parses as +0). */
+function f(x: Dec): DecimalString {
+  const s = fmt(x);
+  if (!(x.isZero() && x.isNeg())) remember(s, x);
+  return s;
+}
+
+/**
+ * `map[key]` if it is the map's OWN entry. Keys come from input (operation ids, strategy ids), and
+ * `constructor`, `toString` or `__proto__` must read as absent, not as what `Object.prototype`
+ * holds under that name (a ledger read from storage is made of ordinary objects).
+ */
+export function ownEntry<T>(map: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
+/** The open reservation of `id`, if any. */
+export function openReservation(ledger: RiskLedger, id: string): OpenReservation | undefined {
+  return ownEntry(ledger.open, id);
 }
 
 function instrumentOf(ledger: RiskLedger, key: string): LedgerInstrument {
-  return ledger.instruments[key] ?? { ...EMPTY_BOOK, mark: null, exposure: '0' };
+  return ownEntry(ledger.instruments, key) ?? { ...EMPTY_BOOK, mark: null, exposure: '0' };
 }
 
 function strategyOf(ledger: RiskLedger, id: string): LedgerStrategy {
-  return ledger.strategies[id] ?? EMPTY_STRATEGY;
+  return ownEntry(ledger.strategies, id) ?? EMPTY_STRATEGY;
 }
 
 function exposureOf(book: LedgerBook, mark: DecimalString | null): Dec {
@@ -147,34 +192,24 @@ function exposureOf(book: LedgerBook, mark: DecimalString | null): Dec {
   return worstCaseQuantity(d(book.position), d(book.working_buy), d(book.working_sell)).times(d(mark));
 }
 
-/** Replace an instrument's book (and mark), keeping `total_exposure` the exact sum. */
-function withInstrument(
+/** An instrument's new book (and mark) as a patch, keeping `total_exposure` the exact sum. */
+function instrumentPatch(
   ledger: RiskLedger,
   key: string,
   book: LedgerBook,
   mark: DecimalString | null,
-): Pick<RiskLedger, 'instruments' | 'total_exposure'> {
+): Pick<LedgerPatch, 'instrument' | 'total_exposure'> {
   const old = instrumentOf(ledger, key);
   const exposure = exposureOf(book, mark);
   const total = d(ledger.total_exposure).minus(d(old.exposure)).plus(exposure);
   return {
-    instruments: { ...ledger.instruments, [key]: { ...book, mark, exposure: fmt(exposure) } },
-    total_exposure: fmt(total),
+    instrument: { key, value: { ...book, mark, exposure: f(exposure) } },
+    total_exposure: f(total),
   };
 }
 
-function withStrategyBook(
-  ledger: RiskLedger,
-  id: string,
-  key: string,
-  book: LedgerBook,
-): Record<string, LedgerStrategy> {
-  const s = strategyOf(ledger, id);
-  return { ...ledger.strategies, [id]: { books: { ...s.books, [key]: book }, recent: s.recent } };
-}
-
 function bookOf(books: Record<string, LedgerBook>, key: string): LedgerBook {
-  return books[key] ?? EMPTY_BOOK;
+  return ownEntry(books, key) ?? EMPTY_BOOK;
 }
 
 /** Book after adding `working` (may be negative) on a side and `position` (signed). */
@@ -182,9 +217,9 @@ function adjust(book: LedgerBook, buy: boolean, workingDelta: Dec, positionDelta
   const wb = buy ? d(book.working_buy).plus(workingDelta) : d(book.working_buy);
   const ws = buy ? d(book.working_sell) : d(book.working_sell).plus(workingDelta);
   return {
-    position: fmt(d(book.position).plus(positionDelta)),
-    working_buy: fmt(wb.isNeg() ? ZERO : wb),
-    working_sell: fmt(ws.isNeg() ? ZERO : ws),
+    position: f(d(book.position).plus(positionDelta)),
+    working_buy: f(wb.isNeg() ? ZERO : wb),
+    working_sell: f(ws.isNeg() ? ZERO : ws),
   };
 }
 
@@ -209,13 +244,272 @@ function copyOpen(
   return out;
 }
 
-function addBalance(
-  reserved: Record<string, DecimalString>,
-  currency: string,
-  delta: Dec,
-): Record<string, DecimalString> {
-  const next = d(reserved[currency] ?? '0').plus(delta);
-  return { ...reserved, [currency]: fmt(next.isNeg() ? ZERO : next) };
+/** The reserved balance of `currency` after adding `delta` (never below zero). */
+function balanceAfter(reserved: Record<string, DecimalString>, currency: string, delta: Dec): DecimalString {
+  const next = d(ownEntry(reserved, currency) ?? '0').plus(delta);
+  return f(next.isNeg() ? ZERO : next);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Patches: what one transition writes, computed once, applied by copying or in place
+// ---------------------------------------------------------------------------------------------
+
+/** A time to add to the recent approval times (see recent.ts). */
+export interface RecentPush {
+  ts: Nanos;
+  max_recent: number | null;
+}
+
+/**
+ * Everything one ledger transition writes, every value already computed (the version goes up by
+ * one). {@link withPatch} applies it by copying the touched parts (the pure functions below);
+ * `OwnedLedger` (owned-ledger.ts) applies the very same patch in place. The arithmetic therefore
+ * exists once, and the two can only differ in how they store the result.
+ */
+export interface LedgerPatch {
+  /** The instrument's new entry (the book re-valued at its mark). */
+  instrument?: { key: string; value: LedgerInstrument } | undefined;
+  /** With `instrument`: the new sum of every instrument's exposure. */
+  total_exposure?: DecimalString | undefined;
+  /** The strategy's new book in one instrument, and/or a time for its recent approvals. */
+  strategy?:
+    | { id: string; book?: { key: string; value: LedgerBook } | undefined; recent?: RecentPush | undefined }
+    | undefined;
+  /** A time for the global recent approvals. */
+  recent?: RecentPush | undefined;
+  /** The new committed balance of one currency. */
+  reserved?: { currency: string; value: DecimalString } | undefined;
+  /** The new entry of one open reservation; `value: null` closes it. */
+  open?: { id: string; value: OpenReservation | null } | undefined;
+}
+
+/** Applies a patch to `ledger` and returns the ledger after it (a new one, or `ledger` changed in place). */
+export type PatchWriter = (ledger: RiskLedger, patch: LedgerPatch) => RiskLedger;
+
+/** The pure writer: a new ledger sharing everything the patch does not touch. */
+export const withPatch: PatchWriter = (ledger, p) => {
+  let strategies = ledger.strategies;
+  if (p.strategy !== undefined) {
+    const s = strategyOf(ledger, p.strategy.id);
+    const book = p.strategy.book;
+    const recent = p.strategy.recent;
+    strategies = {
+      ...ledger.strategies,
+      [p.strategy.id]: {
+        books: book === undefined ? s.books : { ...s.books, [book.key]: book.value },
+        recent: recent === undefined ? s.recent : pushRecent(s.recent, recent.ts, recent.max_recent),
+      },
+    };
+  }
+  return {
+    version: ledger.version + 1,
+    instruments:
+      p.instrument === undefined
+        ? ledger.instruments
+        : { ...ledger.instruments, [p.instrument.key]: p.instrument.value },
+    strategies,
+    total_exposure: p.total_exposure ?? ledger.total_exposure,
+    recent:
+      p.recent === undefined ? ledger.recent : pushRecent(ledger.recent, p.recent.ts, p.recent.max_recent),
+    reserved_balance:
+      p.reserved === undefined
+        ? ledger.reserved_balance
+        : { ...ledger.reserved_balance, [p.reserved.currency]: p.reserved.value },
+    open:
+      p.open === undefined
+        ? ledger.open
+        : copyOpen(ledger.open, p.open.value === null ? p.open.id : null, p.open.value),
+  };
+};
+
+function reservePatch(ledger: RiskLedger, r: Reservation, maxRecent: number | null): LedgerPatch {
+  const buy = r.side === 'BUY';
+  const q = d(r.quantity);
+  const ts = BigInt(r.ts_ns);
+  const inst = adjust(instrumentOf(ledger, r.instrument_key), buy, q, ZERO);
+  const stratBook = adjust(bookOf(strategyOf(ledger, r.strategy_id).books, r.instrument_key), buy, q, ZERO);
+  const push: RecentPush = { ts, max_recent: maxRecent };
+  return {
+    ...instrumentPatch(ledger, r.instrument_key, inst, r.mark),
+    strategy: { id: r.strategy_id, book: { key: r.instrument_key, value: stratBook }, recent: push },
+    recent: push,
+    reserved:
+      r.balance === null
+        ? undefined
+        : {
+            currency: r.balance.currency,
+            value: balanceAfter(ledger.reserved_balance, r.balance.currency, d(r.balance.amount)),
+          },
+    open: {
+      id: r.id,
+      value: { reservation: r, filled: '0', balance_remaining: r.balance === null ? '0' : r.balance.amount },
+    },
+  };
+}
+
+/** Move `fillQty` of an open reservation from working to position (both scopes); null = no change. */
+function fillPatch(ledger: RiskLedger, open: OpenReservation, fillQty: Dec): LedgerPatch | null {
+  const r = open.reservation;
+  if (!fillQty.gt(0)) return null;
+  const buy = r.side === 'BUY';
+  const q = d(r.quantity);
+  const filledBefore = d(open.filled);
+  const workingLeft = q.minus(filledBefore);
+  const fromWorking = fillQty.gt(workingLeft) ? (workingLeft.isNeg() ? ZERO : workingLeft) : fillQty;
+  const signed = buy ? fillQty : fillQty.neg();
+  const instBefore = instrumentOf(ledger, r.instrument_key);
+  const inst = adjust(instBefore, buy, fromWorking.neg(), signed);
+  const stratBook = adjust(
+    bookOf(strategyOf(ledger, r.strategy_id).books, r.instrument_key),
+    buy,
+    fromWorking.neg(),
+    signed,
+  );
+  let reserved: LedgerPatch['reserved'];
+  let balanceRemaining = d(open.balance_remaining);
+  if (r.balance !== null && balanceRemaining.gt(0) && q.gt(0)) {
+    let release = d(r.balance.amount).times(fromWorking).div(q);
+    if (release.gt(balanceRemaining)) release = balanceRemaining;
+    reserved = {
+      currency: r.balance.currency,
+      value: balanceAfter(ledger.reserved_balance, r.balance.currency, release.neg()),
+    };
+    balanceRemaining = balanceRemaining.minus(release);
+  }
+  return {
+    ...instrumentPatch(ledger, r.instrument_key, inst, instBefore.mark),
+    strategy: { id: r.strategy_id, book: { key: r.instrument_key, value: stratBook } },
+    reserved,
+    open: {
+      id: r.id,
+      value: {
+        reservation: r,
+        filled: f(filledBefore.plus(fillQty)),
+        balance_remaining: f(balanceRemaining),
+      },
+    },
+  };
+}
+
+/** Close an open reservation: the rest of its working quantity and committed balance is released. */
+function closePatch(ledger: RiskLedger, open: OpenReservation): LedgerPatch {
+  const res = open.reservation;
+  const buy = res.side === 'BUY';
+  const left = d(res.quantity).minus(d(open.filled));
+  const release = left.gt(0) ? left : ZERO;
+  const instBefore = instrumentOf(ledger, res.instrument_key);
+  const inst = adjust(instBefore, buy, release.neg(), ZERO);
+  const stratBook = adjust(
+    bookOf(strategyOf(ledger, res.strategy_id).books, res.instrument_key),
+    buy,
+    release.neg(),
+    ZERO,
+  );
+  return {
+    ...instrumentPatch(ledger, res.instrument_key, inst, instBefore.mark),
+    strategy: { id: res.strategy_id, book: { key: res.instrument_key, value: stratBook } },
+    reserved:
+      res.balance === null
+        ? undefined
+        : {
+            currency: res.balance.currency,
+            value: balanceAfter(
+              ledger.reserved_balance,
+              res.balance.currency,
+              d(open.balance_remaining).neg(),
+            ),
+          },
+    open: { id: res.id, value: null },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations: each transition as data (journal records, incremental stores)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One ledger transition as plain data, so a change can be journalled and replayed, or applied in
+ * place by a store that owns its ledger (`OwnedLedger`). Each is exactly the pure function named:
+ *
+ * | op             | pure function                                                 |
+ * | -------------- | ------------------------------------------------------------- |
+ * | `reserve`      | `applyReservation(l, reservation, { max_recent })`            |
+ * | `fill`         | `recordFill(l, id, quantity)`                                 |
+ * | `release`      | `releaseReservation(l, l.open[id].reservation, filled)`       |
+ * | `mark`         | `markInstrument(l, instrument_key, price)`                    |
+ * | `set_position` | `setPosition(l, instrument_key, strategy_id, quantity)`       |
+ */
+export type LedgerOp =
+  | { op: 'reserve'; reservation: Reservation; max_recent: number | null }
+  | { op: 'fill'; id: string; quantity: DecimalString }
+  | { op: 'release'; id: string; filled: DecimalString }
+  | { op: 'mark'; instrument_key: string; price: DecimalString }
+  | { op: 'set_position'; instrument_key: string; strategy_id: string | null; quantity: DecimalString };
+
+/**
+ * Run one op: compute its patches against `ledger` and hand each to `write` (a release after an
+ * unrecorded fill is two transitions, the second computed on the ledger the first left). Returns
+ * the ledger after the op — `ledger` itself when the op changes nothing.
+ */
+export function runLedgerOp(ledger: RiskLedger, op: LedgerOp, write: PatchWriter): RiskLedger {
+  switch (op.op) {
+    case 'reserve': {
+      const r = op.reservation;
+      if (openReservation(ledger, r.id) !== undefined) return ledger;
+      if (!isReservationCurrent(ledger, r)) {
+        throw new LedgerConflictError(r.id, r.ledger_version ?? -1, ledger.version);
+      }
+      return write(ledger, reservePatch(ledger, r, op.max_recent));
+    }
+    case 'fill':
+      return fillBy(ledger, op.id, d(op.quantity), write);
+    case 'release':
+      return releaseBy(ledger, op.id, d(op.filled), write);
+    case 'mark': {
+      const inst = instrumentOf(ledger, op.instrument_key);
+      const mark = f(d(op.price));
+      if (inst.mark === mark) return ledger;
+      return write(ledger, instrumentPatch(ledger, op.instrument_key, inst, mark));
+    }
+    case 'set_position': {
+      const position = f(d(op.quantity));
+      if (op.strategy_id === null) {
+        const inst = instrumentOf(ledger, op.instrument_key);
+        return write(ledger, instrumentPatch(ledger, op.instrument_key, { ...inst, position }, inst.mark));
+      }
+      const book = bookOf(strategyOf(ledger, op.strategy_id).books, op.instrument_key);
+      return write(ledger, {
+        strategy: { id: op.strategy_id, book: { key: op.instrument_key, value: { ...book, position } } },
+      });
+    }
+  }
+}
+
+function fillBy(ledger: RiskLedger, id: string, fillQty: Dec, write: PatchWriter): RiskLedger {
+  const open = openReservation(ledger, id);
+  if (open === undefined) return ledger;
+  const p = fillPatch(ledger, open, fillQty);
+  return p === null ? ledger : write(ledger, p);
+}
+
+function releaseBy(ledger: RiskLedger, id: string, filledQty: Dec, write: PatchWriter): RiskLedger {
+  const open0 = openReservation(ledger, id);
+  if (open0 === undefined) return ledger;
+  const unrecorded = filledQty.minus(d(open0.filled));
+  const afterFill = unrecorded.gt(0) ? fillBy(ledger, id, unrecorded, write) : ledger;
+  return write(afterFill, closePatch(afterFill, openReservation(afterFill, id) as OpenReservation));
+}
+
+/** The ledger after `op` (pure; `ledger` itself when the op changes nothing). */
+export function applyLedgerOp(ledger: RiskLedger, op: LedgerOp): RiskLedger {
+  return runLedgerOp(ledger, op, withPatch);
+}
+
+/** The ledger after every op in order (pure). */
+export function applyLedgerOps(ledger: RiskLedger, ops: readonly LedgerOp[]): RiskLedger {
+  let l = ledger;
+  for (const op of ops) l = runLedgerOp(l, op, withPatch);
+  return l;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,86 +528,11 @@ export function isReservationCurrent(ledger: RiskLedger, r: Reservation): boolea
  * another ledger version.
  */
 export function applyReservation(ledger: RiskLedger, r: Reservation, options: ApplyOptions = {}): RiskLedger {
-  if (ledger.open[r.id] !== undefined) return ledger;
-  if (!isReservationCurrent(ledger, r)) {
-    throw new LedgerConflictError(r.id, r.ledger_version ?? -1, ledger.version);
-  }
-  const buy = r.side === 'BUY';
-  const q = d(r.quantity);
-  const ts = BigInt(r.ts_ns);
-  const inst = adjust(instrumentOf(ledger, r.instrument_key), buy, q, ZERO);
-  const { instruments, total_exposure } = withInstrument(ledger, r.instrument_key, inst, r.mark);
-  const strat = strategyOf(ledger, r.strategy_id);
-  const stratBook = adjust(bookOf(strat.books, r.instrument_key), buy, q, ZERO);
-  const strategies = {
-    ...ledger.strategies,
-    [r.strategy_id]: {
-      books: { ...strat.books, [r.instrument_key]: stratBook },
-      recent: pushRecent(strat.recent, ts, options.max_recent),
-    },
-  };
-  return {
-    version: ledger.version + 1,
-    instruments,
-    strategies,
-    total_exposure,
-    recent: pushRecent(ledger.recent, ts, options.max_recent),
-    reserved_balance:
-      r.balance === null
-        ? ledger.reserved_balance
-        : addBalance(ledger.reserved_balance, r.balance.currency, d(r.balance.amount)),
-    open: copyOpen(ledger.open, null, {
-      reservation: r,
-      filled: '0',
-      balance_remaining: r.balance === null ? '0' : r.balance.amount,
-    }),
-  };
-}
-
-/** Move `fillQty` of an open reservation from working to position (both scopes). */
-function fillOpen(ledger: RiskLedger, open: OpenReservation, fillQty: Dec): RiskLedger {
-  const r = open.reservation;
-  if (!fillQty.gt(0)) return ledger;
-  const buy = r.side === 'BUY';
-  const q = d(r.quantity);
-  const filledBefore = d(open.filled);
-  const workingLeft = q.minus(filledBefore);
-  const fromWorking = fillQty.gt(workingLeft) ? (workingLeft.isNeg() ? ZERO : workingLeft) : fillQty;
-  const signed = buy ? fillQty : fillQty.neg();
-  const inst = adjust(instrumentOf(ledger, r.instrument_key), buy, fromWorking.neg(), signed);
-  const { instruments, total_exposure } = withInstrument(
+  return runLedgerOp(
     ledger,
-    r.instrument_key,
-    inst,
-    instrumentOf(ledger, r.instrument_key).mark,
+    { op: 'reserve', reservation: r, max_recent: options.max_recent ?? null },
+    withPatch,
   );
-  const stratBook = adjust(
-    bookOf(strategyOf(ledger, r.strategy_id).books, r.instrument_key),
-    buy,
-    fromWorking.neg(),
-    signed,
-  );
-  let reserved = ledger.reserved_balance;
-  let balanceRemaining = d(open.balance_remaining);
-  if (r.balance !== null && balanceRemaining.gt(0) && q.gt(0)) {
-    let release = d(r.balance.amount).times(fromWorking).div(q);
-    if (release.gt(balanceRemaining)) release = balanceRemaining;
-    reserved = addBalance(reserved, r.balance.currency, release.neg());
-    balanceRemaining = balanceRemaining.minus(release);
-  }
-  return {
-    ...ledger,
-    version: ledger.version + 1,
-    instruments,
-    total_exposure,
-    strategies: withStrategyBook(ledger, r.strategy_id, r.instrument_key, stratBook),
-    reserved_balance: reserved,
-    open: copyOpen(ledger.open, null, {
-      reservation: r,
-      filled: fmt(filledBefore.plus(fillQty)),
-      balance_remaining: fmt(balanceRemaining),
-    }),
-  };
 }
 
 /**
@@ -323,9 +542,7 @@ function fillOpen(ledger: RiskLedger, open: OpenReservation, fillQty: Dec): Risk
  * fills (by fill_id) is the caller's: the ledger cannot tell a redelivered fill from a new one.
  */
 export function recordFill(ledger: RiskLedger, reservationId: string, fillQty: Decimalish): RiskLedger {
-  const open = ledger.open[reservationId];
-  if (open === undefined) return ledger;
-  return fillOpen(ledger, open, toDec(fillQty));
+  return fillBy(ledger, reservationId, toDec(fillQty), withPatch);
 }
 
 /**
@@ -335,50 +552,16 @@ export function recordFill(ledger: RiskLedger, reservationId: string, fillQty: D
  * released. No-op when the reservation is not open (already released).
  */
 export function releaseReservation(ledger: RiskLedger, r: Reservation, filledQty: Decimalish): RiskLedger {
-  const open0 = ledger.open[r.id];
-  if (open0 === undefined) return ledger;
-  const unrecorded = toDec(filledQty).minus(d(open0.filled));
-  const afterFill = unrecorded.gt(0) ? fillOpen(ledger, open0, unrecorded) : ledger;
-  const open = afterFill.open[r.id] as OpenReservation;
-  const res = open.reservation;
-  const buy = res.side === 'BUY';
-  const left = d(res.quantity).minus(d(open.filled));
-  const release = left.gt(0) ? left : ZERO;
-  const instBefore = instrumentOf(afterFill, res.instrument_key);
-  const inst = adjust(instBefore, buy, release.neg(), ZERO);
-  const { instruments, total_exposure } = withInstrument(
-    afterFill,
-    res.instrument_key,
-    inst,
-    instBefore.mark,
-  );
-  const stratBook = adjust(
-    bookOf(strategyOf(afterFill, res.strategy_id).books, res.instrument_key),
-    buy,
-    release.neg(),
-    ZERO,
-  );
-  const stillOpen = copyOpen(afterFill.open, res.id, null);
-  return {
-    ...afterFill,
-    version: afterFill.version + 1,
-    instruments,
-    total_exposure,
-    strategies: withStrategyBook(afterFill, res.strategy_id, res.instrument_key, stratBook),
-    reserved_balance:
-      res.balance === null
-        ? afterFill.reserved_balance
-        : addBalance(afterFill.reserved_balance, res.balance.currency, d(open.balance_remaining).neg()),
-    open: stillOpen,
-  };
+  return releaseBy(ledger, r.id, toDec(filledQty), withPatch);
 }
 
 /** Re-value an instrument's exposure at a new price (e.g. periodically from the mid). */
 export function markInstrument(ledger: RiskLedger, instrumentKey: string, price: Decimalish): RiskLedger {
-  const inst = instrumentOf(ledger, instrumentKey);
-  const mark = fmt(toDec(price));
-  if (inst.mark === mark) return ledger;
-  return { ...ledger, version: ledger.version + 1, ...withInstrument(ledger, instrumentKey, inst, mark) };
+  return runLedgerOp(
+    ledger,
+    { op: 'mark', instrument_key: instrumentKey, price: f(toDec(price)) },
+    withPatch,
+  );
 }
 
 /**
@@ -392,21 +575,16 @@ export function setPosition(
   strategyId: string | null,
   quantity: Decimalish,
 ): RiskLedger {
-  const position = fmt(toDec(quantity));
-  if (strategyId === null) {
-    const inst = instrumentOf(ledger, instrumentKey);
-    return {
-      ...ledger,
-      version: ledger.version + 1,
-      ...withInstrument(ledger, instrumentKey, { ...inst, position }, inst.mark),
-    };
-  }
-  const book = bookOf(strategyOf(ledger, strategyId).books, instrumentKey);
-  return {
-    ...ledger,
-    version: ledger.version + 1,
-    strategies: withStrategyBook(ledger, strategyId, instrumentKey, { ...book, position }),
-  };
+  return runLedgerOp(
+    ledger,
+    {
+      op: 'set_position',
+      instrument_key: instrumentKey,
+      strategy_id: strategyId,
+      quantity: f(toDec(quantity)),
+    },
+    withPatch,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -431,8 +609,8 @@ export function riskContextFromLedger(
   order: OrderInstruction,
   market: MarketSnapshot,
 ): RiskContext {
-  const inst = ledger.instruments[order.instrument_key];
-  const strat = ledger.strategies[order.strategy_id];
+  const inst = ownEntry(ledger.instruments, order.instrument_key);
+  const strat = ownEntry(ledger.strategies, order.strategy_id);
   const sBook = strat === undefined ? EMPTY_BOOK : bookOf(strat.books, order.instrument_key);
   const iBook = inst ?? EMPTY_BOOK;
   const currency = market.balance_currency ?? instrumentInfo(order.instrument_key)?.quote ?? '';
@@ -448,7 +626,7 @@ export function riskContextFromLedger(
     },
     exposure: { total: ledger.total_exposure, instrument: inst?.exposure ?? '0' },
     free_balance: market.free_balance,
-    reserved_balance: ledger.reserved_balance[currency] ?? '0',
+    reserved_balance: ownEntry(ledger.reserved_balance, currency) ?? '0',
     recent_orders: {
       global: recentNanos(ledger.recent),
       strategy: strat === undefined ? [] : recentNanos(strat.recent),

@@ -82,3 +82,78 @@ export function pushRecent(
   parsed.set(strings, nanos);
   return strings;
 }
+
+/** How to take back one {@link pushRecentInPlace}. */
+export type RecentUndo = () => void;
+
+/**
+ * {@link pushRecent} on an array its caller OWNS: the same contents afterwards (same retention
+ * rules), but changed in place — the new time appended (or inserted, when late) and the expired
+ * head cut off — in O(1) amortised instead of O(retention) copying. The parsed bigints cached for
+ * the array are kept in step, so {@link recentNanos} stays exact. Only for arrays that nobody else
+ * holds (a store's owned ledger, see owned-ledger.ts): every pure function here treats arrays as
+ * immutable. Returns how to undo the change.
+ */
+export function pushRecentInPlace(
+  recent: string[],
+  ts: Nanos,
+  maxRecent: number | null | undefined,
+): RecentUndo {
+  const nanos = recentNanos(recent) as Nanos[];
+  const len = nanos.length;
+  const at = firstAfter(nanos, ts);
+  const newest = at === len ? ts : (nanos[len - 1] as Nanos);
+  const total = len + 1;
+  let from = firstAfter(nanos, newest - RECENT_HORIZON_NS);
+  if (from > at) from = at;
+  if (maxRecent !== null && maxRecent !== undefined && total - from > maxRecent) {
+    from = total - Math.max(0, maxRecent);
+  }
+  // Merged sequence = old[0..at) ++ [ts] ++ old[at..); keep its tail from `from`. When ts is kept
+  // (from <= at) the cut prefix is `from` old times; otherwise it holds ts and `from - 1` old times.
+  const kept = from <= at;
+  if (kept) {
+    if (at === len) {
+      recent.push(ts.toString());
+      nanos.push(ts);
+    } else {
+      recent.splice(at, 0, ts.toString());
+      nanos.splice(at, 0, ts);
+    }
+  }
+  const cut = kept ? from : from - 1;
+  const removed = cutHead(recent, cut);
+  const removedNanos = cutHead(nanos, cut);
+  return () => {
+    if (kept) {
+      recent.splice(at - cut, 1);
+      nanos.splice(at - cut, 1);
+    }
+    prepend(recent, removed);
+    prepend(nanos, removedNanos);
+  };
+}
+
+/**
+ * Remove and return the first `n` elements. `shift()` one at a time for the usual one or two:
+ * V8 moves the array's start instead of its elements (O(1)) where `splice(0, n)` copies.
+ */
+function cutHead<T>(a: T[], n: number): T[] {
+  if (n <= 0) return [];
+  if (n <= 8) {
+    const out: T[] = [];
+    for (let i = 0; i < n; i++) out.push(a.shift() as T);
+    return out;
+  }
+  return a.splice(0, n);
+}
+
+/** Put `items` back in front of `a` (undo of {@link cutHead}); no argument spreading. */
+function prepend<T>(a: T[], items: readonly T[]): void {
+  const n = items.length;
+  if (n === 0) return;
+  const len = a.length;
+  a.length = len + n;
+  for (let i = len - 1; i >= 0; i--) a[i + n] = a[i] as T;
+  for (let i = 0; i < n; i++) a[i] = items[i] as T;
+}

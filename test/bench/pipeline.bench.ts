@@ -3,6 +3,8 @@
  *
  *   npx tsx test/bench/pipeline.bench.ts [inProcessOrders=20000] [emulatorOrders=300]
  *
+ * (`emulatorOrders` 0 runs only the in-process part (a).)
+ *
  * (a) in-process, one core: the intake handler (CloudEvent decode → OrderService: validation,
  *     idempotent create, risk with the ledger, routing, publish) over embedded adapters — memory
  *     bus, in-memory order / position / ledger / trading-state / market stores; orders/s and
@@ -24,6 +26,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createOrderIntakeHandler } from '../../functions/order-intake/handler.ts';
 import { silentLogger } from '../../functions/shared/log.ts';
+import { nodeOrderId } from '../../infra/compose.ts';
 import { defaultInstrumentCatalog } from '../../infra/instruments/catalog.ts';
 import { LocalMarketStateStore } from '../../infra/local/market-state.local.ts';
 import { LocalOrderStore } from '../../infra/local/order-store.local.ts';
@@ -212,6 +215,7 @@ export async function benchInProcess(
     tradingState: LocalTradingStateStore.memory(),
     instruments: await defaultInstrumentCatalog(),
     clock,
+    orderId: nodeOrderId, // as infra/compose.ts composes it
     ...pipelineSettingsFromConfig(config),
   });
   const handler = createOrderIntakeHandler({ service, bus, log: silentLogger });
@@ -545,7 +549,10 @@ export async function runPipelineBench(
       await benchInProcess(inProcessOrders, DESK_SCENARIO),
       await benchInProcess(Math.max(1, Math.round(inProcessOrders / 4)), HIGH_RATE_SCENARIO),
     ],
-    emulators: await benchEmulators(emulatorOrders),
+    emulators:
+      emulatorOrders > 0
+        ? await benchEmulators(emulatorOrders)
+        : { skipped: true, reason: 'emulator orders = 0 on the command line' },
   };
   printResult(result);
   return result;

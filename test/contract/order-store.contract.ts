@@ -241,6 +241,20 @@ export function orderStoreContract(
         expect(await store.get('OP-copy')).toEqual(makeOrder('OP-copy'));
       });
 
+      it('keeps its own copy of the timeline: changing the events given, or a timeline read, changes nothing', async () => {
+        const order = makeOrder('OP-copy-ev');
+        const events = [received(order), riskApproved('OP-copy-ev', T0 + 1n)];
+        const want = structuredClone(events);
+        await store.create(order, events);
+        (events[1] as { checks: Array<{ observed: string | null }> }).checks[0]!.observed = 'changed';
+        events.pop();
+        const read = await store.timeline('OP-copy-ev');
+        expect(read).toEqual(want);
+        (read[0] as { operation_id: string }).operation_id = 'changed';
+        read.push(received(order));
+        expect(await store.timeline('OP-copy-ev')).toEqual(want);
+      });
+
       it('reports health', async () => {
         expect((await store.health()).ok).toBe(true);
       });

@@ -8,6 +8,7 @@ import {
   ORDER_EQUALITY_FILTERS,
 } from '../../infra/firestore/order-store.firestore.ts';
 import { LocalOrderStore } from '../../infra/local/order-store.local.ts';
+import type { OrderEvent } from '../../shared/domain/events.ts';
 import { firestoreSuite, localStoreContracts, tempDirs } from '../support/store-suite.ts';
 import { filled, makeFill, makeOrder, orderStoreContract, received, T0 } from './order-store.contract.ts';
 
@@ -39,6 +40,20 @@ describe('local journal specifics', () => {
       op: 'create',
       order: { ts_created: { $n: '1751328300123456789' } },
     });
+  });
+
+  it('refuses a malformed event before it reaches the journal (replay would refuse the line)', async () => {
+    const s = await LocalOrderStore.open({ dataDir, warn });
+    const o = makeOrder('OP-bad-ev');
+    const bad: OrderEvent = { ...received(o), ts_event: -5n };
+    await expect(s.create(o, [bad])).rejects.toThrow(/ts_event/);
+    expect(await s.get('OP-bad-ev')).toBeNull();
+    await s.create(o, [received(o)]);
+    await expect(s.transition('OP-bad-ev', 1, { ...o, version: 2 }, [bad])).rejects.toThrow(/ts_event/);
+    await s.close();
+    const reopened = await LocalOrderStore.open({ dataDir, warn });
+    expect(await reopened.timeline('OP-bad-ev')).toEqual([received(o)]);
+    await reopened.close();
   });
 
   it('group-commits concurrent writes and replays them all', async () => {

@@ -4,8 +4,14 @@
  * never lose an update.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RiskLedgerStore } from '../../shared/ports/risk-ledger-store.ts';
-import { applyReservation, emptyLedger, type RiskLedger } from '../../shared/risk/ledger.ts';
+import { changeByOps, type RiskLedgerStore } from '../../shared/ports/risk-ledger-store.ts';
+import {
+  applyLedgerOps,
+  applyReservation,
+  emptyLedger,
+  type LedgerOp,
+  type RiskLedger,
+} from '../../shared/risk/ledger.ts';
 import type { Reservation } from '../../shared/risk/types.ts';
 
 export interface RiskLedgerHarness {
@@ -133,6 +139,72 @@ export function riskLedgerContract(
       expect(l.reserved_balance.USDT).toBe('0');
       expect(await store.releaseReservation('OP-2', '0', 'global')).toBe(true);
       expect(await store.releaseReservation('never', '0')).toBe(false);
+    });
+
+    it('a change given as ops (changeByOps) writes exactly its pure next', async () => {
+      const steps: Array<(l: RiskLedger) => LedgerOp[]> = [
+        (l) => [
+          { op: 'set_position', instrument_key: BTC, strategy_id: null, quantity: '0.5' },
+          {
+            op: 'reserve',
+            reservation: reservation('OP-1', { ledger_version: l.version + 1 }),
+            max_recent: 3,
+          },
+        ],
+        () => [
+          { op: 'reserve', reservation: reservation('OP-2', { side: 'SELL', balance: null }), max_recent: 3 },
+        ],
+        () => [{ op: 'fill', id: 'OP-1', quantity: '0.04' }],
+        () => [{ op: 'mark', instrument_key: BTC, price: '61000' }],
+        () => [{ op: 'release', id: 'OP-1', filled: '0.06' }],
+        () => [{ op: 'set_position', instrument_key: BTC, strategy_id: 'strat-1', quantity: '0.2' }],
+      ];
+      let expected = emptyLedger();
+      for (const [i, step] of steps.entries()) {
+        const ops = step(expected);
+        const result = await store.update(['global'], (l) => changeByOps(l, i, { global: ops }));
+        expect(result).toBe(i);
+        expected = applyLedgerOps(expected, ops);
+        expect(await store.get('global')).toEqual(expected);
+      }
+      expect(expected.version).toBe(8);
+      // Ops that change nothing write nothing.
+      await store.update(['global'], (l) =>
+        changeByOps(l, 0, { global: [{ op: 'release', id: 'never', filled: '0' }] }),
+      );
+      expect((await store.get('global')).version).toBe(8);
+      if (opts.durable) {
+        if (!h.reopen) throw new Error('a durable harness needs reopen');
+        store = await h.reopen();
+        expect(await store.get('global')).toEqual(expected);
+      }
+    });
+
+    it('ops are all or nothing: a stale or malformed op, or an unread scope, writes nothing', async () => {
+      await reserve(store, 'global', reservation('OP-1'));
+      const before = await store.get('global');
+      const good: LedgerOp = { op: 'release', id: 'OP-1', filled: '0' };
+      const stale: LedgerOp = {
+        op: 'reserve',
+        reservation: reservation('OP-2', { ledger_version: 0 }),
+        max_recent: null,
+      };
+      await expect(
+        store.update(['global'], (l) => changeByOps(l, 0, { global: [good, stale] })),
+      ).rejects.toThrow(/ledger version/);
+      const malformed: LedgerOp = {
+        op: 'reserve',
+        reservation: reservation('OP-3', { quantity: 'lots' }),
+        max_recent: null,
+      };
+      await expect(
+        store.update(['global'], (l) => changeByOps(l, 0, { global: [good, malformed] })),
+      ).rejects.toThrow(/quantity|decimal/);
+      await expect(store.update(['global'], (l) => changeByOps(l, 0, { other: [good] }))).rejects.toThrow(
+        /did not read/,
+      );
+      expect(await store.get('global')).toEqual(before);
+      expect(await store.get('other')).toEqual(emptyLedger());
     });
 
     it('health is ok while open', async () => {

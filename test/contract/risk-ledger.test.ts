@@ -8,7 +8,8 @@ import {
   LedgerContentionError,
 } from '../../infra/firestore/risk-ledger.firestore.ts';
 import { LocalRiskLedgerStore } from '../../infra/local/risk-ledger.local.ts';
-import { applyReservation, type RiskLedger } from '../../shared/risk/ledger.ts';
+import { changeByOps } from '../../shared/ports/risk-ledger-store.ts';
+import { applyReservation, type LedgerOp, type RiskLedger } from '../../shared/risk/ledger.ts';
 import { startOrSkip } from '../support/emulator-guard.ts';
 import { startFirestoreEmulator } from '../support/firestore-emulator.ts';
 import { reservation, riskLedgerContract } from './risk-ledger.contract.ts';
@@ -67,6 +68,94 @@ describe('local risk ledger journal specifics', () => {
     await expect(LocalRiskLedgerStore.open({ dataDir })).rejects.toThrow(
       /risk-ledger\.jsonl line 2.*version/,
     );
+  });
+});
+
+describe('local risk ledger journal: changes as ops', () => {
+  const reserveOp = (id: string, version: number): LedgerOp[] => [
+    { op: 'reserve', reservation: reservation(id, { ledger_version: version }), max_recent: null },
+  ];
+
+  it('journals one small line per change and replays it exactly', async () => {
+    const dataDir = await tempDir();
+    let s = await LocalRiskLedgerStore.open({ dataDir });
+    for (let i = 0; i < 4; i++) {
+      await s.update(['global'], (l) => changeByOps(l, 0, { global: reserveOp(`OP-${i}`, i) }));
+    }
+    await s.releaseReservation('OP-1', '0.05');
+    await s.recordFill('OP-2', '0.01');
+    expect(await s.recordFill('OP-2', '0')).toBe(false);
+    const before = await s.get('global');
+    await s.close();
+    const lines = (await readFile(join(dataDir, 'risk-ledger.jsonl'), 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(6);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ op: 'apply', scope: 'global', version: 1 });
+    // A release after a partial fill is two transitions: the version moves by two.
+    expect(JSON.parse(lines[4] as string)).toMatchObject({
+      op: 'apply',
+      version: 6,
+      ops: [{ op: 'release', id: 'OP-1', filled: '0.05' }],
+    });
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThan(600); // the change, not the ledger
+    s = await LocalRiskLedgerStore.open({ dataDir });
+    expect(await s.get('global')).toEqual(before);
+    await s.close();
+  });
+
+  it('refuses a journal with a lost line, or a malformed op, naming the line', async () => {
+    const dataDir = await tempDir();
+    const s = await LocalRiskLedgerStore.open({ dataDir });
+    for (let i = 0; i < 3; i++) {
+      await s.update(['global'], (l) => changeByOps(l, 0, { global: reserveOp(`OP-${i}`, i) }));
+    }
+    await s.close();
+    const path = join(dataDir, 'risk-ledger.jsonl');
+    const lines = (await readFile(path, 'utf8')).trim().split('\n');
+    await writeFile(path, `${lines[0]}\n${lines[2]}\n`);
+    await expect(LocalRiskLedgerStore.open({ dataDir })).rejects.toThrow(
+      /risk-ledger\.jsonl line 2.*(version|lost)/,
+    );
+    const bad = JSON.parse(lines[1] as string);
+    bad.ops[0].reservation.quantity = 'lots';
+    await writeFile(path, `${lines[0]}\n${JSON.stringify(bad)}\n`);
+    await expect(LocalRiskLedgerStore.open({ dataDir })).rejects.toThrow(
+      /risk-ledger\.jsonl line 2.*quantity/,
+    );
+  });
+
+  it('a change given as a whole ledger is checked where it differs from the current one', async () => {
+    const s = LocalRiskLedgerStore.memory();
+    await s.update(['global'], (l) => changeByOps(l, 0, { global: reserveOp('OP-1', 0) }));
+    const brokenOpen = (l: RiskLedger): RiskLedger => {
+      const next = applyReservation(l, reservation('OP-2', { ledger_version: 1 }));
+      const entry = next.open['OP-2'];
+      if (entry === undefined) throw new Error('no reservation');
+      return { ...next, open: { ...next.open, 'OP-2': { ...entry, filled: 'x' } } };
+    };
+    const badRecent = (l: RiskLedger): RiskLedger => ({
+      ...l,
+      version: l.version + 1,
+      recent: [...l.recent, 'soon'],
+    });
+    const write = (make: (l: RiskLedger) => RiskLedger) =>
+      s.update(['global'], (l) => ({ result: 0, next: { global: make(l.global as RiskLedger) } }));
+    await expect(write(brokenOpen)).rejects.toThrow(/malformed at open\.OP-2\.filled/);
+    await expect(write(badRecent)).rejects.toThrow(/malformed at recent\.1/);
+    expect((await s.get('global')).version).toBe(1);
+    // A valid whole ledger is installed as an owned copy: the store changing it later in place
+    // leaves the caller's object alone.
+    const kept: RiskLedger[] = [];
+    await write((l) => {
+      const next = applyReservation(l, reservation('OP-3', { ledger_version: 1 }));
+      kept.push(next);
+      return next;
+    });
+    expect(Object.keys((await s.get('global')).open)).toEqual(['OP-1', 'OP-3']);
+    await s.update(['global'], (l) =>
+      changeByOps(l, 0, { global: [{ op: 'release', id: 'OP-3', filled: '0' }] }),
+    );
+    expect(Object.keys((await s.get('global')).open)).toEqual(['OP-1']);
+    expect(Object.keys(kept[0]?.open ?? {})).toEqual(['OP-1', 'OP-3']);
   });
 });
 

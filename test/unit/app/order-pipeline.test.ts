@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LocalRiskLedgerStore } from '../../../infra/local/risk-ledger.local.ts';
 import {
   OrderUpdateMessageSchema,
   RoutedMessageSchema,
@@ -11,7 +12,15 @@ import type { OrderDenied, OrderEvent, OrderRouted } from '../../../shared/domai
 import { applyEvents, decide } from '../../../shared/domain/order-machine.ts';
 import { NANOS_PER_MILLI } from '../../../shared/domain/time.ts';
 import type { Position } from '../../../shared/domain/types.ts';
-import { DEFAULT_LEDGER_SCOPE } from '../../../shared/ports/risk-ledger-store.ts';
+import {
+  changedLedgers,
+  DEFAULT_LEDGER_SCOPE,
+  type LedgerUpdateFn,
+  normaliseScopes,
+  type RiskLedgerStore,
+} from '../../../shared/ports/risk-ledger-store.ts';
+import type { RiskLedger } from '../../../shared/risk/ledger.ts';
+import type { Decimalish } from '../../../shared/risk/types.ts';
 import {
   BTC,
   ETH,
@@ -621,5 +630,118 @@ describe('order ids', () => {
       const want = createHash('sha256').update(op, 'utf8').digest('hex').slice(0, 32);
       expect(orderIdFor(op)).toBe(`ord_${want}`);
     }
+  });
+});
+
+/**
+ * The embedded store applies the pipeline's ledger ops in place; every other store (Firestore)
+ * writes the pure `next` the same change carries. This wrapper records, for every update, the pure
+ * `next` (read before the store applies anything, as a store that only knows `next` would) and
+ * what the store holds afterwards.
+ */
+class ParityLedger implements RiskLedgerStore {
+  readonly compared: Array<{ pure: RiskLedger; stored: RiskLedger }> = [];
+  opsUpdates = 0;
+  constructor(readonly inner: LocalRiskLedgerStore) {}
+  async update<R>(scopeKeys: readonly string[], fn: LedgerUpdateFn<R>): Promise<R> {
+    const pure: Array<[string, RiskLedger]> = [];
+    const r = await this.inner.update(scopeKeys, (l) => {
+      const c = fn(l);
+      if (c.ops !== undefined) {
+        this.opsUpdates++;
+        // Copied at once: what fn reads (and the pure ledgers made from it) is only valid during fn.
+        for (const [scope, ledger] of changedLedgers(normaliseScopes(scopeKeys), l, c.next)) {
+          pure.push([scope, structuredClone(ledger)]);
+        }
+      }
+      return c;
+    });
+    for (const [scope, ledger] of pure) {
+      this.compared.push({ pure: ledger, stored: await this.inner.get(scope) });
+    }
+    return r;
+  }
+  get(scope: string) {
+    return this.inner.get(scope);
+  }
+  releaseReservation(op: string, filled: Decimalish, scope?: string) {
+    return this.inner.releaseReservation(op, filled, scope);
+  }
+  recordFill(op: string, qty: Decimalish, scope?: string) {
+    return this.inner.recordFill(op, qty, scope);
+  }
+  health() {
+    return this.inner.health();
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+describe('the ledger change', () => {
+  it('is given as ops that the embedded store applies in place, equal to the pure next', async () => {
+    const ledger = new ParityLedger(LocalRiskLedgerStore.memory());
+    const h = await makeHarness({ deps: { ledger } });
+    // A platform position the ledger has never seen: the first order seeds it (a set_position op).
+    await h.positions.put(
+      {
+        account_id: 'BINANCE-SPOT',
+        instrument_key: BTC,
+        quantity: '0.3',
+        avg_entry_price: '59000',
+        cost_basis: '17700',
+        realized_pnl: '0',
+        fees: '0',
+        venues: { 'BINANCE-SPOT': '0.3' },
+        last_fill_id: 'f-0',
+        version: 1,
+        ts_updated: T0,
+      },
+      0,
+    );
+    const outcomes: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      h.clock.advance(250n * NANOS_PER_MILLI);
+      const extra =
+        i % 3 === 1
+          ? { side: 'SELL' }
+          : i % 3 === 2
+            ? { instrument_key: ETH, quantity: '1' }
+            : { quantity: '0.2' };
+      outcomes.push(
+        (await h.service.submit(marketOrder(`OP-P${i}`, { strategy_id: `s${i % 2}`, ...extra }), PUBSUB))
+          .kind,
+      );
+    }
+    await h.service.cancel({ operation_id: 'OP-P0' }, HTTP);
+    expect(outcomes).toContain('routed');
+    expect(outcomes).toContain('denied'); // the position limit (1 BTC, the seeded 0.3 included)
+    expect(ledger.opsUpdates).toBe(outcomes.filter((o) => o === 'routed').length);
+    expect(ledger.compared).toHaveLength(ledger.opsUpdates);
+    for (const { pure, stored } of ledger.compared) expect(stored).toEqual(pure);
+    const final = await ledger.get(DEFAULT_LEDGER_SCOPE);
+    expect(final.instruments[BTC]?.position).toBe('0.3');
+    expect(Object.keys(final.open)).not.toContain('OP-P0');
+  });
+
+  it('treats ids named like Object.prototype members as plain keys', async () => {
+    const h = await makeHarness();
+    for (const [op, strategy] of [
+      ['constructor', 'toString'],
+      ['__proto__', '__proto__'],
+      ['hasOwnProperty', 'constructor'],
+    ] as const) {
+      const out = await h.service.submit(marketOrder(op, { strategy_id: strategy }), PUBSUB);
+      expect(out.kind).toBe('routed');
+    }
+    const l = await h.ledger.get(DEFAULT_LEDGER_SCOPE);
+    expect(Object.keys(l.open).sort()).toEqual(['__proto__', 'constructor', 'hasOwnProperty']);
+    expect(Object.keys(l.strategies).sort()).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(l.instruments[BTC]?.working_buy).toBe('0.3');
+    expect((await h.service.cancel({ operation_id: 'constructor' }, HTTP)).kind).toBe('canceled');
+    expect(Object.keys((await h.ledger.get(DEFAULT_LEDGER_SCOPE)).open).sort()).toEqual([
+      '__proto__',
+      'hasOwnProperty',
+    ]);
   });
 });
