@@ -505,24 +505,26 @@ function concatTyped<T extends BigInt64Array | Float64Array | Int32Array | Int8A
   return out;
 }
 
+const i64 = (n: number) => new BigInt64Array(n);
+const f64 = (n: number) => new Float64Array(n);
+const i32 = (n: number) => new Int32Array(n);
+const i8 = (n: number) => new Int8Array(n);
+
+/** One column of several parts, concatenated. */
+function col<P, T extends BigInt64Array | Float64Array | Int32Array | Int8Array>(
+  parts: readonly P[],
+  pick: (p: P) => T,
+  make: (n: number) => T,
+): T {
+  return concatTyped(parts.map(pick), make);
+}
+
 function concatTrades(parts: readonly TradeColumns[], withIds: boolean): TradeColumns {
   const t: TradeColumns = {
-    ts: concatTyped(
-      parts.map((p) => p.ts),
-      (n) => new BigInt64Array(n),
-    ),
-    price: concatTyped(
-      parts.map((p) => p.price),
-      (n) => new Float64Array(n),
-    ),
-    size: concatTyped(
-      parts.map((p) => p.size),
-      (n) => new Float64Array(n),
-    ),
-    side: concatTyped(
-      parts.map((p) => p.side),
-      (n) => new Int8Array(n),
-    ),
+    ts: col(parts, (p) => p.ts, i64),
+    price: col(parts, (p) => p.price, f64),
+    size: col(parts, (p) => p.size, f64),
+    side: col(parts, (p) => p.side, i8),
   };
   if (withIds) t.trade_id = parts.flatMap((p) => p.trade_id ?? []);
   return t;
@@ -530,50 +532,20 @@ function concatTrades(parts: readonly TradeColumns[], withIds: boolean): TradeCo
 
 function concatQuotes(parts: readonly QuoteColumns[]): QuoteColumns {
   return {
-    ts: concatTyped(
-      parts.map((p) => p.ts),
-      (n) => new BigInt64Array(n),
-    ),
-    bid_px: concatTyped(
-      parts.map((p) => p.bid_px),
-      (n) => new Float64Array(n),
-    ),
-    bid_sz: concatTyped(
-      parts.map((p) => p.bid_sz),
-      (n) => new Float64Array(n),
-    ),
-    ask_px: concatTyped(
-      parts.map((p) => p.ask_px),
-      (n) => new Float64Array(n),
-    ),
-    ask_sz: concatTyped(
-      parts.map((p) => p.ask_sz),
-      (n) => new Float64Array(n),
-    ),
+    ts: col(parts, (p) => p.ts, i64),
+    bid_px: col(parts, (p) => p.bid_px, f64),
+    bid_sz: col(parts, (p) => p.bid_sz, f64),
+    ask_px: col(parts, (p) => p.ask_px, f64),
+    ask_sz: col(parts, (p) => p.ask_sz, f64),
   };
 }
 
 function concatBook(parts: readonly BookColumns[]): BookColumns {
   return {
-    ts: concatTyped(
-      parts.map((p) => p.ts),
-      (n) => new BigInt64Array(n),
-    ),
-    side: concatTyped(
-      parts.map((p) => p.side),
-      (n) => new Int8Array(n),
-    ),
-    level: concatTyped(
-      parts.map((p) => p.level),
-      (n) => new Int32Array(n),
-    ),
-    price: concatTyped(
-      parts.map((p) => p.price),
-      (n) => new Float64Array(n),
-    ),
-    size: concatTyped(
-      parts.map((p) => p.size),
-      (n) => new Float64Array(n),
-    ),
+    ts: col(parts, (p) => p.ts, i64),
+    side: col(parts, (p) => p.side, i8),
+    level: col(parts, (p) => p.level, i32),
+    price: col(parts, (p) => p.price, f64),
+    size: col(parts, (p) => p.size, f64),
   };
 }
