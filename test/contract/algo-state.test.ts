@@ -1,46 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FirestoreAlgoStateStore } from '../../infra/firestore/algo-state.firestore.ts';
 import { LocalAlgoStateStore } from '../../infra/local/algo-state.local.ts';
-import { startOrSkip } from '../support/emulator-guard.ts';
-import { startFirestoreEmulator } from '../support/firestore-emulator.ts';
+import { firestoreSuite, localStoreContracts, tempDirs } from '../support/store-suite.ts';
 import { algoStateContract, makeRecord, T0 } from './algo-state.contract.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
-const tempDirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'algo-states-'));
-  tempDirs.push(d);
-  return d;
-}
-afterAll(async () => {
-  await Promise.all(tempDirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-algoStateContract('local, memory only', async () => ({ store: LocalAlgoStateStore.memory() }), {
-  durable: false,
-});
-
-algoStateContract(
-  'local, journal on disk',
-  async () => {
-    const dataDir = await tempDir();
-    const h = {
-      store: await LocalAlgoStateStore.open({ dataDir }),
-      reopen: async () => {
-        await h.store.close();
-        h.store = await LocalAlgoStateStore.open({ dataDir });
-        return h.store;
-      },
-    };
-    return h;
-  },
-  { durable: true },
-);
+const tempDir = tempDirs('algo-states-');
+localStoreContracts(algoStateContract, LocalAlgoStateStore, tempDir);
 
 describe('local algo state journal specifics', () => {
   it('a line that does not follow the stored version is an error naming the line', async () => {
@@ -99,62 +68,35 @@ describe('local algo state journal specifics', () => {
   });
 });
 
-const emu = await startOrSkip('Firestore', () => startFirestoreEmulator());
-
-describe.skipIf(!emu.ok)('Firestore emulator', () => {
-  const emulator = emu.ok ? emu.value : null;
-  const db = emulator?.client();
-  const prefix = () => `a-${randomUUID().slice(0, 8)}-`;
-
-  afterAll(async () => {
-    if (emulator) {
-      console.info(`Firestore emulator for algo-state tests started in ${emulator.startMs} ms`);
-      await emulator.stop();
-    }
-  });
-
-  algoStateContract(
-    'Firestore',
-    async () => {
-      if (!db || !emulator) throw new Error('emulator not running');
-      const p = prefix();
-      const h = {
-        store: new FirestoreAlgoStateStore({ firestore: db, collectionPrefix: p }),
-        reopen: async () => {
-          await h.store.close();
-          h.store = new FirestoreAlgoStateStore({
-            firestore: emulator.client(),
-            collectionPrefix: p,
-            ownsClient: true,
-          });
-          return h.store;
-        },
-      };
-      return h;
-    },
-    { durable: true },
-  );
-
-  it('stores queryable fields beside the exact body, and names a corrupt document', async () => {
-    if (!db) throw new Error('emulator not running');
-    const p = prefix();
-    const store = new FirestoreAlgoStateStore({ firestore: db, collectionPrefix: p });
-    await store.put(makeRecord('OP/1'), 0);
-    const ref = db.collection(`${p}algo_states`).doc('OP%2F1');
-    const data = (await ref.get()).data();
-    expect(data).toMatchObject({
-      operation_id: 'OP/1',
-      venue: 'BINANCE-SPOT',
-      algo: 'TWAP',
-      status: 'RUNNING',
-      active: true,
-      version: 1,
-      ts_created: T0.toString().padStart(20, '0'),
+await firestoreSuite(
+  'algo-state',
+  (fs) => {
+    algoStateContract('Firestore', () => fs.harness((o) => new FirestoreAlgoStateStore(o)), {
+      durable: true,
     });
-    expect(typeof data?.body_json).toBe('string');
-    await ref.update({ body_json: '{"state": 5}' });
-    await expect(store.get('OP/1')).rejects.toThrow(/algo_states\/OP%2F1: .*/);
-    await ref.update({ ts_updated: 12 });
-    await expect(store.listActive()).rejects.toThrow(/ts_updated/);
-  });
-});
+
+    it('stores queryable fields beside the exact body, and names a corrupt document', async () => {
+      const db = fs.db;
+      const p = fs.prefix();
+      const store = new FirestoreAlgoStateStore({ firestore: db, collectionPrefix: p });
+      await store.put(makeRecord('OP/1'), 0);
+      const ref = db.collection(`${p}algo_states`).doc('OP%2F1');
+      const data = (await ref.get()).data();
+      expect(data).toMatchObject({
+        operation_id: 'OP/1',
+        venue: 'BINANCE-SPOT',
+        algo: 'TWAP',
+        status: 'RUNNING',
+        active: true,
+        version: 1,
+        ts_created: T0.toString().padStart(20, '0'),
+      });
+      expect(typeof data?.body_json).toBe('string');
+      await ref.update({ body_json: '{"state": 5}' });
+      await expect(store.get('OP/1')).rejects.toThrow(/algo_states\/OP%2F1: .*/);
+      await ref.update({ ts_updated: 12 });
+      await expect(store.listActive()).rejects.toThrow(/ts_updated/);
+    });
+  },
+  { prefixTag: 'a' },
+);
