@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   FirestoreRiskLedgerStore,
   LedgerContentionError,
@@ -10,42 +8,13 @@ import {
 import { LocalRiskLedgerStore } from '../../infra/local/risk-ledger.local.ts';
 import { changeByOps } from '../../shared/ports/risk-ledger-store.ts';
 import { applyReservation, type LedgerOp, type RiskLedger } from '../../shared/risk/ledger.ts';
-import { startOrSkip } from '../support/emulator-guard.ts';
-import { startFirestoreEmulator } from '../support/firestore-emulator.ts';
+import { firestoreSuite, localStoreContracts, tempDirs } from '../support/store-suite.ts';
 import { reservation, riskLedgerContract } from './risk-ledger.contract.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
-const tempDirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'risk-ledger-'));
-  tempDirs.push(d);
-  return d;
-}
-afterAll(async () => {
-  await Promise.all(tempDirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-riskLedgerContract('local, memory only', async () => ({ store: LocalRiskLedgerStore.memory() }), {
-  durable: false,
-});
-
-riskLedgerContract(
-  'local, journal on disk',
-  async () => {
-    const dataDir = await tempDir();
-    const h = {
-      store: await LocalRiskLedgerStore.open({ dataDir }),
-      reopen: async () => {
-        await h.store.close();
-        h.store = await LocalRiskLedgerStore.open({ dataDir });
-        return h.store;
-      },
-    };
-    return h;
-  },
-  { durable: true },
-);
+const tempDir = tempDirs('risk-ledger-');
+localStoreContracts(riskLedgerContract, LocalRiskLedgerStore, tempDir);
 
 describe('local risk ledger journal specifics', () => {
   it('compacts to one line per scope at start-up, and names the line of a corrupt record', async () => {
@@ -159,50 +128,18 @@ describe('local risk ledger journal: changes as ops', () => {
   });
 });
 
-const emu = await startOrSkip('Firestore', () => startFirestoreEmulator());
-
-describe.skipIf(!emu.ok)('Firestore emulator', () => {
-  const emulator = emu.ok ? emu.value : null;
-  const db = emulator?.client();
-  const prefix = () => `t-${randomUUID().slice(0, 8)}-`;
-
-  afterAll(async () => {
-    if (emulator) {
-      console.info(`Firestore emulator for risk-ledger tests started in ${emulator.startMs} ms`);
-      await emulator.stop();
-    }
+await firestoreSuite('risk-ledger', (fs) => {
+  riskLedgerContract('Firestore', () => fs.harness((o) => new FirestoreRiskLedgerStore(o)), {
+    durable: true,
   });
-
-  riskLedgerContract(
-    'Firestore',
-    async () => {
-      if (!db || !emulator) throw new Error('emulator not running');
-      const p = prefix();
-      const h = {
-        store: new FirestoreRiskLedgerStore({ firestore: db, collectionPrefix: p }),
-        reopen: async () => {
-          await h.store.close();
-          h.store = new FirestoreRiskLedgerStore({
-            firestore: emulator.client(),
-            collectionPrefix: p,
-            ownsClient: true,
-          });
-          return h.store;
-        },
-      };
-      return h;
-    },
-    { durable: true },
-  );
 
   riskLedgerContract(
     'Firestore, compare-and-set only (no group commit)',
     async () => {
-      if (!db) throw new Error('emulator not running');
       return {
         store: new FirestoreRiskLedgerStore({
-          firestore: db,
-          collectionPrefix: prefix(),
+          firestore: fs.db,
+          collectionPrefix: fs.prefix(),
           groupCommit: false,
         }),
       };
@@ -211,8 +148,8 @@ describe.skipIf(!emu.ok)('Firestore emulator', () => {
   );
 
   it('stores one document per scope with the ledger as JSON text, and names a corrupt one', async () => {
-    if (!db) throw new Error('emulator not running');
-    const p = prefix();
+    const db = fs.db;
+    const p = fs.prefix();
     const store = new FirestoreRiskLedgerStore({ firestore: db, collectionPrefix: p });
     await store.update(['global'], (l) => ({
       result: 0,
@@ -227,8 +164,8 @@ describe.skipIf(!emu.ok)('Firestore emulator', () => {
   });
 
   it('under contention with no time budget, losers fail with a transient error and winners are all kept', async () => {
-    if (!db) throw new Error('emulator not running');
-    const p = prefix();
+    const db = fs.db;
+    const p = fs.prefix();
     const store = new FirestoreRiskLedgerStore({
       firestore: db,
       collectionPrefix: p,
@@ -252,8 +189,8 @@ describe.skipIf(!emu.ok)('Firestore emulator', () => {
   });
 
   it('group commit: a burst in one process is one read and one write; a throwing fn fails alone', async () => {
-    if (!db) throw new Error('emulator not running');
-    const store = new FirestoreRiskLedgerStore({ firestore: db, collectionPrefix: prefix() });
+    const db = fs.db;
+    const store = new FirestoreRiskLedgerStore({ firestore: db, collectionPrefix: fs.prefix() });
     await store.get('global'); // connect first, so the burst really is concurrent
     const results = await Promise.allSettled(
       Array.from({ length: 30 }, (_, i) =>
