@@ -14,14 +14,12 @@
  */
 import { resultKey, STARTED_FILE } from '../../infra/backtest/keys.ts';
 import { mergeIfComplete } from '../../infra/backtest/merge-run.ts';
-import { jsonPayload } from '../../infra/backtest/messages.ts';
-import { readManifest } from '../../infra/backtest/plan-run.ts';
 import { WindowDoneSchema } from '../../shared/backtest/model.ts';
-import { fromZodIssues } from '../../shared/domain/errors.ts';
 import type { BlobStore } from '../../shared/ports/blob-store.ts';
 import type { EventBus, TopicName } from '../../shared/ports/event-bus.ts';
+import { jsonPubSubFunction, readRunMessage } from '../shared/backtest-function.ts';
 import type { FunctionLogger } from '../shared/log.ts';
-import { type PubSubFunction, pubSubFunction, type Verdict } from '../shared/pubsub-function.ts';
+import type { PubSubFunction, Verdict } from '../shared/pubsub-function.ts';
 
 export const BACKTEST_MERGE = 'backtest-merge';
 export const BACKTEST_MERGE_TOPIC: TopicName = 'backtests.done';
@@ -47,26 +45,10 @@ async function wallSeconds(deps: MergeFunctionDeps, runId: string): Promise<numb
 
 /** Merge the run a done message names, if complete (the core of the function). */
 export async function mergeOnDone(deps: MergeFunctionDeps, payload: unknown): Promise<Verdict> {
-  const parsed = WindowDoneSchema.safeParse(payload);
-  if (!parsed.success) {
-    return {
-      kind: 'dead_letter',
-      outcome: 'invalid',
-      reason: 'invalid_done_message',
-      issues: fromZodIssues(parsed.error.issues),
-    };
-  }
-  const { run_id, window_id } = parsed.data;
-  const manifest = await readManifest(deps.results, run_id);
-  if (manifest === null) {
-    return {
-      kind: 'dead_letter',
-      outcome: 'invalid',
-      reason: 'unknown_run',
-      issues: [{ path: 'run_id', message: `run ${run_id} has no manifest` }],
-      fields: { run_id, window_id },
-    };
-  }
+  const read = await readRunMessage(deps.results, WindowDoneSchema, payload, 'invalid_done_message');
+  if (!read.ok) return read.verdict;
+  const { run_id, window_id } = read.message;
+  const { manifest } = read;
   const outcome = await mergeIfComplete(deps.results, manifest, {
     wallSeconds: await wallSeconds(deps, run_id),
   });
@@ -91,16 +73,11 @@ export async function mergeOnDone(deps: MergeFunctionDeps, payload: unknown): Pr
 }
 
 export function createBacktestMergeHandler(deps: MergeFunctionDeps): PubSubFunction {
-  return pubSubFunction({
+  return jsonPubSubFunction({
     functionName: BACKTEST_MERGE,
     topic: BACKTEST_MERGE_TOPIC,
     bus: deps.bus,
     log: deps.log,
-    handle: async (delivery) => {
-      const payload = jsonPayload(delivery.data);
-      if (!payload.ok)
-        return { kind: 'dead_letter', outcome: 'poison', reason: payload.reason, issues: payload.issues };
-      return mergeOnDone(deps, payload.value);
-    },
+    handle: (payload) => mergeOnDone(deps, payload),
   });
 }

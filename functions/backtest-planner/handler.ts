@@ -16,7 +16,6 @@
 
 import { manifestKey, resultKey, STARTED_FILE, SUMMARY_FILE } from '../../infra/backtest/keys.ts';
 import { mergeIfComplete } from '../../infra/backtest/merge-run.ts';
-import { jsonPayload } from '../../infra/backtest/messages.ts';
 import { manifestText, planRun, readManifest, writeManifest } from '../../infra/backtest/plan-run.ts';
 import { writeFailure } from '../../infra/backtest/results.ts';
 import {
@@ -30,8 +29,9 @@ import { fromZodIssues, ValidationError } from '../../shared/domain/errors.ts';
 import { BlobNotFoundError, type BlobStore } from '../../shared/ports/blob-store.ts';
 import type { EventBus, TopicName } from '../../shared/ports/event-bus.ts';
 import type { RiskLimits } from '../../shared/risk/limits.ts';
+import { jsonPubSubFunction } from '../shared/backtest-function.ts';
 import type { FunctionLogger } from '../shared/log.ts';
-import { type PubSubFunction, pubSubFunction, type Verdict } from '../shared/pubsub-function.ts';
+import type { PubSubFunction, Verdict } from '../shared/pubsub-function.ts';
 
 export const BACKTEST_PLANNER = 'backtest-planner';
 export const BACKTEST_PLANNER_TOPIC: TopicName = 'backtests.requests';
@@ -161,16 +161,11 @@ export async function planRequest(deps: PlannerDeps, payload: unknown): Promise<
 }
 
 export function createBacktestPlannerHandler(deps: PlannerDeps): PubSubFunction {
-  return pubSubFunction({
+  return jsonPubSubFunction({
     functionName: BACKTEST_PLANNER,
     topic: BACKTEST_PLANNER_TOPIC,
     bus: deps.bus,
     log: deps.log,
-    handle: async (delivery) => {
-      const payload = jsonPayload(delivery.data);
-      if (!payload.ok)
-        return { kind: 'dead_letter', outcome: 'poison', reason: payload.reason, issues: payload.issues };
-      return planRequest(deps, payload.value);
-    },
+    handle: (payload) => planRequest(deps, payload),
   });
 }

@@ -14,16 +14,14 @@
  * | store or bus unavailable                                       | throw → Pub/Sub redelivers         |
  */
 import { errorKey } from '../../infra/backtest/keys.ts';
-import { jsonPayload } from '../../infra/backtest/messages.ts';
-import { readManifest } from '../../infra/backtest/plan-run.ts';
 import { runWindowTask, WindowFailedError } from '../../infra/backtest/window-task.ts';
 import type { FooterCache } from '../../infra/parquet/reader.ts';
 import { type WindowDone, type WindowError, WindowMessageSchema } from '../../shared/backtest/model.ts';
-import { fromZodIssues } from '../../shared/domain/errors.ts';
 import type { BlobStore } from '../../shared/ports/blob-store.ts';
 import type { EventBus, TopicName } from '../../shared/ports/event-bus.ts';
+import { jsonPubSubFunction, readRunMessage } from '../shared/backtest-function.ts';
 import type { FunctionLogger } from '../shared/log.ts';
-import { type PubSubFunction, pubSubFunction, type Verdict } from '../shared/pubsub-function.ts';
+import type { PubSubFunction, Verdict } from '../shared/pubsub-function.ts';
 
 export const BACKTEST_WINDOW = 'backtest-window';
 export const BACKTEST_WINDOW_TOPIC: TopicName = 'backtests.windows';
@@ -43,26 +41,10 @@ async function publishDone(deps: WindowFunctionDeps, done: WindowDone): Promise<
 
 /** Run the window a message names (the core of the function, usable without Pub/Sub). */
 export async function runWindowMessage(deps: WindowFunctionDeps, payload: unknown): Promise<Verdict> {
-  const parsed = WindowMessageSchema.safeParse(payload);
-  if (!parsed.success) {
-    return {
-      kind: 'dead_letter',
-      outcome: 'invalid',
-      reason: 'invalid_window_message',
-      issues: fromZodIssues(parsed.error.issues),
-    };
-  }
-  const { run_id, window_id } = parsed.data;
-  const manifest = await readManifest(deps.results, run_id);
-  if (manifest === null) {
-    return {
-      kind: 'dead_letter',
-      outcome: 'invalid',
-      reason: 'unknown_run',
-      issues: [{ path: 'run_id', message: `run ${run_id} has no manifest` }],
-      fields: { run_id, window_id },
-    };
-  }
+  const read = await readRunMessage(deps.results, WindowMessageSchema, payload, 'invalid_window_message');
+  if (!read.ok) return read.verdict;
+  const { run_id, window_id } = read.message;
+  const { manifest } = read;
   const window = manifest.windows.find((w) => w.window_id === window_id);
   if (window === undefined) {
     return {
@@ -105,16 +87,11 @@ export async function runWindowMessage(deps: WindowFunctionDeps, payload: unknow
 }
 
 export function createBacktestWindowHandler(deps: WindowFunctionDeps): PubSubFunction {
-  return pubSubFunction({
+  return jsonPubSubFunction({
     functionName: BACKTEST_WINDOW,
     topic: BACKTEST_WINDOW_TOPIC,
     bus: deps.bus,
     log: deps.log,
-    handle: async (delivery) => {
-      const payload = jsonPayload(delivery.data);
-      if (!payload.ok)
-        return { kind: 'dead_letter', outcome: 'poison', reason: payload.reason, issues: payload.issues };
-      return runWindowMessage(deps, payload.value);
-    },
+    handle: (payload) => runWindowMessage(deps, payload),
   });
 }

@@ -27,7 +27,8 @@ import {
   parseAlgoStateRecord,
 } from '../../shared/ports/algo-state-store.ts';
 import { encodeNanos, escapeDocId, taggedParse, taggedStringify } from './codec.ts';
-import { GrpcStatus, grpcCode, replaceFields, withTimeout } from './grpc.ts';
+import { withTimeout } from './grpc.ts';
+import { putVersionedDoc } from './versioned-doc.ts';
 
 export interface FirestoreAlgoStateStoreOptions {
   firestore: Firestore;
@@ -128,32 +129,10 @@ export class FirestoreAlgoStateStore implements AlgoStateStore {
   async put(next: AlgoStateRecord, expectedVersion: number): Promise<AlgoStatePutResult> {
     const checked = checkAlgoStatePut(next, expectedVersion);
     const ref = this.ref(checked.operation_id);
-    const doc = toDoc(checked);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (expectedVersion === 0) {
-          await ref.create(doc);
-          return { ok: true, record: checked };
-        }
-        const snap = await ref.get();
-        if (!snap.exists) return { ok: false, reason: 'version_conflict', current: null };
-        const current = fromDoc(snap.data(), snap.ref.path);
-        if (current.version !== expectedVersion) return { ok: false, reason: 'version_conflict', current };
-        const [first, firstValue, ...more] = replaceFields(snap.data(), doc);
-        await ref.update(first, firstValue, ...more, { lastUpdateTime: snap.updateTime! });
-        return { ok: true, record: checked };
-      } catch (err) {
-        const code = grpcCode(err);
-        if (code === GrpcStatus.ALREADY_EXISTS) {
-          const current = await this.get(checked.operation_id);
-          if (current) return { ok: false, reason: 'version_conflict', current };
-        } else if (code !== GrpcStatus.FAILED_PRECONDITION && code !== GrpcStatus.ABORTED) {
-          throw err;
-        }
-        // Lost a race after our read: the next read reports the conflict.
-        if (attempt >= this.maxAttempts) throw err;
-      }
-    }
+    const res = await putVersionedDoc(ref, toDoc(checked), expectedVersion, fromDoc, this.maxAttempts);
+    return res.ok
+      ? { ok: true, record: checked }
+      : { ok: false, reason: 'version_conflict', current: res.current };
   }
 
   async listActive(filter: { venue?: string | undefined } = {}): Promise<AlgoStateRecord[]> {

@@ -16,7 +16,8 @@ import {
   positionFromDoc,
   positionToDoc,
 } from './codec.ts';
-import { GrpcStatus, grpcCode, replaceFields, withTimeout } from './grpc.ts';
+import { withTimeout } from './grpc.ts';
+import { putVersionedDoc } from './versioned-doc.ts';
 
 export interface FirestorePositionStoreOptions {
   firestore: Firestore;
@@ -75,33 +76,16 @@ export class FirestorePositionStore implements PositionStore {
       );
     }
     const ref = this.ref(checked.account_id, checked.instrument_key);
-    const doc = positionToDoc(checked);
-
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (expectedVersion === 0) {
-          await ref.create(doc);
-          return { ok: true, position: checked };
-        }
-        const snap = await ref.get();
-        if (!snap.exists) return { ok: false, reason: 'version_conflict', current: null };
-        const current = positionFromDoc(snap.data(), snap.ref.path);
-        if (current.version !== expectedVersion) return { ok: false, reason: 'version_conflict', current };
-        const [first, firstValue, ...more] = replaceFields(snap.data(), doc);
-        await ref.update(first, firstValue, ...more, { lastUpdateTime: snap.updateTime! });
-        return { ok: true, position: checked };
-      } catch (err) {
-        const code = grpcCode(err);
-        if (code === GrpcStatus.ALREADY_EXISTS) {
-          const current = await this.get(checked.account_id, checked.instrument_key);
-          if (current) return { ok: false, reason: 'version_conflict', current };
-        } else if (code !== GrpcStatus.FAILED_PRECONDITION && code !== GrpcStatus.ABORTED) {
-          throw err;
-        }
-        // Lost a race after our read: the next read reports the conflict.
-        if (attempt >= this.maxAttempts) throw err;
-      }
-    }
+    const res = await putVersionedDoc(
+      ref,
+      positionToDoc(checked),
+      expectedVersion,
+      positionFromDoc,
+      this.maxAttempts,
+    );
+    return res.ok
+      ? { ok: true, position: checked }
+      : { ok: false, reason: 'version_conflict', current: res.current };
   }
 
   async health(): Promise<{ ok: boolean; detail?: string }> {

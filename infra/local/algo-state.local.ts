@@ -9,7 +9,6 @@
  * keeping finished (inactive) parents for `maxInactiveAgeMs` after their last update (default 7
  * days) so a late duplicate still finds them; older finished ones are dropped.
  */
-import { join } from 'node:path';
 import {
   type AlgoStatePutResult,
   type AlgoStateRecord,
@@ -18,7 +17,8 @@ import {
   compareAlgoStateRecords,
   parseAlgoStateRecord,
 } from '../../shared/ports/algo-state-store.ts';
-import { Journal, type JournalOptions } from './journal.ts';
+import type { Journal, JournalOptions } from './journal.ts';
+import { assertJournaledUsable, journaledHealth, openStoreJournal } from './journaled-store.ts';
 
 export interface LocalAlgoStateStoreOptions extends JournalOptions {
   /** Folder for the journal; null = memory only. */
@@ -49,19 +49,19 @@ export class LocalAlgoStateStore implements AlgoStateStore {
 
   static async open(opts: LocalAlgoStateStoreOptions): Promise<LocalAlgoStateStore> {
     const store = new LocalAlgoStateStore();
-    if (opts.dataDir !== null) {
-      const path = join(opts.dataDir, opts.fileName ?? 'algo-states.jsonl');
-      const compactMin = opts.compactMinRecords ?? 10_000;
-      const maxAgeNs = BigInt(Math.max(0, Math.trunc(opts.maxInactiveAgeMs ?? 7 * 86_400_000))) * 1_000_000n;
-      const now = opts.nowNs ?? (() => BigInt(Date.now()) * 1_000_000n);
-      store.journal = await Journal.open(path, (rec, where) => store.replay(rec, where), {
-        ...opts,
-        snapshot: (replayed) =>
-          replayed >= compactMin && replayed > 2 * store.records.size
-            ? store.snapshotRecords(now() - maxAgeNs)
-            : null,
-      });
-    }
+    const maxAgeNs = BigInt(Math.max(0, Math.trunc(opts.maxInactiveAgeMs ?? 7 * 86_400_000))) * 1_000_000n;
+    const now = opts.nowNs ?? (() => BigInt(Date.now()) * 1_000_000n);
+    store.journal = await openStoreJournal(
+      opts,
+      'algo-states.jsonl',
+      (rec, where) => store.replay(rec, where),
+      {
+        minRecords: opts.compactMinRecords ?? 10_000,
+        factor: 2,
+        live: () => store.records.size,
+        snapshot: () => store.snapshotRecords(now() - maxAgeNs),
+      },
+    );
     return store;
   }
 
@@ -106,13 +106,8 @@ export class LocalAlgoStateStore implements AlgoStateStore {
   }
 
   async health(): Promise<{ ok: boolean; detail?: string }> {
-    if (this.closed) return { ok: false, detail: 'algo state store is closed' };
-    const failure = this.journal?.failure;
-    if (failure) return { ok: false, detail: failure.message };
-    const active = [...this.records.values()].filter((r) => r.active).length;
-    return this.journal
-      ? { ok: true, detail: `journal ${this.journal.path}, ${active} active` }
-      : { ok: true, detail: `memory only, ${active} active` };
+    const suffix = `, ${[...this.records.values()].filter((r) => r.active).length} active`;
+    return journaledHealth('algo state store', this.closed, this.journal, suffix);
   }
 
   async close(): Promise<void> {
@@ -162,12 +157,6 @@ export class LocalAlgoStateStore implements AlgoStateStore {
   }
 
   private assertUsable(): void {
-    if (this.closed) throw new Error('algo state store is closed');
-    const failure = this.journal?.failure;
-    if (failure) {
-      throw new Error(`algo state journal failed; restart to recover from the journal: ${failure.message}`, {
-        cause: failure,
-      });
-    }
+    assertJournaledUsable('algo state store', 'algo state', this.closed, this.journal);
   }
 }

@@ -13,7 +13,6 @@
  *   {"op":"transition","expected_version":n,"order":OrderRecord,"events":[...],"fills":[Fill...]}
  *   {"op":"snapshot","order":OrderRecord,"events":[...],"fills":[...]}   (written by compaction)
  */
-import { join } from 'node:path';
 import { z } from 'zod';
 import type { OrderEvent } from '../../shared/domain/events.ts';
 import type { Fill, OrderRecord, OrderStatus } from '../../shared/domain/types.ts';
@@ -32,7 +31,8 @@ import {
   parseStored,
 } from '../firestore/codec.ts';
 import { copyData } from './copy.ts';
-import { Journal, type JournalOptions } from './journal.ts';
+import type { Journal, JournalOptions } from './journal.ts';
+import { assertJournaledUsable, journaledHealth, openStoreJournal } from './journaled-store.ts';
 
 export interface LocalOrderStoreOptions extends JournalOptions {
   /** Folder for the journal; null = memory only (nothing survives the process). */
@@ -85,15 +85,12 @@ export class LocalOrderStore implements OrderStore {
   /** Open the store, replaying `<dataDir>/<fileName>` when a data folder is given. */
   static async open(opts: LocalOrderStoreOptions): Promise<LocalOrderStore> {
     const store = new LocalOrderStore();
-    if (opts.dataDir !== null) {
-      const path = join(opts.dataDir, opts.fileName ?? 'orders.jsonl');
-      const compactMin = opts.compactMinRecords ?? 10_000;
-      store.journal = await Journal.open(path, (rec, where) => store.replay(rec, where), {
-        ...opts,
-        snapshot: (replayed) =>
-          replayed >= compactMin && replayed > 2 * store.entries.size ? store.snapshotRecords() : null,
-      });
-    }
+    store.journal = await openStoreJournal(opts, 'orders.jsonl', (rec, where) => store.replay(rec, where), {
+      minRecords: opts.compactMinRecords ?? 10_000,
+      factor: 2,
+      live: () => store.entries.size,
+      snapshot: () => store.snapshotRecords(),
+    });
     return store;
   }
 
@@ -207,12 +204,7 @@ export class LocalOrderStore implements OrderStore {
   }
 
   async health(): Promise<{ ok: boolean; detail?: string }> {
-    if (this.closed) return { ok: false, detail: 'order store is closed' };
-    const failure = this.journal?.failure;
-    if (failure) return { ok: false, detail: failure.message };
-    return this.journal
-      ? { ok: true, detail: `journal ${this.journal.path}` }
-      : { ok: true, detail: 'memory only' };
+    return journaledHealth('order store', this.closed, this.journal);
   }
 
   async close(): Promise<void> {
@@ -222,13 +214,7 @@ export class LocalOrderStore implements OrderStore {
   }
 
   private assertUsable(): void {
-    if (this.closed) throw new Error('order store is closed');
-    const failure = this.journal?.failure;
-    if (failure) {
-      throw new Error(`order store journal failed; restart to recover from the journal: ${failure.message}`, {
-        cause: failure,
-      });
-    }
+    assertJournaledUsable('order store', 'order store', this.closed, this.journal);
   }
 
   /**

@@ -5,13 +5,13 @@
  * the Firestore adapter: versioned puts (0 = must not exist), conflicts report what is stored.
  * Compaction rewrites the journal as `{"op":"snapshot","position":Position}` records.
  */
-import { join } from 'node:path';
 import { z } from 'zod';
 import type { Position } from '../../shared/domain/types.ts';
 import type { PositionStore, PositionUpdateResult } from '../../shared/ports/position-store.ts';
 import { checkRecord, comparePositions, PositionSchema, parseStored } from '../firestore/codec.ts';
 import { copyData } from './copy.ts';
-import { Journal, type JournalOptions } from './journal.ts';
+import type { Journal, JournalOptions } from './journal.ts';
+import { assertJournaledUsable, journaledHealth, openStoreJournal } from './journaled-store.ts';
 
 export interface LocalPositionStoreOptions extends JournalOptions {
   /** Folder for the journal; null = memory only. */
@@ -44,15 +44,17 @@ export class LocalPositionStore implements PositionStore {
 
   static async open(opts: LocalPositionStoreOptions): Promise<LocalPositionStore> {
     const store = new LocalPositionStore();
-    if (opts.dataDir !== null) {
-      const path = join(opts.dataDir, opts.fileName ?? 'positions.jsonl');
-      const compactMin = opts.compactMinRecords ?? 10_000;
-      store.journal = await Journal.open(path, (rec, where) => store.replay(rec, where), {
-        ...opts,
-        snapshot: (replayed) =>
-          replayed >= compactMin && replayed > 2 * store.positions.size ? store.snapshotRecords() : null,
-      });
-    }
+    store.journal = await openStoreJournal(
+      opts,
+      'positions.jsonl',
+      (rec, where) => store.replay(rec, where),
+      {
+        minRecords: opts.compactMinRecords ?? 10_000,
+        factor: 2,
+        live: () => store.positions.size,
+        snapshot: () => store.snapshotRecords(),
+      },
+    );
     return store;
   }
 
@@ -105,12 +107,7 @@ export class LocalPositionStore implements PositionStore {
   }
 
   async health(): Promise<{ ok: boolean; detail?: string }> {
-    if (this.closed) return { ok: false, detail: 'position store is closed' };
-    const failure = this.journal?.failure;
-    if (failure) return { ok: false, detail: failure.message };
-    return this.journal
-      ? { ok: true, detail: `journal ${this.journal.path}` }
-      : { ok: true, detail: 'memory only' };
+    return journaledHealth('position store', this.closed, this.journal);
   }
 
   async close(): Promise<void> {
@@ -149,16 +146,7 @@ export class LocalPositionStore implements PositionStore {
   }
 
   private assertUsable(): void {
-    if (this.closed) throw new Error('position store is closed');
-    const failure = this.journal?.failure;
-    if (failure) {
-      throw new Error(
-        `position store journal failed; restart to recover from the journal: ${failure.message}`,
-        {
-          cause: failure,
-        },
-      );
-    }
+    assertJournaledUsable('position store', 'position store', this.closed, this.journal);
   }
 
   private async durable(): Promise<void> {

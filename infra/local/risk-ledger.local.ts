@@ -24,7 +24,6 @@
  * (docs/order-pipeline.md, "Validation"): ops and changed entries before they are installed or
  * journalled; every journal record when it is read back at start-up (the boundary with the disk).
  */
-import { join } from 'node:path';
 import { z } from 'zod';
 import { fmt, toDec } from '../../shared/domain/decimal.ts';
 import {
@@ -41,7 +40,8 @@ import {
 import { type LedgerOp, openReservation, type RiskLedger } from '../../shared/risk/ledger.ts';
 import { OwnedLedger } from '../../shared/risk/owned-ledger.ts';
 import type { Decimalish } from '../../shared/risk/types.ts';
-import { Journal, type JournalOptions } from './journal.ts';
+import type { Journal, JournalOptions } from './journal.ts';
+import { assertJournaledUsable, journaledHealth, openStoreJournal } from './journaled-store.ts';
 
 export interface LocalRiskLedgerStoreOptions extends JournalOptions {
   /** Folder for the journal; null = memory only. */
@@ -71,17 +71,18 @@ export class LocalRiskLedgerStore implements RiskLedgerStore {
 
   static async open(opts: LocalRiskLedgerStoreOptions): Promise<LocalRiskLedgerStore> {
     const store = new LocalRiskLedgerStore();
-    if (opts.dataDir !== null) {
-      const path = join(opts.dataDir, opts.fileName ?? 'risk-ledger.jsonl');
-      const compactMin = opts.compactMinRecords ?? 1000;
-      store.journal = await Journal.open(path, (rec, where) => store.replay(rec, where), {
-        ...opts,
-        snapshot: (replayed) =>
-          replayed >= compactMin && replayed > store.ledgers.size
-            ? [...store.ledgers].map(([scope, owned]) => ({ op: 'put', scope, ledger: owned.ledger }))
-            : null,
-      });
-    }
+    store.journal = await openStoreJournal(
+      opts,
+      'risk-ledger.jsonl',
+      (rec, where) => store.replay(rec, where),
+      {
+        minRecords: opts.compactMinRecords ?? 1000,
+        factor: 1,
+        live: () => store.ledgers.size,
+        snapshot: () =>
+          [...store.ledgers].map(([scope, owned]) => ({ op: 'put', scope, ledger: owned.ledger })),
+      },
+    );
     return store;
   }
 
@@ -140,12 +141,7 @@ export class LocalRiskLedgerStore implements RiskLedgerStore {
   }
 
   async health(): Promise<{ ok: boolean; detail?: string }> {
-    if (this.closed) return { ok: false, detail: 'risk ledger store is closed' };
-    const failure = this.journal?.failure;
-    if (failure) return { ok: false, detail: failure.message };
-    return this.journal
-      ? { ok: true, detail: `journal ${this.journal.path}` }
-      : { ok: true, detail: 'memory only' };
+    return journaledHealth('risk ledger store', this.closed, this.journal);
   }
 
   async close(): Promise<void> {
@@ -253,12 +249,6 @@ export class LocalRiskLedgerStore implements RiskLedgerStore {
   }
 
   private assertUsable(): void {
-    if (this.closed) throw new Error('risk ledger store is closed');
-    const failure = this.journal?.failure;
-    if (failure) {
-      throw new Error(`risk ledger journal failed; restart to recover from the journal: ${failure.message}`, {
-        cause: failure,
-      });
-    }
+    assertJournaledUsable('risk ledger store', 'risk ledger', this.closed, this.journal);
   }
 }

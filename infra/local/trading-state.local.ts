@@ -4,7 +4,6 @@
  * ts_updated, version, previous}}`) and replayed at start-up — so a HALT survives a restart.
  * `dataDir: null` keeps it in memory only. The journal is the audit trail (`history()`).
  */
-import { join } from 'node:path';
 import type { Nanos } from '../../shared/domain/time.ts';
 import {
   checkTradingStateChange,
@@ -17,7 +16,8 @@ import {
   type TradingStateSnapshot,
   type TradingStateStore,
 } from '../../shared/ports/trading-state-store.ts';
-import { Journal, type JournalOptions } from './journal.ts';
+import type { Journal, JournalOptions } from './journal.ts';
+import { assertJournaledUsable, journaledHealth, openStoreJournal } from './journaled-store.ts';
 
 export interface LocalTradingStateStoreOptions extends JournalOptions {
   /** Folder for the journal; null = memory only. */
@@ -48,10 +48,9 @@ export class LocalTradingStateStore implements TradingStateStore {
 
   static async open(opts: LocalTradingStateStoreOptions): Promise<LocalTradingStateStore> {
     const store = new LocalTradingStateStore();
-    if (opts.dataDir !== null) {
-      const path = join(opts.dataDir, opts.fileName ?? 'trading-state.jsonl');
-      store.journal = await Journal.open(path, (rec, where) => store.replay(rec, where), opts);
-    }
+    store.journal = await openStoreJournal(opts, 'trading-state.jsonl', (rec, where) =>
+      store.replay(rec, where),
+    );
     return store;
   }
 
@@ -106,12 +105,7 @@ export class LocalTradingStateStore implements TradingStateStore {
   }
 
   async health(): Promise<{ ok: boolean; detail?: string }> {
-    if (this.closed) return { ok: false, detail: 'trading state store is closed' };
-    const failure = this.journal?.failure;
-    if (failure) return { ok: false, detail: failure.message };
-    return this.journal
-      ? { ok: true, detail: `journal ${this.journal.path}` }
-      : { ok: true, detail: 'memory only' };
+    return journaledHealth('trading state store', this.closed, this.journal);
   }
 
   async close(): Promise<void> {
@@ -140,15 +134,6 @@ export class LocalTradingStateStore implements TradingStateStore {
   }
 
   private assertUsable(): void {
-    if (this.closed) throw new Error('trading state store is closed');
-    const failure = this.journal?.failure;
-    if (failure) {
-      throw new Error(
-        `trading state journal failed; restart to recover from the journal: ${failure.message}`,
-        {
-          cause: failure,
-        },
-      );
-    }
+    assertJournaledUsable('trading state store', 'trading state', this.closed, this.journal);
   }
 }

@@ -1,13 +1,12 @@
 import {
   type BusMessage,
-  DEAD_LETTER_ATTRIBUTES,
+  deadLetterAttributes,
   deadLetterTopicFor,
   type EventBus,
   encodeBusPayload,
-  type HandlerOutcome,
-  MAX_DELIVERY_ATTEMPTS_REASON,
   type MessageHandler,
   matchesFilter,
+  runHandler,
   type SubscribeOptions,
   type Subscription,
 } from '../../shared/ports/event-bus.ts';
@@ -139,13 +138,6 @@ function positiveInt(name: string, value: number): number {
 function filterKey(filter: Record<string, string> | undefined): string {
   if (!filter) return '{}';
   return JSON.stringify(Object.entries(filter).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-function isOutcome(value: unknown): value is HandlerOutcome {
-  if (typeof value !== 'object' || value === null || !('kind' in value)) return false;
-  const kind = value.kind;
-  if (kind === 'ack' || kind === 'nack') return true;
-  return kind === 'dead_letter' && 'reason' in value && typeof value.reason === 'string';
 }
 
 function defaultOnHandlerError(error: unknown, context: HandlerErrorContext): void {
@@ -358,35 +350,22 @@ export class MemoryEventBus implements EventBus {
       publishTimeMs: msg.publishTimeMs,
     };
     const context = { subscription: sub.name, messageId: msg.id, deliveryAttempt: msg.attempts };
-    let outcome: HandlerOutcome;
+    let outcome = await runHandler(consumer.handler, delivery, consumer.maxDeliveryAttempts, (error) =>
+      this.onHandlerError(error, context),
+    );
     try {
-      const result: unknown = await consumer.handler(delivery);
-      if (isOutcome(result)) outcome = result;
-      else {
-        this.onHandlerError(
-          new TypeError(`handler returned ${JSON.stringify(result)}, not an outcome`),
-          context,
-        );
-        outcome = { kind: 'nack' };
-      }
-    } catch (error) {
-      this.onHandlerError(error, context);
-      outcome = { kind: 'nack' };
-    }
-    try {
-      if (outcome.kind === 'nack' && msg.attempts >= consumer.maxDeliveryAttempts) {
-        outcome = { kind: 'dead_letter', reason: MAX_DELIVERY_ATTEMPTS_REASON };
-      }
       if (outcome.kind === 'dead_letter' && !this.closed) {
         try {
-          await this.publish(deadLetterTopicFor(sub.name), msg.data, {
-            ...msg.attributes,
-            [DEAD_LETTER_ATTRIBUTES.reason]: outcome.reason,
-            [DEAD_LETTER_ATTRIBUTES.sourceSubscription]: sub.name,
-            [DEAD_LETTER_ATTRIBUTES.sourceTopic]: sub.topic,
-            [DEAD_LETTER_ATTRIBUTES.sourceMessageId]: msg.id,
-            [DEAD_LETTER_ATTRIBUTES.deliveryAttempt]: String(msg.attempts),
-          });
+          await this.publish(
+            deadLetterTopicFor(sub.name),
+            msg.data,
+            deadLetterAttributes(msg.attributes, outcome.reason, {
+              subscription: sub.name,
+              topic: sub.topic,
+              messageId: msg.id,
+              deliveryAttempt: msg.attempts,
+            }),
+          );
         } catch (error) {
           this.onHandlerError(error, context);
           outcome = { kind: 'nack' }; // could not dead-letter: keep the message, retry later

@@ -10,14 +10,13 @@ import {
 } from '@google-cloud/pubsub';
 import {
   type BusMessage,
-  DEAD_LETTER_ATTRIBUTES,
+  deadLetterAttributes,
   deadLetterTopicFor,
   type EventBus,
   encodeBusPayload,
-  type HandlerOutcome,
-  MAX_DELIVERY_ATTEMPTS_REASON,
   type MessageHandler,
   matchesFilter,
+  runHandler,
   type SubscribeOptions,
   type Subscription,
 } from '../../shared/ports/event-bus.ts';
@@ -120,13 +119,6 @@ function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
     throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return value;
-}
-
-function isOutcome(value: unknown): value is HandlerOutcome {
-  if (typeof value !== 'object' || value === null || !('kind' in value)) return false;
-  const kind = value.kind;
-  if (kind === 'ack' || kind === 'nack') return true;
-  return kind === 'dead_letter' && 'reason' in value && typeof value.reason === 'string';
 }
 
 function describe(error: unknown): string {
@@ -348,37 +340,20 @@ export class PubSubEventBus implements EventBus {
       publishTimeMs: message.publishTime.getTime(),
     };
     const context = { subscription: active.name, messageId: message.id, deliveryAttempt: attempt };
-    let outcome: HandlerOutcome;
-    try {
-      const result: unknown = await active.handler(delivery);
-      if (isOutcome(result)) outcome = result;
-      else {
-        this.onHandlerError(
-          new TypeError(`handler returned ${JSON.stringify(result)}, not an outcome`),
-          context,
-        );
-        outcome = { kind: 'nack' };
-      }
-    } catch (error) {
-      this.onHandlerError(error, context);
-      outcome = { kind: 'nack' };
-    }
-    if (outcome.kind === 'nack' && attempt >= active.maxDeliveryAttempts) {
-      outcome = { kind: 'dead_letter', reason: MAX_DELIVERY_ATTEMPTS_REASON };
-    }
+    let outcome = await runHandler(active.handler, delivery, active.maxDeliveryAttempts, (error) =>
+      this.onHandlerError(error, context),
+    );
     if (outcome.kind === 'dead_letter') {
       try {
         const dlq = await this.topic(deadLetterTopicFor(active.name));
         await dlq.publishMessage({
           data: Buffer.from(message.data),
-          attributes: {
-            ...attributes,
-            [DEAD_LETTER_ATTRIBUTES.reason]: outcome.reason,
-            [DEAD_LETTER_ATTRIBUTES.sourceSubscription]: active.name,
-            [DEAD_LETTER_ATTRIBUTES.sourceTopic]: active.topic,
-            [DEAD_LETTER_ATTRIBUTES.sourceMessageId]: message.id,
-            [DEAD_LETTER_ATTRIBUTES.deliveryAttempt]: String(attempt),
-          },
+          attributes: deadLetterAttributes(attributes, outcome.reason, {
+            subscription: active.name,
+            topic: active.topic,
+            messageId: message.id,
+            deliveryAttempt: attempt,
+          }),
         });
         outcome = { kind: 'ack' };
       } catch (error) {

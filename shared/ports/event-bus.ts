@@ -76,6 +76,66 @@ export const DEAD_LETTER_ATTRIBUTES = {
 /** Reason recorded when a message is dead-lettered because `maxDeliveryAttempts` ran out. */
 export const MAX_DELIVERY_ATTEMPTS_REASON = 'max_delivery_attempts';
 
+/** Where a dead-lettered message came from (see `deadLetterAttributes`). */
+export interface DeadLetterSource {
+  subscription: string;
+  topic: string;
+  messageId: string;
+  deliveryAttempt: number;
+}
+
+/** The attributes of a dead-lettered copy: the original ones plus `DEAD_LETTER_ATTRIBUTES`. */
+export function deadLetterAttributes(
+  attributes: Record<string, string>,
+  reason: string,
+  source: DeadLetterSource,
+): Record<string, string> {
+  return {
+    ...attributes,
+    [DEAD_LETTER_ATTRIBUTES.reason]: reason,
+    [DEAD_LETTER_ATTRIBUTES.sourceSubscription]: source.subscription,
+    [DEAD_LETTER_ATTRIBUTES.sourceTopic]: source.topic,
+    [DEAD_LETTER_ATTRIBUTES.sourceMessageId]: source.messageId,
+    [DEAD_LETTER_ATTRIBUTES.deliveryAttempt]: String(source.deliveryAttempt),
+  };
+}
+
+export function isHandlerOutcome(value: unknown): value is HandlerOutcome {
+  if (typeof value !== 'object' || value === null || !('kind' in value)) return false;
+  const kind = value.kind;
+  if (kind === 'ack' || kind === 'nack') return true;
+  return kind === 'dead_letter' && 'reason' in value && typeof value.reason === 'string';
+}
+
+/**
+ * Run `handler` on one delivery and settle what it decided, as every adapter does: a throw or a
+ * value that is not an outcome is reported to `onError` and counts as nack; a nack on attempt
+ * `maxDeliveryAttempts` or later becomes a dead letter (`MAX_DELIVERY_ATTEMPTS_REASON`).
+ */
+export async function runHandler(
+  handler: MessageHandler,
+  delivery: BusMessage,
+  maxDeliveryAttempts: number,
+  onError: (error: unknown) => void,
+): Promise<HandlerOutcome> {
+  let outcome: HandlerOutcome;
+  try {
+    const result: unknown = await handler(delivery);
+    if (isHandlerOutcome(result)) outcome = result;
+    else {
+      onError(new TypeError(`handler returned ${JSON.stringify(result)}, not an outcome`));
+      outcome = { kind: 'nack' };
+    }
+  } catch (error) {
+    onError(error);
+    outcome = { kind: 'nack' };
+  }
+  if (outcome.kind === 'nack' && delivery.deliveryAttempt >= maxDeliveryAttempts) {
+    outcome = { kind: 'dead_letter', reason: MAX_DELIVERY_ATTEMPTS_REASON };
+  }
+  return outcome;
+}
+
 /** Pub/Sub's limits, enforced by every adapter so the embedded bus refuses what the cloud would. */
 export const BUS_LIMITS = {
   maxAttributes: 100,
