@@ -47,7 +47,6 @@ import { MemoryEventBus } from '../../infra/memory/event-bus.memory.ts';
 import { ExecutionRecorder } from '../../shared/app/execution-recorder.ts';
 import { orderIdFor } from '../../shared/app/order-id.ts';
 import type { OrderEvent } from '../../shared/domain/events.ts';
-import { handle, type OrderCommand } from '../../shared/domain/order-machine.ts';
 import type { Nanos } from '../../shared/domain/time.ts';
 import type { Fill, OrderInstruction, OrderRecord } from '../../shared/domain/types.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
@@ -62,6 +61,7 @@ import {
 } from '../integration/edge/support.ts';
 import { installFirestoreOpCounter } from '../integration/support/firestore-ops.ts';
 import { startFirestoreEmulator } from '../support/firestore-emulator.ts';
+import { createRoutedOrder as routeOrder } from '../support/routed-order.ts';
 import type { HostCommand, HostReply, MemSample, SessionCounters } from './support/edge-memory-host.ts';
 import { guardLoopback } from './support/loopback-guard.ts';
 
@@ -600,8 +600,6 @@ async function ackedOrder(
   instrumentKey: string,
   quantity: string,
 ): Promise<OrderRecord> {
-  const ts = wallClock.now();
-  const t = { ts_event: ts, ts_init: ts };
   const instruction: OrderInstruction = {
     operation_id: op,
     instrument_key: instrumentKey,
@@ -615,20 +613,12 @@ async function ackedOrder(
     exec_algorithm_params: {},
   };
   const orderId = orderIdFor(op);
-  const commands: OrderCommand[] = [
-    { type: 'ReceiveOrder', ...t, instruction, order_id: orderId, parent_order_id: null },
-    { type: 'ApproveRisk', ...t, checks: [] },
-    { type: 'RouteOrder', ...t, venue: VENUE_ID, account_id: account, scores: [], reason: 'bench' },
-  ];
-  let state: OrderRecord | null = null;
-  const events: OrderEvent[] = [];
-  for (const c of commands) {
-    const r = handle(c, state);
-    if (!r.success) throw new Error(`${c.type}: ${r.error.reason}`);
-    events.push(...r.data.events);
-    state = r.data.order;
-  }
-  await orders.create({ ...(state as OrderRecord), version: 1 }, events);
+  await routeOrder(orders, instruction, {
+    venue: VENUE_ID,
+    account_id: account,
+    ts: wallClock.now(),
+    reason: 'bench',
+  });
   await recorder.recordSubmitted(op, orderId);
   const acked = await recorder.recordAccepted(op, `V-${op}`);
   if (acked.kind !== 'recorded') throw new Error(`ack of ${op}: ${acked.kind}`);

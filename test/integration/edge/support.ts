@@ -11,11 +11,8 @@ import type { CcxtVenue } from '../../../infra/ccxt/venue.ts';
 import { SystemClock } from '../../../infra/compose.ts';
 import { ExecutionRecorder } from '../../../shared/app/execution-recorder.ts';
 import { routedAttributes, routedSubmitMessage, venueCancelMessage } from '../../../shared/app/messages.ts';
-import { orderIdFor } from '../../../shared/app/order-id.ts';
 import { CachedTradingStateReader } from '../../../shared/app/trading-state-cache.ts';
 import { type AppConfig, parseConfig } from '../../../shared/config/schema.ts';
-import type { OrderEvent } from '../../../shared/domain/events.ts';
-import { handle, type OrderCommand } from '../../../shared/domain/order-machine.ts';
 import type { InstrumentSpec, OrderInstruction, OrderRecord } from '../../../shared/domain/types.ts';
 import type { AlgoStateStore } from '../../../shared/ports/algo-state-store.ts';
 import type { EventBus } from '../../../shared/ports/event-bus.ts';
@@ -36,6 +33,7 @@ import {
   type LocalExchange,
   startLocalExchange,
 } from '../../../stateful/local-exchange/index.ts';
+import { createRoutedOrder as routeOrder } from '../../support/routed-order.ts';
 
 export const VENUE = 'BINANCE-SPOT';
 export const ACCOUNT = 'binance-spot-it';
@@ -190,13 +188,11 @@ export class EdgeOnExchange {
 }
 
 /** A routed order in the store (PENDING, risk approved, routed to the venue), as the pipeline leaves it. */
-export async function createRoutedOrder(
+export function createRoutedOrder(
   orders: OrderStore,
   operationId: string,
   over: Partial<OrderInstruction> = {},
 ): Promise<OrderRecord> {
-  const ts = clock.now();
-  const t = { ts_event: ts, ts_init: ts };
   const instruction: OrderInstruction = {
     operation_id: operationId,
     instrument_key: BTC,
@@ -210,21 +206,7 @@ export async function createRoutedOrder(
     exec_algorithm_params: {},
     ...over,
   };
-  const commands: OrderCommand[] = [
-    { type: 'ReceiveOrder', ...t, instruction, order_id: orderIdFor(operationId), parent_order_id: null },
-    { type: 'ApproveRisk', ...t, checks: [] },
-    { type: 'RouteOrder', ...t, venue: VENUE, account_id: ACCOUNT, scores: [], reason: 'test' },
-  ];
-  let state: OrderRecord | null = null;
-  const events: OrderEvent[] = [];
-  for (const c of commands) {
-    const r = handle(c, state);
-    if (!r.success) throw new Error(`${c.type}: ${r.error.reason}`);
-    events.push(...r.data.events);
-    state = r.data.order;
-  }
-  const created = await orders.create({ ...(state as OrderRecord), version: 1 }, events);
-  return created.order;
+  return routeOrder(orders, instruction, { venue: VENUE, account_id: ACCOUNT, ts: clock.now() });
 }
 
 export async function publishRoute(bus: EventBus, order: OrderRecord): Promise<void> {

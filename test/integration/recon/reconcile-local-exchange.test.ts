@@ -11,8 +11,6 @@ import { LocalOrderStore } from '../../../infra/local/order-store.local.ts';
 import { LocalPositionStore } from '../../../infra/local/position-store.local.ts';
 import { ExecutionRecorder } from '../../../shared/app/execution-recorder.ts';
 import { orderIdFor } from '../../../shared/app/order-id.ts';
-import type { OrderEvent } from '../../../shared/domain/events.ts';
-import { handle, type OrderCommand } from '../../../shared/domain/order-machine.ts';
 import type { Nanos } from '../../../shared/domain/time.ts';
 import type { OrderInstruction, OrderRecord } from '../../../shared/domain/types.ts';
 import type { Clock } from '../../../shared/ports/clock.ts';
@@ -26,6 +24,7 @@ import {
   type LocalExchange,
   startLocalExchange,
 } from '../../../stateful/local-exchange/index.ts';
+import { createRoutedOrder } from '../../support/routed-order.ts';
 
 const VENUE = 'BINANCE-SPOT';
 const ACCOUNT = 'binance-spot-test';
@@ -41,9 +40,7 @@ class Bus implements Pick<EventBus, 'publish'> {
 }
 
 /** An order as the pipeline leaves it after routing it to VENUE (PENDING, risk-approved). */
-async function routed(orders: OrderStore, op: string, over: Partial<OrderInstruction>): Promise<OrderRecord> {
-  const ts = wallClock.now();
-  const t = { ts_event: ts, ts_init: ts };
+function routed(orders: OrderStore, op: string, over: Partial<OrderInstruction>): Promise<OrderRecord> {
   const instruction: OrderInstruction = {
     operation_id: op,
     instrument_key: BTC,
@@ -57,21 +54,7 @@ async function routed(orders: OrderStore, op: string, over: Partial<OrderInstruc
     exec_algorithm_params: {},
     ...over,
   };
-  const commands: OrderCommand[] = [
-    { type: 'ReceiveOrder', ...t, instruction, order_id: orderIdFor(op), parent_order_id: null },
-    { type: 'ApproveRisk', ...t, checks: [] },
-    { type: 'RouteOrder', ...t, venue: VENUE, account_id: ACCOUNT, scores: [], reason: 'test' },
-  ];
-  let state: OrderRecord | null = null;
-  const events: OrderEvent[] = [];
-  for (const c of commands) {
-    const r = handle(c, state);
-    if (!r.success) throw new Error(`${c.type}: ${r.error.reason}`);
-    events.push(...r.data.events);
-    state = r.data.order;
-  }
-  const order: OrderRecord = { ...(state as OrderRecord), version: 1 };
-  return (await orders.create(order, events)).order;
+  return createRoutedOrder(orders, instruction, { venue: VENUE, account_id: ACCOUNT, ts: wallClock.now() });
 }
 
 async function eventually<T>(f: () => Promise<T | undefined>, what: string, ms = 10_000): Promise<T> {

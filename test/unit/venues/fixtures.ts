@@ -1,15 +1,9 @@
-/**
- * Shared fixtures of the execution-recorder and simulated-venue tests: routed orders built with the
- * order machine (as the order pipeline records them), a bus that keeps what is published, fills.
- */
-
-import { orderIdFor } from '../../../shared/app/order-id.ts';
-import type { OrderEvent } from '../../../shared/domain/events.ts';
 import { handle, type OrderCommand } from '../../../shared/domain/order-machine.ts';
 import { isoToNanos, type Nanos } from '../../../shared/domain/time.ts';
 import type { Fill, InstrumentSpec, OrderInstruction, OrderRecord } from '../../../shared/domain/types.ts';
 import type { BusMessage, EventBus } from '../../../shared/ports/event-bus.ts';
 import type { OrderStore } from '../../../shared/ports/order-store.ts';
+import { createRoutedOrder as routeOrder } from '../../support/routed-order.ts';
 
 export const T0: Nanos = isoToNanos('2025-07-01T12:00:00Z');
 export const MS = 1_000_000n;
@@ -45,44 +39,17 @@ export function instruction(operationId: string, over: Partial<OrderInstruction>
 }
 
 /** An order as the pipeline leaves it after routing: PENDING, risk-approved, venue chosen (version 1). */
-export async function createRoutedOrder(
+export function createRoutedOrder(
   orders: OrderStore,
   operationId: string,
   over: Partial<OrderInstruction> = {},
   opts: { venue?: string; account_id?: string | null; ts?: Nanos } = {},
 ): Promise<OrderRecord> {
-  const ts = opts.ts ?? T0;
-  const t = { ts_event: ts, ts_init: ts };
-  const commands: OrderCommand[] = [
-    {
-      type: 'ReceiveOrder',
-      ...t,
-      instruction: instruction(operationId, over),
-      order_id: orderIdFor(operationId),
-      parent_order_id: null,
-    },
-    { type: 'ApproveRisk', ...t, checks: [] },
-    {
-      type: 'RouteOrder',
-      ...t,
-      venue: opts.venue ?? 'SIM',
-      account_id: opts.account_id === undefined ? 'SIM' : opts.account_id,
-      scores: [],
-      reason: 'test',
-    },
-  ];
-  let state: OrderRecord | null = null;
-  const events: OrderEvent[] = [];
-  for (const c of commands) {
-    const r = handle(c, state);
-    if (!r.success) throw new Error(`${c.type}: ${r.error.reason}`);
-    events.push(...r.data.events);
-    state = r.data.order;
-  }
-  // The pipeline creates the whole first timeline as version 1.
-  const order: OrderRecord = { ...(state as OrderRecord), version: 1 };
-  const created = await orders.create(order, events);
-  return created.order;
+  return routeOrder(orders, instruction(operationId, over), {
+    venue: opts.venue ?? 'SIM',
+    account_id: opts.account_id === undefined ? 'SIM' : opts.account_id,
+    ts: opts.ts ?? T0,
+  });
 }
 
 /** Apply one command to a stored order (as another component would). */
