@@ -4,31 +4,18 @@
  * BINANCE-SPOT, sent through the real ccxt client (signed REST, WebSocket streams), filled by the
  * exchange's matching engine, and visible in the API with the exchange's order id and its fills.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../support/emulator-guard.ts';
+import { type MainProcess, startMainProcess } from '../support/main-process.ts';
 import { eventually } from './support.ts';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+type Service = MainProcess;
 
-interface Service {
-  child: ChildProcess;
-  url: string;
-  lines: Array<Record<string, unknown>>;
-  exited: Promise<number | null>;
-}
-
-async function startService(dataDir: string): Promise<Service> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'stateful/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
+function startService(dataDir: string): Promise<Service> {
+  return startMainProcess(
+    {
       EXEC_DATA_DIR: dataDir,
       EXEC_CONFIG: '',
       EXEC_LOCAL_EXCHANGE: '',
@@ -37,35 +24,8 @@ async function startService(dataDir: string): Promise<Service> {
       LOG_LEVEL: 'info',
       METADATA_SERVER_DETECTION: 'none',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Array<Record<string, unknown>> = [];
-  let stderr = '';
-  let buffer = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const listening = new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      let nl = buffer.indexOf('\n');
-      while (nl >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        nl = buffer.indexOf('\n');
-        if (!line.trim()) continue;
-        const parsed = JSON.parse(line) as Record<string, unknown>;
-        lines.push(parsed);
-        if (typeof parsed.url === 'string' && String(parsed.message).startsWith('HTTP API listening'))
-          resolve(parsed.url);
-      }
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    void exited.then((code) => reject(new Error(`service exited (${code}) before listening:\n${stderr}`)));
-    setTimeout(() => reject(new Error(`service did not start within 60 s:\n${stderr}`)), 60_000).unref();
-  });
-  const url = await listening;
-  return { child, url, lines, exited };
+    { startTimeoutMs: 60_000 },
+  );
 }
 
 interface OrderView {
