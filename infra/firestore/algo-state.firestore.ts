@@ -27,7 +27,7 @@ import {
   parseAlgoStateRecord,
 } from '../../shared/ports/algo-state-store.ts';
 import { encodeNanos, escapeDocId, taggedParse, taggedStringify } from './codec.ts';
-import { withTimeout } from './grpc.ts';
+import { collectionHealth } from './grpc.ts';
 import { putVersionedDoc } from './versioned-doc.ts';
 
 export interface FirestoreAlgoStateStoreOptions {
@@ -142,17 +142,8 @@ export class FirestoreAlgoStateStore implements AlgoStateStore {
     return snap.docs.map((d) => fromDoc(d.data(), d.ref.path)).sort(compareAlgoStateRecords);
   }
 
-  async health(): Promise<{ ok: boolean; detail?: string }> {
-    try {
-      await withTimeout(
-        this.db.collection(this.collection).select().limit(1).get(),
-        this.healthTimeoutMs,
-        'Firestore read',
-      );
-      return { ok: true };
-    } catch (err) {
-      return { ok: false, detail: err instanceof Error ? err.message : String(err) };
-    }
+  health(): Promise<{ ok: boolean; detail?: string }> {
+    return collectionHealth(this.db, this.collection, this.healthTimeoutMs);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 /** Small Firestore helpers shared by the adapters: gRPC status codes, timeouts, whole-document updates. */
-import { FieldPath, FieldValue } from '@google-cloud/firestore';
+import { FieldPath, FieldValue, type Firestore } from '@google-cloud/firestore';
 
 /** The gRPC status codes the adapters act on (google.rpc.Code). */
 export const GrpcStatus = {
@@ -50,4 +50,21 @@ export function replaceFields(
   if (!(first instanceof FieldPath))
     throw new RangeError('replaceFields: an empty document cannot be written');
   return [first, firstValue, ...more];
+}
+
+/**
+ * Component health from one cheap read of `collection` (no document bodies), bounded by
+ * `timeoutMs`: `{ok:true}`, or `{ok:false, detail}` naming what failed. Never throws.
+ */
+export async function collectionHealth(
+  db: Firestore,
+  collection: string,
+  timeoutMs: number,
+): Promise<{ ok: boolean; detail?: string }> {
+  try {
+    await withTimeout(db.collection(collection).select().limit(1).get(), timeoutMs, 'Firestore read');
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, detail: err instanceof Error ? err.message : String(err) };
+  }
 }

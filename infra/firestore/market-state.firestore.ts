@@ -21,7 +21,7 @@ import {
   VenueStateSchema,
 } from '../../shared/ports/market-state.ts';
 import { encodeNanos, escapeDocId } from './codec.ts';
-import { withTimeout } from './grpc.ts';
+import { collectionHealth } from './grpc.ts';
 
 export interface FirestoreMarketStateStoreOptions {
   firestore: Firestore;
@@ -108,17 +108,8 @@ export class FirestoreMarketStateStore implements MarketStateStore {
     return out;
   }
 
-  async health(): Promise<{ ok: boolean; detail?: string }> {
-    try {
-      await withTimeout(
-        this.db.collection(this.venuesCollection).select().limit(1).get(),
-        this.healthTimeoutMs,
-        'Firestore read',
-      );
-      return { ok: true };
-    } catch (err) {
-      return { ok: false, detail: err instanceof Error ? err.message : String(err) };
-    }
+  health(): Promise<{ ok: boolean; detail?: string }> {
+    return collectionHealth(this.db, this.venuesCollection, this.healthTimeoutMs);
   }
 
   async close(): Promise<void> {

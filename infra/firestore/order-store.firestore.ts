@@ -43,7 +43,7 @@ import {
   orderFromDoc,
   orderToDoc,
 } from './codec.ts';
-import { GrpcStatus, grpcCode, replaceFields, withTimeout } from './grpc.ts';
+import { collectionHealth, GrpcStatus, grpcCode, replaceFields } from './grpc.ts';
 
 /**
  * Equality filters of `query()` besides `status` (which may be `in`). Every query orders by
@@ -217,17 +217,8 @@ export class FirestoreOrderStore implements OrderStore {
     return snap.docs.map((d) => orderFromDoc(d.data(), d.ref.path).order);
   }
 
-  async health(): Promise<{ ok: boolean; detail?: string }> {
-    try {
-      await withTimeout(
-        this.db.collection(this.collection).select().limit(1).get(),
-        this.healthTimeoutMs,
-        'Firestore read',
-      );
-      return { ok: true };
-    } catch (err) {
-      return { ok: false, detail: err instanceof Error ? err.message : String(err) };
-    }
+  health(): Promise<{ ok: boolean; detail?: string }> {
+    return collectionHealth(this.db, this.collection, this.healthTimeoutMs);
   }
 
   async close(): Promise<void> {

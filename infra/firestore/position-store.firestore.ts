@@ -16,7 +16,7 @@ import {
   positionFromDoc,
   positionToDoc,
 } from './codec.ts';
-import { withTimeout } from './grpc.ts';
+import { collectionHealth } from './grpc.ts';
 import { putVersionedDoc } from './versioned-doc.ts';
 
 export interface FirestorePositionStoreOptions {
@@ -88,17 +88,8 @@ export class FirestorePositionStore implements PositionStore {
       : { ok: false, reason: 'version_conflict', current: res.current };
   }
 
-  async health(): Promise<{ ok: boolean; detail?: string }> {
-    try {
-      await withTimeout(
-        this.db.collection(this.collection).select().limit(1).get(),
-        this.healthTimeoutMs,
-        'Firestore read',
-      );
-      return { ok: true };
-    } catch (err) {
-      return { ok: false, detail: err instanceof Error ? err.message : String(err) };
-    }
+  health(): Promise<{ ok: boolean; detail?: string }> {
+    return collectionHealth(this.db, this.collection, this.healthTimeoutMs);
   }
 
   async close(): Promise<void> {

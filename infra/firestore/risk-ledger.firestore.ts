@@ -43,7 +43,7 @@ import {
 import type { RiskLedger } from '../../shared/risk/ledger.ts';
 import type { Decimalish } from '../../shared/risk/types.ts';
 import { escapeDocId } from './codec.ts';
-import { GrpcStatus, grpcCode, withTimeout } from './grpc.ts';
+import { collectionHealth, GrpcStatus, grpcCode } from './grpc.ts';
 
 export interface FirestoreRiskLedgerStoreOptions {
   firestore: Firestore;
@@ -300,17 +300,8 @@ export class FirestoreRiskLedgerStore implements RiskLedgerStore {
     });
   }
 
-  async health(): Promise<{ ok: boolean; detail?: string }> {
-    try {
-      await withTimeout(
-        this.db.collection(this.collection).select().limit(1).get(),
-        this.healthTimeoutMs,
-        'Firestore read',
-      );
-      return { ok: true };
-    } catch (err) {
-      return { ok: false, detail: err instanceof Error ? err.message : String(err) };
-    }
+  health(): Promise<{ ok: boolean; detail?: string }> {
+    return collectionHealth(this.db, this.collection, this.healthTimeoutMs);
   }
 
   async close(): Promise<void> {

@@ -30,7 +30,7 @@ import {
   type TradingStateStore,
 } from '../../shared/ports/trading-state-store.ts';
 import { encodeNanos, escapeDocId } from './codec.ts';
-import { GrpcStatus, grpcCode, withTimeout } from './grpc.ts';
+import { collectionHealth, GrpcStatus, grpcCode } from './grpc.ts';
 
 export interface FirestoreTradingStateStoreOptions {
   firestore: Firestore;
@@ -187,17 +187,8 @@ export class FirestoreTradingStateStore implements TradingStateStore {
     return out.slice(0, limit);
   }
 
-  async health(): Promise<{ ok: boolean; detail?: string }> {
-    try {
-      await withTimeout(
-        this.db.collection(this.collection).select().limit(1).get(),
-        this.healthTimeoutMs,
-        'Firestore read',
-      );
-      return { ok: true };
-    } catch (err) {
-      return { ok: false, detail: err instanceof Error ? err.message : String(err) };
-    }
+  health(): Promise<{ ok: boolean; detail?: string }> {
+    return collectionHealth(this.db, this.collection, this.healthTimeoutMs);
   }
 
   async close(): Promise<void> {
