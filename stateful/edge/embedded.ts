@@ -17,8 +17,8 @@
  */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${VAR}" is the configuration's substitution syntax
 import { randomBytes } from 'node:crypto';
+import { type LocalExchange, startLocalExchange } from '../../dev/local-exchange/index.ts';
 import type { AppConfigInput } from '../../shared/config/schema.ts';
-import { type LocalExchange, startLocalExchange } from '../local-exchange/index.ts';
 
 export const LOCAL_EXCHANGE_VENUE = 'BINANCE-SPOT';
 

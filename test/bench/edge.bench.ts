@@ -35,6 +35,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type LocalExchange, startLocalExchange } from '../../dev/local-exchange/index.ts';
 import { createCcxtVenue } from '../../infra/ccxt/index.ts';
 import { FirestoreOrderStore } from '../../infra/firestore/order-store.firestore.ts';
 import { FirestorePositionStore } from '../../infra/firestore/position-store.firestore.ts';
@@ -52,7 +53,6 @@ import type { Fill, OrderInstruction, OrderRecord } from '../../shared/domain/ty
 import type { Clock } from '../../shared/ports/clock.ts';
 import type { OrderQuery, OrderStore, TransitionResult } from '../../shared/ports/order-store.ts';
 import type { VenueEvent, VenueOrderRequest } from '../../shared/ports/venue.ts';
-import { type LocalExchange, startLocalExchange } from '../../stateful/local-exchange/index.ts';
 import {
   createRoutedOrder,
   EdgeOnExchange,

@@ -85,7 +85,7 @@ function messageOf(err: unknown): string {
 }
 
 async function exchangesHost(bare: MemSample): Promise<void> {
-  const { startLocalExchange } = await import('../../../stateful/local-exchange/index.ts');
+  const { startLocalExchange } = await import('../../../dev/local-exchange/index.ts');
   const t0 = performance.now();
   const exchanges = await Promise.all(
     Array.from({ length: SESSION_COUNT }, (_, i) =>

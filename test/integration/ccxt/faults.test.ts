@@ -4,9 +4,9 @@
  * (Retry-After honoured), and the circuit breaker.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalExchange } from '../../../dev/local-exchange/index.ts';
 import { toDec } from '../../../shared/domain/decimal.ts';
 import { VenueError } from '../../../shared/ports/venue.ts';
-import type { LocalExchange } from '../../../stateful/local-exchange/index.ts';
 import {
   BTC,
   eventually,

@@ -3,9 +3,9 @@
  * (REST and ccxt pro WebSockets) through the adapter's boundary, no fault injected.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalExchange } from '../../../dev/local-exchange/index.ts';
 import { toDec } from '../../../shared/domain/decimal.ts';
 import { VenueError, type VenueEvent, type VenueTrade } from '../../../shared/ports/venue.ts';
-import type { LocalExchange } from '../../../stateful/local-exchange/index.ts';
 import {
   BTC,
   ETH,

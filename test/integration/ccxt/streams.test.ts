@@ -4,9 +4,9 @@
  * REST polling; duplicated and reordered private events pass through (consumers de-duplicate).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalExchange } from '../../../dev/local-exchange/index.ts';
 import { toDec } from '../../../shared/domain/decimal.ts';
 import type { VenueEvent, VenueOrderState, VenueTrade } from '../../../shared/ports/venue.ts';
-import type { LocalExchange } from '../../../stateful/local-exchange/index.ts';
 import {
   BTC,
   ETH,

@@ -4,6 +4,12 @@
  * overrides (`urls.rest` / `urls.ws`), exactly as a deployment would point them at a testnet.
  */
 import ccxt, { type binance as BinanceRest } from 'ccxt';
+import {
+  ccxtOptionsFor,
+  type LocalExchange,
+  type LocalExchangeOptions,
+  startLocalExchange,
+} from '../../../dev/local-exchange/index.ts';
 import type { VenueDiagnosticEvent } from '../../../infra/ccxt/diagnostics.ts';
 import { createCcxtVenue } from '../../../infra/ccxt/index.ts';
 import type { CcxtVenue, CreateCcxtVenueOptions } from '../../../infra/ccxt/venue.ts';
@@ -11,12 +17,6 @@ import { orderIdFor } from '../../../shared/app/order-id.ts';
 import type { Nanos } from '../../../shared/domain/time.ts';
 import type { Clock } from '../../../shared/ports/clock.ts';
 import type { VenueEvent, VenueOrderRequest } from '../../../shared/ports/venue.ts';
-import {
-  ccxtOptionsFor,
-  type LocalExchange,
-  type LocalExchangeOptions,
-  startLocalExchange,
-} from '../../../stateful/local-exchange/index.ts';
 
 export const BTC = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
 export const ETH = 'BINANCE-SPOT:SPOT_PAIR:ETH-USDT';

@@ -6,13 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalExchange } from '../../../dev/local-exchange/index.ts';
 import { FirestoreAlgoStateStore } from '../../../infra/firestore/algo-state.firestore.ts';
 import { FirestoreMarketStateStore } from '../../../infra/firestore/market-state.firestore.ts';
 import { FirestoreOrderStore } from '../../../infra/firestore/order-store.firestore.ts';
 import { FirestorePositionStore } from '../../../infra/firestore/position-store.firestore.ts';
 import { FirestoreTradingStateStore } from '../../../infra/firestore/trading-state.firestore.ts';
 import { PubSubEventBus } from '../../../infra/pubsub/event-bus.pubsub.ts';
-import type { LocalExchange } from '../../../stateful/local-exchange/index.ts';
 import { type FirestoreEmulator, startFirestoreEmulator } from '../../support/firestore-emulator.ts';
 import { type PubSubEmulator, startPubSubEmulator } from '../../support/pubsub-emulator.ts';
 import {

@@ -6,6 +6,7 @@
  */
 import ccxt from 'ccxt';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ccxtOptionsFor, type LocalExchange } from '../../../dev/local-exchange/index.ts';
 import { LocalAlgoStateStore } from '../../../infra/local/algo-state.local.ts';
 import { LocalMarketStateStore } from '../../../infra/local/market-state.local.ts';
 import { LocalOrderStore } from '../../../infra/local/order-store.local.ts';
@@ -13,7 +14,6 @@ import { LocalPositionStore } from '../../../infra/local/position-store.local.ts
 import { LocalTradingStateStore } from '../../../infra/local/trading-state.local.ts';
 import { MemoryEventBus } from '../../../infra/memory/event-bus.memory.ts';
 import { toDec } from '../../../shared/domain/decimal.ts';
-import { ccxtOptionsFor, type LocalExchange } from '../../../stateful/local-exchange/index.ts';
 import {
   ACCOUNT,
   BTC,

@@ -6,6 +6,11 @@
  */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${VAR}" is the configuration's substitution syntax
 import { Registry } from 'prom-client';
+import {
+  DEFAULT_INSTRUMENTS,
+  type LocalExchange,
+  startLocalExchange,
+} from '../../../dev/local-exchange/index.ts';
 import { createCcxtVenue } from '../../../infra/ccxt/index.ts';
 import type { CcxtVenue } from '../../../infra/ccxt/venue.ts';
 import { SystemClock } from '../../../infra/compose.ts';
@@ -28,11 +33,6 @@ import {
   type VenueEdge,
   type VenueEdgeOptions,
 } from '../../../stateful/edge/index.ts';
-import {
-  DEFAULT_INSTRUMENTS,
-  type LocalExchange,
-  startLocalExchange,
-} from '../../../stateful/local-exchange/index.ts';
 import { createRoutedOrder as routeOrder } from '../../support/routed-order.ts';
 
 export const VENUE = 'BINANCE-SPOT';

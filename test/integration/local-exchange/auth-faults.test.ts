@@ -4,8 +4,8 @@
  */
 import ccxt, { type binance as BinanceRest } from 'ccxt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ccxtOptionsFor, startLocalExchange } from '../../../dev/local-exchange/index.ts';
 import { TestClock } from '../../../shared/ports/clock.ts';
-import { ccxtOptionsFor, startLocalExchange } from '../../../stateful/local-exchange/index.ts';
 import { type Harness, harness, startNs } from './support.ts';
 
 const BTC = 'BTC/USDT';

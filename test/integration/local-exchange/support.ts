@@ -4,14 +4,14 @@
  */
 import ccxt, { type binance as BinanceRest, type pro } from 'ccxt';
 import { expect } from 'vitest';
-import type { Nanos } from '../../../shared/domain/time.ts';
-import { TestClock } from '../../../shared/ports/clock.ts';
 import {
   ccxtOptionsFor,
   type LocalExchange,
   type LocalExchangeOptions,
   startLocalExchange,
-} from '../../../stateful/local-exchange/index.ts';
+} from '../../../dev/local-exchange/index.ts';
+import type { Nanos } from '../../../shared/domain/time.ts';
+import { TestClock } from '../../../shared/ports/clock.ts';
 
 export type ProBinance = InstanceType<typeof pro.binance>;
 

@@ -4,7 +4,7 @@
  */
 import ccxt from 'ccxt';
 import { describe, expect, it } from 'vitest';
-import { ccxtOptionsFor, startLocalExchange } from '../../../stateful/local-exchange/index.ts';
+import { ccxtOptionsFor, startLocalExchange } from '../../../dev/local-exchange/index.ts';
 import { harness, within } from './support.ts';
 
 const BTC = 'BTC/USDT';

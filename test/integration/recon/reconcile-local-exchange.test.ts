@@ -6,6 +6,7 @@
  */
 import ccxt from 'ccxt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ccxtOptionsFor, type LocalExchange, startLocalExchange } from '../../../dev/local-exchange/index.ts';
 import { type CcxtVenue, createCcxtVenue } from '../../../infra/ccxt/index.ts';
 import { LocalOrderStore } from '../../../infra/local/order-store.local.ts';
 import { LocalPositionStore } from '../../../infra/local/position-store.local.ts';
@@ -19,11 +20,6 @@ import type { OrderStore } from '../../../shared/ports/order-store.ts';
 import { ReconciliationDifferenceMessageSchema } from '../../../shared/recon/messages.ts';
 import { MemoryReconciliationLog } from '../../../stateful/edge/reconcile/log.ts';
 import { createReconciler, type Reconciler } from '../../../stateful/edge/reconcile/reconciler.ts';
-import {
-  ccxtOptionsFor,
-  type LocalExchange,
-  startLocalExchange,
-} from '../../../stateful/local-exchange/index.ts';
 import { createRoutedOrder } from '../../support/routed-order.ts';
 
 const VENUE = 'BINANCE-SPOT';

@@ -4,16 +4,16 @@
  * exchange account is never touched.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DEFAULT_INSTRUMENTS,
+  type LocalExchange,
+  startLocalExchange,
+} from '../../../dev/local-exchange/index.ts';
 import { type CcxtVenue, createCcxtVenue } from '../../../infra/ccxt/index.ts';
 import { createShadowVenue, type ShadowVenue } from '../../../infra/shadow/index.ts';
 import type { Nanos } from '../../../shared/domain/time.ts';
 import type { Clock } from '../../../shared/ports/clock.ts';
 import type { VenueEvent } from '../../../shared/ports/venue.ts';
-import {
-  DEFAULT_INSTRUMENTS,
-  type LocalExchange,
-  startLocalExchange,
-} from '../../../stateful/local-exchange/index.ts';
 
 const BTC = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
 const wallClock: Clock = { now: (): Nanos => BigInt(Date.now()) * 1_000_000n };

@@ -19,7 +19,7 @@ import { NANOS_PER_SECOND, type Nanos } from '../../shared/domain/time.ts';
 import type { InstrumentSpec, Side } from '../../shared/domain/types.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
 import { type FillModel, MatchingEngine, type SimEvent, type SimFilled } from '../../shared/sim/index.ts';
-import { type MarketEvent, SyntheticMarketStream } from '../venues/simulated/market-model.ts';
+import { type MarketEvent, SyntheticMarketStream } from '../../stateful/venues/simulated/market-model.ts';
 import { BinanceError, Errors } from './errors.ts';
 import { d8, nsToMs, type SymbolInfo, symbolInfoOf, up8 } from './format.ts';
 
