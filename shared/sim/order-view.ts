@@ -1,7 +1,8 @@
 /**
  * The one mapping "matching-engine events → an order's state" (docs/matching-engine.md), shared by
- * every place that turns `MatchingEngine` events into orders: the backtest window and the
- * ShadowVenue (and through it `npm start`'s SIM). Pure: each event gives a new view.
+ * every place that turns `MatchingEngine` events into orders: the backtest window, the ShadowVenue
+ * (and through it `npm start`'s SIM) and the local exchange (dev/local-exchange, which names the
+ * final states as Binance does). Pure: each event gives a new view.
  *
  * - `accepted`: the order reached the matching (PENDING → WORKING), the mid at arrival is kept;
  * - `filled`: quantity, notional and fees accumulate; FILLED when nothing is left, else PARTIALLY_FILLED;
