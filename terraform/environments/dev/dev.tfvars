@@ -1,50 +1,24 @@
-# Copy to terraform.tfvars (not committed) and fill in. cloudbuild.yaml passes project_id,
-# region, stateful_image, functions_source_archive and exec_config_path on the command line.
+# dev's non-secret settings, committed: cloudbuild.yaml plans and applies with
+#   -var-file=dev.tfvars -var=project_id=$PROJECT_ID -var=stateful_image=... -var=functions_source_archive=...
+# A local run does the same (docs/deploy.md "Apply by hand"). No credential belongs here: venue keys
+# live in Secret Manager (terraform/scripts/bootstrap-secrets.sh), named by stateful_secret_env.
 
-project_id       = "acme-exec-dev"
 region           = "europe-west1"
-stateful_image   = "europe-west1-docker.pkg.dev/acme-exec-dev/exec-platform/venue-edge@sha256:0000000000000000000000000000000000000000000000000000000000000000"
-exec_config_path = "../../../config/example.json"
+exec_config_path = "../../../config/dev.json"
 
-# Venue credentials: variable the config references => Secret Manager secret id.
-# Terraform creates the secrets empty; add the values out of band:
-#   printf %s "$KEY" | gcloud secrets versions add binance-spot-api-key --data-file=-
-stateful_secret_env = {
-  BINANCE_SPOT_API_KEY       = "binance-spot-api-key"
-  BINANCE_SPOT_API_SECRET    = "binance-spot-api-secret"
-  BINANCE_FUTURES_API_KEY    = "binance-futures-api-key"
-  BINANCE_FUTURES_API_SECRET = "binance-futures-api-secret"
-  OKX_API_KEY                = "okx-api-key"
-  OKX_API_SECRET             = "okx-api-secret"
-  OKX_API_PASSPHRASE         = "okx-api-passphrase"
-  DERIBIT_API_KEY            = "deribit-api-key"
-  DERIBIT_API_SECRET         = "deribit-api-secret"
-}
+# dev trades SHADOW (the venues' public data, our matching engine): no venue keys at all.
+stateful_secret_env = {}
 
-# The functions load the same config file; with LIVE venues in it the loader requires their
-# credential variables to be set, so they need the same mapping (docs/deploy.md "Secrets").
-function_secret_env = {
-  BINANCE_SPOT_API_KEY       = "binance-spot-api-key"
-  BINANCE_SPOT_API_SECRET    = "binance-spot-api-secret"
-  BINANCE_FUTURES_API_KEY    = "binance-futures-api-key"
-  BINANCE_FUTURES_API_SECRET = "binance-futures-api-secret"
-  OKX_API_KEY                = "okx-api-key"
-  OKX_API_SECRET             = "okx-api-secret"
-  OKX_API_PASSPHRASE         = "okx-api-passphrase"
-  DERIBIT_API_KEY            = "deribit-api-key"
-  DERIBIT_API_SECRET         = "deribit-api-secret"
-}
+# Bump after adding secret versions (key rotation): every workload starts a revision that reads them.
+secrets_generation = 0
 
-extra_environment = {
-  DERIBIT_REST_URL = "https://test.deribit.com"
-}
+extra_environment = {}
 
-order_publishers    = ["serviceAccount:strategy@acme-strategy-dev.iam.gserviceaccount.com"]
-backtest_requesters = ["group:quant-analysts@acme.example"]
-api_invokers        = ["serviceAccount:strategy@acme-strategy-dev.iam.gserviceaccount.com", "group:trading-ops@acme.example"]
-topic_subscribers = {
-  "exec.orders" = ["serviceAccount:strategy@acme-strategy-dev.iam.gserviceaccount.com"]
-  "exec.fills"  = ["serviceAccount:strategy@acme-strategy-dev.iam.gserviceaccount.com"]
-}
+# Members (user:, group:, serviceAccount:) are added here by commit, reviewed like code.
+order_publishers    = []
+backtest_requesters = []
+api_invokers        = []
+topic_subscribers   = {}
 
+# Monitoring notification channels (projects/<project>/notificationChannels/<id>) the alerts page.
 notification_channels = []

@@ -1,14 +1,13 @@
-# Copy to terraform.tfvars (not committed) and fill in. cloudbuild.yaml passes project_id,
-# region, stateful_image, functions_source_archive and exec_config_path on the command line.
+# prod's non-secret settings, committed: cloudbuild.yaml plans and applies with
+#   -var-file=prod.tfvars -var=project_id=$PROJECT_ID -var=stateful_image=... -var=functions_source_archive=...
+# No credential belongs here: venue keys live in Secret Manager, their versions added by
+# terraform/scripts/bootstrap-secrets.sh before the first deploy (docs/deploy.md "Secrets").
 
-project_id       = "acme-exec-prod"
 region           = "europe-west1"
-stateful_image   = "europe-west1-docker.pkg.dev/acme-exec-prod/exec-platform/venue-edge@sha256:0000000000000000000000000000000000000000000000000000000000000000"
-exec_config_path = "../../../config/prod.json" # commit the production config under config/ (no credentials in it)
+exec_config_path = "../../../config/prod.json"
 
-# Venue credentials: variable the config references => Secret Manager secret id.
-# Terraform creates the secrets empty; add the values out of band:
-#   printf %s "$KEY" | gcloud secrets versions add binance-spot-api-key --data-file=-
+# Venue credentials: the variable config/prod.json references => Secret Manager secret id. Only the
+# venue-edge service reads them; the functions' copy of the config has them withheld.
 stateful_secret_env = {
   BINANCE_SPOT_API_KEY       = "binance-spot-api-key"
   BINANCE_SPOT_API_SECRET    = "binance-spot-api-secret"
@@ -21,28 +20,16 @@ stateful_secret_env = {
   DERIBIT_API_SECRET         = "deribit-api-secret"
 }
 
-# The functions load the same config file; with LIVE venues in it the loader requires their
-# credential variables to be set, so they need the same mapping (docs/deploy.md "Secrets").
-function_secret_env = {
-  BINANCE_SPOT_API_KEY       = "binance-spot-api-key"
-  BINANCE_SPOT_API_SECRET    = "binance-spot-api-secret"
-  BINANCE_FUTURES_API_KEY    = "binance-futures-api-key"
-  BINANCE_FUTURES_API_SECRET = "binance-futures-api-secret"
-  OKX_API_KEY                = "okx-api-key"
-  OKX_API_SECRET             = "okx-api-secret"
-  OKX_API_PASSPHRASE         = "okx-api-passphrase"
-  DERIBIT_API_KEY            = "deribit-api-key"
-  DERIBIT_API_SECRET         = "deribit-api-secret"
-}
+# Bump after adding secret versions (key rotation): every workload starts a revision that reads them.
+secrets_generation = 0
 
 extra_environment = {}
 
-order_publishers    = ["serviceAccount:strategy@acme-strategy-prod.iam.gserviceaccount.com"]
-backtest_requesters = ["group:quant-analysts@acme.example"]
-api_invokers        = ["serviceAccount:strategy@acme-strategy-prod.iam.gserviceaccount.com", "group:trading-ops@acme.example"]
-topic_subscribers = {
-  "exec.orders" = ["serviceAccount:strategy@acme-strategy-prod.iam.gserviceaccount.com"]
-  "exec.fills"  = ["serviceAccount:strategy@acme-strategy-prod.iam.gserviceaccount.com"]
-}
+# Members (user:, group:, serviceAccount:) are added here by commit, reviewed like code.
+order_publishers    = []
+backtest_requesters = []
+api_invokers        = []
+topic_subscribers   = {}
 
-notification_channels = ["projects/acme-exec-prod/notificationChannels/1234567890"]
+# Monitoring notification channels (projects/<project>/notificationChannels/<id>) the alerts page.
+notification_channels = []
