@@ -7,6 +7,8 @@
  *
  *   dist/stateful/main.mjs              the venue-edge service (stateful/main.ts), Dockerfile CMD
  *   dist/functions/<name>/index.mjs     one bundle per Cloud Function (functions/<name>/index.ts)
+ *   dist/config/                        a copy of config/, so dist/ is laid out like the functions
+ *                                       archive (terraform/scripts/package-functions.mjs)
  *
  * Each entry is bundled with the project's own modules inlined and every npm package left as an
  * import (`packages: 'external'`): the packages come from `npm ci --omit=dev` of the same lockfile,
@@ -17,7 +19,7 @@
  *
  * Prints one JSON line per bundle: { entry, out, bytes }.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -75,6 +77,10 @@ export async function compile({
       minify: false,
     });
     written.push({ entry, out: relative(process.cwd(), outfile) || outfile, bytes: statSync(outfile).size });
+  }
+  // dist/functions/<name>/index.mjs resolves ../../config against dist/, as in the archive.
+  if (what.includes('functions') && existsSync(join(root, 'config'))) {
+    cpSync(join(root, 'config'), join(outDir, 'config'), { recursive: true });
   }
   return written;
 }
