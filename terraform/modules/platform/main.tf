@@ -62,13 +62,15 @@ locals {
     for v in local.exec_config.venues : "sim-venue-${lower(v.id)}.orders.routed" => v.id
     if v.mode == "SIMULATED" && try(v.enabled, true)
   }
-  # The functions' copy of the configuration: every credential field withheld, so no function can
-  # read a venue key (they never call a venue; the LIVE venues' settings still route and risk-check).
+  # The functions' copy of the configuration: every credential field points at one plain variable
+  # holding a placeholder (the loader takes secrets only as $${VAR}), so no function can read a venue
+  # key (they never call a venue; the LIVE venues' settings still route and risk-check).
   functions_config_text = replace(
     local.exec_config_text,
     "/\"(api_key|api_secret|password)\"(\\s*):(\\s*)\"[^\"]*\"/",
-    "\"$1\"$2:$3\"withheld-from-functions\"",
+    "\"$1\"$2:$3\"$${EXEC_WITHHELD_CREDENTIAL}\"",
   )
+  functions_environment = merge(local.environment, { EXEC_WITHHELD_CREDENTIAL = "withheld-from-functions" })
   subscriptions = merge(
     {
       for name, f in local.functions : local.function_subscriptions[name] => {
@@ -308,7 +310,7 @@ module "functions" {
   region                = var.region
   source_bucket         = module.storage.names["sources"]
   source_archive        = var.functions_source_archive
-  environment           = local.environment
+  environment           = local.functions_environment
   build_service_account = module.iam.emails[local.build_account]
   docker_repository     = module.artifact_registry.id
   labels                = local.labels

@@ -37,6 +37,8 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../../infra/config/load-config.ts';
+import { parseConfig } from '../../../shared/config/schema.ts';
 import { deadLetterTopicFor, TOPICS } from '../../../shared/ports/event-bus.ts';
 import {
   blocks,
@@ -1039,16 +1041,30 @@ describe('deployable: Node 24, builds, probes, lease, egress, secrets, deploy pi
     );
     const withheld = str(p.locals.functions_config_text, 'functions_config_text');
     expect(withheld).toContain('api_key|api_secret|password');
-    expect(withheld).toContain('withheld-from-functions');
-    // The same substitution Terraform applies, on the production config: no credential reference left.
-    const prod = read('config/prod.json');
-    const replaced = prod.replace(
-      /"(api_key|api_secret|password)"(\s*):(\s*)"[^"]*"/g,
-      '"$1"$2:$3"withheld-from-functions"',
+    expect(withheld).toContain('$${EXEC_WITHHELD_CREDENTIAL}');
+    expect(str(p.locals.functions_environment, 'functions_environment')).toContain(
+      'EXEC_WITHHELD_CREDENTIAL = "withheld-from-functions"',
     );
-    expect(prod).toMatch(/\$\{[A-Z_]*API_KEY\}/);
-    expect(replaced).not.toMatch(/\$\{[A-Z0-9_]*(API_KEY|API_SECRET|PASSPHRASE)[A-Z0-9_]*\}/);
-    expect(() => JSON.parse(replaced)).not.toThrow();
+    expect(fnCall.environment).toBe('${local.functions_environment}');
+    // The same substitution Terraform applies, on every environment's config: no credential
+    // reference left, and the configuration loader accepts the result.
+    for (const env of Object.values(environments)) {
+      const text = read(`config/${basename(env.dir)}.json`);
+      const replaced = text.replace(
+        /"(api_key|api_secret|password)"(\s*):(\s*)"[^"]*"/g,
+        '"$1"$2:$3"${EXEC_WITHHELD_CREDENTIAL}"',
+      );
+      expect(replaced).not.toMatch(/\$\{[A-Z0-9_]*(API_KEY|API_SECRET|PASSPHRASE)[A-Z0-9_]*\}/);
+      const parsed = parseConfig(parseConfigText(replaced, 'functions config'), {
+        env: {
+          GCP_PROJECT: 'acme-exec',
+          EXEC_BUCKET: 'acme-exec-data',
+          EXEC_WITHHELD_CREDENTIAL: 'withheld',
+        },
+      });
+      expect(parsed.venues.length, label(env)).toBeGreaterThan(0);
+    }
+    expect(read('config/prod.json')).toMatch(/\$\{[A-Z_]*API_KEY\}/);
     for (const f of catalogFunctions.filter((c) => c.name.startsWith('backtest-'))) {
       const entry = obj(obj(modules.catalog?.locals.functions, 'functions')[f.name], f.name);
       expect(entry.firestore, `${f.name} firestore`).toBe(false);
