@@ -11,13 +11,12 @@
 import type { DocumentData, Firestore } from '@google-cloud/firestore';
 import type { Nanos } from '../../shared/domain/time.ts';
 import {
-  decideAcquire,
-  decideRelease,
-  decideRenew,
+  compareLeaseExpiry,
   type LeaseRecord,
   type LeaseResult,
   type LeaseStore,
   leaseActive,
+  leaseOperations,
   parseLeaseRecord,
 } from '../../shared/ports/lease-store.ts';
 import { encodeNanos, escapeDocId } from './codec.ts';
@@ -61,6 +60,9 @@ function fromDoc(data: DocumentData | undefined, where: string): LeaseRecord | n
 }
 
 export class FirestoreLeaseStore implements LeaseStore {
+  readonly acquire: LeaseStore['acquire'];
+  readonly renew: LeaseStore['renew'];
+  readonly release: LeaseStore['release'];
   private readonly db: Firestore;
   private readonly collection: string;
   private readonly ownsClient: boolean;
@@ -68,6 +70,11 @@ export class FirestoreLeaseStore implements LeaseStore {
   private readonly maxAttempts: number;
 
   constructor(opts: FirestoreLeaseStoreOptions) {
+    ({
+      acquire: this.acquire,
+      renew: this.renew,
+      release: this.release,
+    } = leaseOperations((n, d) => this.change(n, d)));
     this.db = opts.firestore;
     this.collection = `${opts.collectionPrefix ?? ''}leases`;
     this.ownsClient = opts.ownsClient ?? false;
@@ -109,22 +116,6 @@ export class FirestoreLeaseStore implements LeaseStore {
     }
   }
 
-  acquire(name: string, holder: string, ttlMs: number, now: Nanos): Promise<LeaseResult> {
-    return this.change(name, (current) => decideAcquire(current, name, holder, ttlMs, now));
-  }
-
-  renew(name: string, holder: string, token: number, ttlMs: number, now: Nanos): Promise<LeaseResult> {
-    return this.change(name, (current) => decideRenew(current, name, holder, token, ttlMs, now));
-  }
-
-  async release(name: string, holder: string, token: number, now: Nanos): Promise<boolean> {
-    const result = await this.change(name, (current) => {
-      const next = decideRelease(current, holder, token, now);
-      return next === null ? { ok: false, reason: 'lost', current } : { ok: true, lease: next };
-    });
-    return result.ok;
-  }
-
   async get(name: string): Promise<LeaseRecord | null> {
     const ref = this.ref(name);
     return fromDoc((await ref.get()).data(), ref.path);
@@ -142,7 +133,7 @@ export class FirestoreLeaseStore implements LeaseStore {
     return snap.docs
       .map((d) => fromDoc(d.data(), d.ref.path))
       .filter((l): l is LeaseRecord => l !== null && leaseActive(l, now))
-      .sort((a, b) => (a.ts_expires < b.ts_expires ? -1 : a.ts_expires > b.ts_expires ? 1 : 0));
+      .sort(compareLeaseExpiry);
   }
 
   health(): Promise<{ ok: boolean; detail?: string }> {

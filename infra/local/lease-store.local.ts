@@ -7,13 +7,12 @@
  */
 import type { Nanos } from '../../shared/domain/time.ts';
 import {
-  decideAcquire,
-  decideRelease,
-  decideRenew,
+  compareLeaseExpiry,
   type LeaseRecord,
   type LeaseResult,
   type LeaseStore,
   leaseActive,
+  leaseOperations,
   parseLeaseRecord,
 } from '../../shared/ports/lease-store.ts';
 import type { Journal, JournalOptions } from './journal.ts';
@@ -27,11 +26,20 @@ export interface LocalLeaseStoreOptions extends JournalOptions {
 }
 
 export class LocalLeaseStore implements LeaseStore {
+  readonly acquire: LeaseStore['acquire'];
+  readonly renew: LeaseStore['renew'];
+  readonly release: LeaseStore['release'];
   private readonly leases = new Map<string, LeaseRecord>();
   private journal: Journal | null = null;
   private closed = false;
 
-  private constructor() {}
+  private constructor() {
+    ({
+      acquire: this.acquire,
+      renew: this.renew,
+      release: this.release,
+    } = leaseOperations((n, d) => this.change(n, d)));
+  }
 
   static async open(opts: LocalLeaseStoreOptions): Promise<LocalLeaseStore> {
     const store = new LocalLeaseStore();
@@ -56,22 +64,6 @@ export class LocalLeaseStore implements LeaseStore {
     return structuredClone(result);
   }
 
-  acquire(name: string, holder: string, ttlMs: number, now: Nanos): Promise<LeaseResult> {
-    return this.change(name, (current) => decideAcquire(current, name, holder, ttlMs, now));
-  }
-
-  renew(name: string, holder: string, token: number, ttlMs: number, now: Nanos): Promise<LeaseResult> {
-    return this.change(name, (current) => decideRenew(current, name, holder, token, ttlMs, now));
-  }
-
-  async release(name: string, holder: string, token: number, now: Nanos): Promise<boolean> {
-    const result = await this.change(name, (current) => {
-      const next = decideRelease(current, holder, token, now);
-      return next === null ? { ok: false, reason: 'lost', current } : { ok: true, lease: next };
-    });
-    return result.ok;
-  }
-
   async get(name: string): Promise<LeaseRecord | null> {
     this.assertUsable();
     const l = this.leases.get(name);
@@ -82,7 +74,7 @@ export class LocalLeaseStore implements LeaseStore {
     this.assertUsable();
     return [...this.leases.values()]
       .filter((l) => leaseActive(l, now))
-      .sort((a, b) => (a.ts_expires < b.ts_expires ? -1 : a.ts_expires > b.ts_expires ? 1 : 0))
+      .sort(compareLeaseExpiry)
       .map((l) => structuredClone(l));
   }
 

@@ -134,6 +134,34 @@ export function decideRelease(
   return { ...current, holder: null, ts_expires: 0n, ts_updated: now };
 }
 
+/** Soonest expiry first (the order of `held()`). */
+export function compareLeaseExpiry(a: LeaseRecord, b: LeaseRecord): number {
+  return a.ts_expires < b.ts_expires ? -1 : a.ts_expires > b.ts_expires ? 1 : 0;
+}
+
+/** An adapter's one atomic step: read the lease, apply `decide`, store the result when it is ok. */
+export type LeaseChange = (
+  name: string,
+  decide: (current: LeaseRecord | null) => LeaseResult,
+) => Promise<LeaseResult>;
+
+/** acquire / renew / release of every adapter, from its atomic `change`. */
+export function leaseOperations(change: LeaseChange): Pick<LeaseStore, 'acquire' | 'renew' | 'release'> {
+  return {
+    acquire: (name, holder, ttlMs, now) =>
+      change(name, (cur) => decideAcquire(cur, name, holder, ttlMs, now)),
+    renew: (name, holder, token, ttlMs, now) =>
+      change(name, (cur) => decideRenew(cur, name, holder, token, ttlMs, now)),
+    release: async (name, holder, token, now) => {
+      const r = await change(name, (cur) => {
+        const next = decideRelease(cur, holder, token, now);
+        return next === null ? { ok: false, reason: 'lost', current: cur } : { ok: true, lease: next };
+      });
+      return r.ok;
+    },
+  };
+}
+
 const nanos = z.bigint().min(0n);
 
 export const LeaseRecordSchema = z.object({

@@ -205,23 +205,55 @@ resource "google_monitoring_alert_policy" "venue_session_down" {
   }
 }
 
-resource "google_monitoring_alert_policy" "reconciliation_mismatch" {
+# Events the edge logs that page at once: each a log-based metric (metrics.tf) above zero.
+locals {
+  log_event_alerts = {
+    reconciliation_mismatch = {
+      title     = "reconciliation mismatch"
+      condition = "Reconciliation reported an open difference"
+      metric    = google_logging_metric.reconciliation_differences.name
+      period    = "300s"
+      group_by  = ["metric.label.venue", "metric.label.kind"]
+      doc       = "Our orders, fills or balances differ from the venue's. The log line names the venue, kind, key and operation (docs/reconciliation.md)."
+    }
+    drift_reducing = {
+      title     = "drift switched to REDUCING"
+      condition = "The drift monitor set REDUCING"
+      metric    = google_logging_metric.drift_reducing.name
+      period    = "60s"
+      group_by  = []
+      doc       = "Fills drift from the expected prices beyond the threshold: the scope only reduces positions now. Investigate, then set ACTIVE again through the trading-state API."
+    }
+    lease_lost = {
+      title     = "venue-edge lease lost"
+      condition = "A venue edge lost its lease"
+      metric    = google_logging_metric.lease_lost.name
+      period    = "60s"
+      group_by  = []
+      doc       = "An edge could not renew its lease (Firestore unreachable, the process paused) and stopped sending; a new instance takes over after the TTL. Frequent losses mean Firestore latency or CPU starvation (docs/deploy.md \"One venue edge at a time\")."
+    }
+  }
+}
+
+resource "google_monitoring_alert_policy" "log_event" {
+  for_each = local.log_event_alerts
+
   project      = var.project_id
-  display_name = "${var.name_prefix}: reconciliation mismatch"
+  display_name = "${var.name_prefix}: ${each.value.title}"
   combiner     = "OR"
 
   conditions {
-    display_name = "Reconciliation reported an open difference"
+    display_name = each.value.condition
     condition_threshold {
-      filter          = "resource.type = \"cloud_run_revision\" AND metric.type = \"logging.googleapis.com/user/${google_logging_metric.reconciliation_differences.name}\""
+      filter          = "resource.type = \"cloud_run_revision\" AND metric.type = \"logging.googleapis.com/user/${each.value.metric}\""
       comparison      = "COMPARISON_GT"
       threshold_value = 0
       duration        = "0s"
       aggregations {
-        alignment_period     = "300s"
+        alignment_period     = each.value.period
         per_series_aligner   = "ALIGN_SUM"
         cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["metric.label.venue", "metric.label.kind"]
+        group_by_fields      = each.value.group_by
       }
       trigger {
         count = 1
@@ -233,67 +265,7 @@ resource "google_monitoring_alert_policy" "reconciliation_mismatch" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "Our orders, fills or balances differ from the venue's. The log line names the venue, kind, key and operation (docs/reconciliation.md)."
-  }
-}
-
-resource "google_monitoring_alert_policy" "drift_reducing" {
-  project      = var.project_id
-  display_name = "${var.name_prefix}: drift switched to REDUCING"
-  combiner     = "OR"
-
-  conditions {
-    display_name = "The drift monitor set REDUCING"
-    condition_threshold {
-      filter          = "resource.type = \"cloud_run_revision\" AND metric.type = \"logging.googleapis.com/user/${google_logging_metric.drift_reducing.name}\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period   = "60s"
-        per_series_aligner = "ALIGN_SUM"
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  notification_channels = var.notification_channels
-
-  documentation {
-    mime_type = "text/markdown"
-    content   = "Fills drift from the expected prices beyond the threshold: the scope only reduces positions now. Investigate, then set ACTIVE again through the trading-state API."
-  }
-}
-
-resource "google_monitoring_alert_policy" "lease_lost" {
-  project      = var.project_id
-  display_name = "${var.name_prefix}: venue-edge lease lost"
-  combiner     = "OR"
-
-  conditions {
-    display_name = "A venue edge lost its lease"
-    condition_threshold {
-      filter          = "resource.type = \"cloud_run_revision\" AND metric.type = \"logging.googleapis.com/user/${google_logging_metric.lease_lost.name}\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-      aggregations {
-        alignment_period   = "60s"
-        per_series_aligner = "ALIGN_SUM"
-      }
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  notification_channels = var.notification_channels
-
-  documentation {
-    mime_type = "text/markdown"
-    content   = "An edge could not renew its lease (Firestore unreachable, the process paused) and stopped sending; a new instance takes over after the TTL. Frequent losses mean Firestore latency or CPU starvation (docs/deploy.md \"One venue edge\")."
+    content   = each.value.doc
   }
 }
 

@@ -1,4 +1,3 @@
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${VAR}" is the configuration's substitution syntax
 /**
  * One venue edge at a time, for real: several `stateful/main.ts` processes on the same Firestore
  * and Pub/Sub emulators and the same local exchange (LIVE BINANCE-SPOT through the real ccxt
@@ -29,13 +28,13 @@ import { type FirestoreEmulator, startFirestoreEmulator } from '../../support/fi
 import { type PubSubEmulator, startPubSubEmulator } from '../../support/pubsub-emulator.ts';
 import { type MainProcess, startMainProcess } from '../support/main-process.ts';
 import {
-  ACCOUNT,
   createRoutedOrder,
   eventually,
+  IT_VENUE,
+  itEnv,
   localExchange,
   publishRoute,
   untilStatus,
-  VENUE,
 } from './support.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
@@ -125,19 +124,7 @@ describe('one venue edge at a time: the fenced lease across processes', () => {
     dir = await mkdtemp(join(tmpdir(), 'edge-lease-'));
     const prefix = `lease-${randomUUID().slice(0, 8)}-`;
     const config = {
-      venues: [
-        {
-          id: VENUE,
-          exchange: 'binance',
-          mode: 'LIVE',
-          instrument_types: ['SPOT_PAIR'],
-          rate_limit_per_second: 50,
-          accounts: [
-            { account_id: ACCOUNT, base_currency: 'USDT', api_key: '${IT_KEY}', api_secret: '${IT_SECRET}' },
-          ],
-          urls: { rest: '${IT_URL}', ws: '${IT_WS}' },
-        },
-      ],
+      venues: [IT_VENUE],
       risk: { trading_state_poll_ms: 200 },
       algorithms: { scheduler_tick_ms: 50 },
       storage: {
@@ -154,10 +141,7 @@ describe('one venue edge at a time: the fenced lease across processes', () => {
     await writeFile(join(dir, 'config.json'), JSON.stringify(config));
     env = {
       EXEC_CONFIG: join(dir, 'config.json'),
-      IT_KEY: ex.apiKey,
-      IT_SECRET: ex.secret,
-      IT_URL: ex.url,
-      IT_WS: ex.url.replace(/^http/, 'ws'),
+      ...itEnv(ex),
       FIRESTORE_EMULATOR_HOST: firestore.host,
       PUBSUB_EMULATOR_HOST: pubsub.host,
       GCP_PROJECT: PROJECT,

@@ -1128,18 +1128,22 @@ describe('deployable: Node 24, builds, probes, lease, egress, secrets, deploy pi
   it('pages on what matters and draws the desk dashboard', () => {
     const mon = modules.monitoring;
     if (mon === undefined) throw new Error('no monitoring module');
-    const alerts = Object.keys(mon.resources.google_monitoring_alert_policy ?? {});
-    expect(alerts).toEqual(
+    const policies = mon.resources.google_monitoring_alert_policy ?? {};
+    expect(Object.keys(policies)).toEqual(
       expect.arrayContaining([
         'venue_session_down',
         'readyz_failing',
-        'reconciliation_mismatch',
-        'drift_reducing',
         'dead_letters',
         'function_errors',
-        'lease_lost',
+        'log_event',
       ]),
     );
+    expect(obj(policies.log_event, 'log_event').for_each).toBe('${local.log_event_alerts}');
+    expect(Object.keys(obj(mon.locals.log_event_alerts, 'log_event_alerts')).sort()).toEqual([
+      'drift_reducing',
+      'lease_lost',
+      'reconciliation_mismatch',
+    ]);
     const metrics = Object.keys(mon.resources.google_logging_metric ?? {});
     expect(metrics).toEqual(expect.arrayContaining(['intake_outcomes', 'intake_latency', 'function_errors']));
     const latency = obj(mon.resources.google_logging_metric?.intake_latency, 'intake_latency');
