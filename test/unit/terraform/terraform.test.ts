@@ -960,7 +960,7 @@ describe('deployable: Node 24, builds, probes, lease, egress, secrets, deploy pi
 
   it('installs exactly the lockfile (npm ci) and runs compiled JavaScript in the cloud, not tsx', () => {
     const docker = read('stateful/Dockerfile');
-    expect(docker).toContain('RUN npm ci --no-audit --no-fund');
+    expect(docker).toContain('RUN npm ci --ignore-scripts --no-audit --no-fund');
     expect(docker).toContain('RUN npm ci --omit=dev --no-audit --no-fund');
     expect(docker).not.toMatch(/npm install/);
     expect(docker).toContain('RUN node scripts/build.mjs service');
