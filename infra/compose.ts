@@ -48,12 +48,14 @@ import type { BlobStore } from '../shared/ports/blob-store.ts';
 import type { Clock } from '../shared/ports/clock.ts';
 import type { EventBus } from '../shared/ports/event-bus.ts';
 import type { InstrumentCatalog } from '../shared/ports/instrument-catalog.ts';
+import type { LeaseStore } from '../shared/ports/lease-store.ts';
 import type { MarketStateStore } from '../shared/ports/market-state.ts';
 import type { OrderStore } from '../shared/ports/order-store.ts';
 import type { PositionStore } from '../shared/ports/position-store.ts';
 import type { RiskLedgerStore } from '../shared/ports/risk-ledger-store.ts';
 import type { TradingStateStore } from '../shared/ports/trading-state-store.ts';
 import { FirestoreAlgoStateStore } from './firestore/algo-state.firestore.ts';
+import { FirestoreLeaseStore } from './firestore/lease-store.firestore.ts';
 import { FirestoreMarketStateStore } from './firestore/market-state.firestore.ts';
 import { createFirestore, FirestoreOrderStore } from './firestore/order-store.firestore.ts';
 import { FirestorePositionStore } from './firestore/position-store.firestore.ts';
@@ -63,6 +65,7 @@ import { GcsBlobStore } from './gcs/blob-store.gcs.ts';
 import { createInstrumentCatalog } from './instruments/catalog.ts';
 import { LocalAlgoStateStore } from './local/algo-state.local.ts';
 import { LocalBlobStore } from './local/blob-store.local.ts';
+import { LocalLeaseStore } from './local/lease-store.local.ts';
 import { LocalMarketStateStore } from './local/market-state.local.ts';
 import { LocalOrderStore } from './local/order-store.local.ts';
 import { LocalPositionStore } from './local/position-store.local.ts';
@@ -98,6 +101,8 @@ export interface Platform {
    * with the stores; its health is reported by the edge, not listed here.
    */
   readonly algoStates: AlgoStateStore;
+  /** Fenced leases (the single venue edge: stateful/edge/lease.ts). Its health is the edge's. */
+  readonly leases: LeaseStore;
   readonly clock: Clock;
   /** Which adapter backs each port, e.g. `{order_store: 'local', bus: 'memory', ...}` (logs, health). */
   readonly adapters: Readonly<Record<string, string>>;
@@ -262,6 +267,13 @@ async function openAlgoStates(ctx: ComposeContext): Promise<AlgoStateStore> {
   return LocalAlgoStateStore.open({ dataDir: dataDir(ctx.config), fsync: ctx.fsync, warn: ctx.warn });
 }
 
+async function openLeases(ctx: ComposeContext): Promise<LeaseStore> {
+  if (ctx.config.storage.order_store === 'firestore') {
+    return new FirestoreLeaseStore({ firestore: ctx.firestore(), ...prefixOption(ctx.config) });
+  }
+  return LocalLeaseStore.open({ dataDir: dataDir(ctx.config), fsync: ctx.fsync, warn: ctx.warn });
+}
+
 function openMarketState(ctx: ComposeContext): MarketStateStore {
   if (ctx.config.storage.order_store === 'firestore') {
     return new FirestoreMarketStateStore({ firestore: ctx.firestore(), ...prefixOption(ctx.config) });
@@ -322,6 +334,7 @@ const STORE_LOCATIONS = {
   'trading-state': { collection: 'trading_state', file: 'trading-state.jsonl' },
   'market-state': { collection: 'market_quotes, venue_states', file: '' },
   'algo-states': { collection: 'algo_states', file: 'algo-states.jsonl' },
+  leases: { collection: 'leases', file: 'leases.jsonl' },
 } as const;
 
 function describeStore(config: AppConfig, what: keyof typeof STORE_LOCATIONS): string {
@@ -421,6 +434,10 @@ export async function createPlatform(
       close: (s) => s.close(),
       adapter: describeStore(config, 'algo-states'),
     });
+    const leases = await scope.open('leases', () => openLeases(ctx), {
+      close: (s) => s.close(),
+      adapter: describeStore(config, 'leases'),
+    });
     const instruments = await scope.open('instruments', () => createInstrumentCatalog({ blobs, clock }), {
       close: () => undefined,
       health: async (c) => {
@@ -441,6 +458,7 @@ export async function createPlatform(
       marketState,
       instruments,
       algoStates,
+      leases,
       clock,
       adapters: scope.adapters,
       health: scope.health,

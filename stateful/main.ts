@@ -6,9 +6,19 @@
  *     → order service (the order pipeline: validation, risk, routing, cancels)
  *     → HTTP API (stateful/api) served by @hono/node-server on PORT / server.port (8080)
  *
- * Logs are JSON lines (pino, Cloud Logging fields); the configuration is logged redacted. SIGINT /
- * SIGTERM stop accepting connections, let running requests finish (at most `shutdownTimeoutMs`),
- * then close the bus and the stores; a second signal exits at once.
+ * Logs are JSON lines (pino, Cloud Logging fields); the configuration is logged redacted.
+ *
+ * The venue edge runs only while this process holds the fenced `venue-edge` lease
+ * (stateful/edge/lease.ts): taken before any venue connects (or waited for in STANDBY while another
+ * edge holds it), renewed, and every venue send and algorithm-state write carries its token. A lost
+ * lease stops the edge at once and fails `/healthz`, so the instance is replaced.
+ *
+ * Probes, always mounted: `GET /healthz` (liveness) and `GET /readyz` (startup / readiness); see
+ * `createProbeRouter`.
+ *
+ * SIGINT / SIGTERM, within Cloud Run's 10 s: stop taking work (no new connections, `/readyz` 503),
+ * stop the edge and release the lease, then drain running requests (what is left of
+ * `shutdownTimeoutMs`), then close the venues, bus and stores; a second signal exits at once.
  *
  * `start()` is exported for tests and for other shells; running this file starts the service.
  */
@@ -32,9 +42,12 @@ import {
   wantsLocalExchange,
   withLocalExchangeVenue,
 } from './edge/embedded.ts';
-import { type EdgeRuntime, startEdgeRuntime } from './edge/runtime.ts';
+import { createEdgeLease, type EdgeLease, type LeaseLog } from './edge/lease.ts';
+import { type EdgeRuntime, type EdgeRuntimeDeps, edgeVenues, startEdgeRuntime } from './edge/runtime.ts';
 import { createLogger, type Logger } from './observability/logger/index.ts';
 import { createMetrics, type Metrics } from './observability/metrics/index.ts';
+import { createProbeRouter } from './observability/probes.ts';
+import { withRequestTrace } from './observability/trace.ts';
 import { executionLog, type SimulatedVenues, startSimulatedVenues } from './venues/index.ts';
 
 export interface StartOptions {
@@ -49,8 +62,12 @@ export interface StartOptions {
   logger?: Logger | undefined;
   /** Venue health for `/api/health` (default: from the configuration, see `configuredVenueHealth`). */
   venueHealth?: VenueHealth | undefined;
-  /** Most time given to running requests on shutdown (default 10 s). */
+  /** The whole shutdown's budget (default 9 s: inside Cloud Run's 10 s between SIGTERM and SIGKILL). */
   shutdownTimeoutMs?: number | undefined;
+  /** The venue-edge lease's timing (default: EXEC_LEASE_TTL_MS / EXEC_LEASE_RETRY_MS, else 15 s / 1 s). */
+  lease?: { ttlMs?: number | undefined; retryMs?: number | undefined } | undefined;
+  /** Called once when the venue-edge lease is lost, after the edge stopped (main(): exit 1). */
+  onLeaseLost?: ((reason: string) => void) | undefined;
 }
 
 export interface RunningService {
@@ -58,8 +75,15 @@ export interface RunningService {
   readonly platform: Platform;
   /** The SIMULATED venues running in this process (acks and fills from the matching engine). */
   readonly venues: SimulatedVenues;
-  /** The venue edge of the LIVE / SHADOW venues (null when the configuration has none). */
+  /**
+   * The venue edge of the LIVE / SHADOW venues: null when the configuration has none, or while this
+   * process waits in STANDBY for the lease (then `lease.state()` is 'waiting').
+   */
   readonly edge: EdgeRuntime | null;
+  /** The venue-edge lease (null when the configuration has no LIVE / SHADOW venue). */
+  readonly lease: EdgeLease | null;
+  /** Resolves once the edge runs (at once when it started with the service). */
+  readonly edgeStarted: Promise<EdgeRuntime | null>;
   /** The local exchange `npm start` runs for the embedded default (null otherwise). */
   readonly localExchange: EmbeddedLocalExchange | null;
   readonly app: Hono<ApiEnv>;
@@ -68,7 +92,7 @@ export interface RunningService {
   readonly port: number;
   /** Base URL for humans and tests, e.g. `http://127.0.0.1:8080`. */
   readonly url: string;
-  /** Stop the server, then close the bus and stores. Idempotent. */
+  /** Stop taking work, stop the edge and release the lease, drain HTTP, close the rest. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -111,25 +135,87 @@ function listen(
   hostname: string,
 ): Promise<{ server: ServerType; port: number }> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port, hostname }, (info: AddressInfo) =>
+    // Each request runs in its trace's scope, so its log lines carry the trace (observability/trace.ts).
+    const fetch = (req: Request, env: unknown) =>
+      withRequestTrace(
+        (h) => req.headers.get(h),
+        () => app.fetch(req, env),
+      );
+    const server = serve({ fetch, port, hostname }, (info: AddressInfo) =>
       resolve({ server, port: info.port }),
     );
     server.once('error', reject);
   });
 }
 
-function closeServer(server: ServerType, timeoutMs: number): Promise<void> {
+/**
+ * Stop accepting connections at once and resolve when the running requests finished; connections
+ * still open when `timeoutMs()` (asked again each 100 ms: the shutdown budget left) runs out are cut.
+ */
+function closeServer(server: ServerType, timeoutMs: () => number): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => {
+    const timer = setInterval(() => {
+      if (timeoutMs() > 0) return;
+      clearInterval(timer);
       if ('closeAllConnections' in server) server.closeAllConnections();
-    }, timeoutMs);
+    }, 100);
     timer.unref();
     server.close(() => {
-      clearTimeout(timer);
+      clearInterval(timer);
       resolve();
     });
     if ('closeIdleConnections' in server) server.closeIdleConnections();
   });
+}
+
+/** Wait for `work` at most `ms`; past that, log and go on (the shutdown must end inside the budget). */
+async function withDeadline(work: Promise<unknown>, ms: number, what: string, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms);
+  });
+  try {
+    const r = await Promise.race([work.then(() => 'done' as const), late]);
+    if (r === 'late') logger.error({ ms: Math.round(ms) }, `${what} did not finish in time; going on`);
+  } catch (err) {
+    logger.error({ err }, `${what} failed`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The lease's ERROR/WARN/INFO lines through pino (a loss is an ERROR: it pages, docs/monitoring.md). */
+function pinoLeaseLog(logger: Logger): LeaseLog {
+  return {
+    info: (message, fields) => logger.info(fields ?? {}, message),
+    warn: (message, fields) => logger.warn(fields ?? {}, message),
+    error: (message, fields) => logger.error(fields ?? {}, message),
+  };
+}
+
+/** Lease timing: options, else EXEC_LEASE_TTL_MS / EXEC_LEASE_RETRY_MS, else the defaults (15 s / 1 s). */
+export function leaseTiming(
+  given: StartOptions['lease'],
+  env: Env,
+): { ttlMs?: number | undefined; retryMs?: number | undefined } {
+  const read = (key: 'EXEC_LEASE_TTL_MS' | 'EXEC_LEASE_RETRY_MS', min: number): number | undefined => {
+    const raw = env[key]?.trim();
+    if (!raw) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) {
+      throw new ValidationError('CONFIG_INVALID', [
+        {
+          path: key,
+          message: `must be an integer number of milliseconds >= ${min}, got ${JSON.stringify(raw)}`,
+        },
+      ]);
+    }
+    return n;
+  };
+  return {
+    ttlMs: given?.ttlMs ?? read('EXEC_LEASE_TTL_MS', 1_000),
+    retryMs: given?.retryMs ?? read('EXEC_LEASE_RETRY_MS', 50),
+  };
 }
 
 export async function start(options: StartOptions = {}): Promise<RunningService> {
@@ -171,7 +257,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     throw err;
   }
   let venues: SimulatedVenues | null = null;
-  let edge: EdgeRuntime | null = null;
+  let edge: { stop(): Promise<unknown> } | null = null;
   try {
     // Venues subscribe before the API takes orders: the in-process bus only delivers messages
     // published after a subscription exists.
@@ -190,15 +276,79 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     });
     const started = venues;
     const metrics = createMetrics();
-    // The venues: sessions, durable scheduler, reconciliation (before HTTP takes orders).
-    edge = await startEdgeRuntime({
+
+    // --- the venue edge under its lease --------------------------------------------------------
+    const leaseLog = pinoLeaseLog(logger);
+    const stopAll = new AbortController();
+    let lease: EdgeLease | null = null;
+    let lostEdge: ((reason: string) => void) | null = null;
+    if (edgeVenues(config).length > 0) {
+      const timing = leaseTiming(options.lease, env);
+      lease = createEdgeLease({
+        store: platform.leases,
+        clock: platform.clock,
+        log: leaseLog,
+        ...timing,
+        onLost: (reason) => lostEdge?.(reason),
+      });
+    }
+    let runningEdge: EdgeRuntime | null = null;
+    edge = {
+      stop: async () => {
+        stopAll.abort(new Error('start failed'));
+        await runningEdge?.stop();
+        await lease?.release();
+      },
+    };
+    const edgeDeps: Omit<EdgeRuntimeDeps, 'lease'> = {
       config,
       platform,
       recorder: started.recorder,
       log: executionLog(logger),
       registry: metrics.registry,
-    });
-    const runningEdge = edge;
+    };
+    const heldLease = lease;
+    // Starts the sessions, durable scheduler and reconciliation once the lease is held.
+    const startLeasedEdge = async (): Promise<EdgeRuntime | null> => {
+      if (heldLease === null) return null;
+      const rt = await startEdgeRuntime({ ...edgeDeps, lease: heldLease });
+      if (rt === null) return null;
+      if (heldLease.state() !== 'held') {
+        await rt.stop().catch(() => undefined);
+        throw new Error(`venue-edge lease ${heldLease.state()} while the edge started`);
+      }
+      runningEdge = rt;
+      return rt;
+    };
+    lostEdge = (reason) => {
+      const rt = runningEdge;
+      runningEdge = null;
+      void (rt?.stop() ?? Promise.resolve())
+        .catch((err: unknown) => logger.error({ err }, 'stopping the edge after the lease was lost failed'))
+        .finally(() => options.onLeaseLost?.(reason));
+    };
+    let edgeStarted: Promise<EdgeRuntime | null>;
+    if (lease === null) edgeStarted = Promise.resolve(null);
+    else if ((await lease.tryAcquire()) !== null) {
+      // Held at once (the usual start, and always the embedded default): the edge starts before
+      // HTTP takes orders, as the in-process bus only delivers to existing subscriptions.
+      edgeStarted = Promise.resolve(await startLeasedEdge());
+    } else {
+      // STANDBY: another edge holds the lease (a rollout overlapping revisions). Serve the probes
+      // and wait for its release or expiry; the venues are not even connected until then.
+      logger.warn(
+        { lease: lease.name, detail: lease.detail() },
+        'venue edge in STANDBY: waiting for the lease',
+      );
+      const waiting = lease;
+      edgeStarted = waiting.acquire(stopAll.signal).then(startLeasedEdge);
+      edgeStarted.catch((err: unknown) => {
+        if (stopAll.signal.aborted) return;
+        logger.error({ err }, 'venue edge could not start after taking the lease');
+        options.onLeaseLost?.(err instanceof Error ? err.message : String(err));
+      });
+    }
+
     const configured = configuredVenueHealth(config);
     const venueHealth: VenueHealth =
       options.venueHealth ??
@@ -215,7 +365,16 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       logger,
       logOrders: config.logging.log_orders,
     });
-    if (runningEdge !== null) app.route('/', runningEdge.router); // /healthz, /readyz
+    let draining = false;
+    app.route(
+      '/',
+      createProbeRouter({
+        draining: () => draining,
+        lease: () =>
+          lease === null ? null : { state: lease.state(), detail: lease.detail(), holder: lease.holder },
+        edge: () => runningEdge?.router ?? null,
+      }),
+    );
     const host = options.host ?? config.server.host;
     const { server, port } = await listen(app, options.port ?? resolvePort(config, env), host);
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
@@ -232,20 +391,41 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
           docs: `${url}/api/docs`,
           openapi: `${url}/api/openapi.json`,
           metrics: `${url}/metrics`,
+          liveness: `${url}/healthz`,
+          readiness: `${url}/readyz`,
         },
       },
       `HTTP API listening on ${url} — health ${url}/api/health, orders ${url}/api/orders, docs ${url}/api/docs, metrics ${url}/metrics`,
     );
 
+    // --- shutdown: stop taking work, stop the edge and release the lease, then drain HTTP -------
+    const budgetMs = options.shutdownTimeoutMs ?? 9_000;
     let closing: Promise<void> | null = null;
     const close = () => {
       closing ??= (async () => {
-        await closeServer(server, options.shutdownTimeoutMs ?? 10_000);
-        await runningEdge?.stop();
+        const t0 = performance.now();
+        const left = () => Math.max(0, budgetMs - (performance.now() - t0));
+        draining = true;
+        stopAll.abort(new Error('shutting down'));
+        // 1. No new connections (running requests go on), /readyz answers 503 from here.
+        const drained = closeServer(server, () => left());
+        // 2. The edge: no new work from the bus, sessions stopped, then the lease released so a
+        //    successor takes over at once instead of after the TTL.
+        const rt = runningEdge;
+        runningEdge = null;
+        await withDeadline(rt?.stop() ?? Promise.resolve(), left() * 0.6, 'stopping the venue edge', logger);
+        await withDeadline(
+          lease?.release() ?? Promise.resolve(),
+          Math.min(2_000, left()),
+          'releasing the lease',
+          logger,
+        );
+        // 3. Running HTTP requests finish (or are cut when the budget is spent).
+        await drained;
         await started.stop();
         await platform.close();
         await local?.exchange.stop();
-        logger.info('stopped');
+        logger.info({ ms: Math.round(performance.now() - t0) }, 'stopped');
       })();
       return closing;
     };
@@ -253,7 +433,11 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       config,
       platform,
       venues: started,
-      edge: runningEdge,
+      get edge() {
+        return runningEdge;
+      },
+      lease,
+      edgeStarted,
       localExchange: local,
       app,
       metrics,
@@ -294,9 +478,20 @@ function installSignalHandlers(running: RunningService): void {
 }
 
 async function main(): Promise<void> {
-  let running: RunningService;
+  let running: RunningService | undefined;
+  // A lost venue-edge lease: the edge has stopped; exit so the platform starts a fresh process,
+  // which queues for the lease like any new edge.
+  const onLeaseLost = (reason: string) => {
+    const log = running?.logger;
+    if (log) log.fatal({ reason }, 'venue-edge lease lost: exiting');
+    else
+      process.stderr.write(
+        `${JSON.stringify({ severity: 'CRITICAL', message: `venue-edge lease lost: ${reason}` })}\n`,
+      );
+    void (running?.close() ?? Promise.resolve()).finally(() => process.exit(1));
+  };
   try {
-    running = await start();
+    running = await start({ onLeaseLost });
   } catch (err) {
     // Before the logger exists (bad configuration) or while starting: one JSON line, then exit 1.
     const text = err instanceof Error ? err.message : String(err);

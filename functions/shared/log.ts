@@ -72,6 +72,8 @@ export function errorFields(err: unknown, opts: { stack?: boolean } = {}): LogFi
         ...(code !== undefined ? { code } : {}),
         ...(opts.stack !== false ? { stack: err.stack } : {}),
       },
+      // Error Reporting reads the stack from this top-level field.
+      ...(opts.stack !== false && err.stack ? { stack_trace: err.stack } : {}),
     };
   }
   return { error: { message: String(err) } };

@@ -67,6 +67,7 @@ export function pubSubFunction(opts: PubSubFunctionOptions): PubSubFunction {
     reason: string,
     issues: readonly Issue[],
     fields: LogFields,
+    took: () => LogFields,
   ): Promise<FunctionReply> => {
     let published: { topic: string; messageId: string };
     try {
@@ -88,6 +89,7 @@ export function pubSubFunction(opts: PubSubFunctionOptions): PubSubFunction {
       issues,
       dead_letter_topic: published.topic,
       dead_letter_message_id: published.messageId,
+      ...took(),
     });
     return {
       outcome,
@@ -98,10 +100,13 @@ export function pubSubFunction(opts: PubSubFunctionOptions): PubSubFunction {
   };
 
   return async (event: unknown): Promise<FunctionReply> => {
+    // duration_ms on the line each message ends with: the latency metric (docs/monitoring.md).
+    const t0 = performance.now();
+    const took = () => ({ duration_ms: Math.round((performance.now() - t0) * 1000) / 1000 });
     const decoded = decodePubSubEvent(event);
     const { delivery } = decoded;
     const poison = decoded.ok ? emptyDataPoison(delivery) : decoded.poison;
-    if (poison !== null) return deadLetter(delivery, 'poison', poison.code, poison.issues, {});
+    if (poison !== null) return deadLetter(delivery, 'poison', poison.code, poison.issues, {}, took);
 
     let verdict: Verdict;
     try {
@@ -114,9 +119,16 @@ export function pubSubFunction(opts: PubSubFunctionOptions): PubSubFunction {
       throw err;
     }
     if (verdict.kind === 'dead_letter') {
-      return deadLetter(delivery, verdict.outcome, verdict.reason, verdict.issues, verdict.fields ?? {});
+      return deadLetter(
+        delivery,
+        verdict.outcome,
+        verdict.reason,
+        verdict.issues,
+        verdict.fields ?? {},
+        took,
+      );
     }
-    log.info(verdict.outcome, { ...context(delivery), ...verdict.fields });
+    log.info(verdict.outcome, { ...context(delivery), ...verdict.fields, ...took() });
     return { outcome: verdict.outcome, message_id: delivery.messageId, ...verdict.fields };
   };
 }

@@ -33,6 +33,7 @@ import { SyntheticDataVenue } from '../venues/simulated/data-venue.ts';
 import { createDriftMonitor, type DriftThresholds } from './drift/index.ts';
 import { createVenueEdge, type VenueEdge } from './edge.ts';
 import { createEdgeHealthRouter } from './health.ts';
+import { type EdgeLease, fenceAlgoStates, fenceVenue } from './lease.ts';
 import { createEdgeMetrics } from './metrics.ts';
 import { createReconciler, type Reconciler } from './reconcile/index.ts';
 import type { VenueEdgeOptions } from './types.ts';
@@ -77,6 +78,12 @@ export interface EdgeRuntimeDeps {
   /** Build a venue session (default: {@link defaultVenueFactory}). */
   createVenue?: VenueFactory | undefined;
   edge?: VenueEdgeOptions | undefined;
+  /**
+   * The venue-edge lease (stateful/edge/lease.ts), already HELD: every venue is wrapped so its
+   * sends carry the lease's token, and so are the algorithm-state writes. None = unfenced (tests
+   * of the edge alone).
+   */
+  lease?: EdgeLease | undefined;
   /** Reconciliation per venue: at start and then every `intervalMs` (default 300,000; false = none). */
   reconcile?: false | { intervalMs?: number | undefined } | undefined;
   /** Drift detection (default alert beyond 50 bps, no automatic REDUCING; false = none). */
@@ -192,6 +199,7 @@ export async function startEdgeRuntime(deps: EdgeRuntimeDeps): Promise<EdgeRunti
         seed: deps.config.backtest.seed,
       }),
     );
+    if (deps.lease !== undefined) venues.set(vc.id, fenceVenue(venues.get(vc.id) as Venue, deps.lease));
   }
   const driftOpts = deps.drift;
   const drift =
@@ -216,7 +224,7 @@ export async function startEdgeRuntime(deps: EdgeRuntimeDeps): Promise<EdgeRunti
       bus: p.bus,
       clock: p.clock,
       recorder: deps.recorder,
-      algoStates: p.algoStates,
+      algoStates: deps.lease === undefined ? p.algoStates : fenceAlgoStates(p.algoStates, deps.lease),
       tradingState: new CachedTradingStateReader(p.tradingState, {
         pollMs: deps.config.risk.trading_state_poll_ms,
         clock: p.clock,

@@ -27,6 +27,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     file: 'edge.bench.ts',
     what: 'venue edge: order-to-ack through ccxt, fills persisted per second, memory',
   },
+  deploy: {
+    file: 'deploy-memory.bench.ts',
+    what: 'memory of the venue-edge service and the order-intake function: tsx vs compiled',
+  },
 };
 
 const here = fileURLToPath(new URL('.', import.meta.url));

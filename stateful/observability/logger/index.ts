@@ -8,6 +8,7 @@
  * passphrase, token, authorization, cookie) is replaced by "***" up to four levels deep.
  */
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { errorReportingFields, logCorrelation } from '../trace.ts';
 
 export type { Logger } from 'pino';
 
@@ -52,9 +53,12 @@ export interface CreateLoggerOptions {
   destination?: DestinationStream | undefined;
   /** Fields added to every line. */
   base?: Record<string, unknown> | undefined;
+  /** Project of the trace ids in `logging.googleapis.com/trace` (default GOOGLE_CLOUD_PROJECT / GCP_PROJECT). */
+  project?: string | undefined;
 }
 
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const project = options.project ?? process.env.GOOGLE_CLOUD_PROJECT ?? process.env.GCP_PROJECT;
   const config: LoggerOptions = {
     level: options.level ?? 'info',
     name: options.name ?? 'execution-platform',
@@ -64,7 +68,11 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     base: { pid: process.pid, ...options.base },
     formatters: {
       level: (label, number) => ({ severity: SEVERITY[label] ?? 'DEFAULT', level: number }),
+      // Error Reporting reads the stack from `stack_trace` (trace.ts).
+      log: errorReportingFields,
     },
+    // The current request's trace (trace.ts): its lines group under it in the Logs Explorer.
+    mixin: () => logCorrelation(project),
     redact: { paths: redactPaths(), censor: '***' },
     serializers: { err: pino.stdSerializers.err },
   };

@@ -31,7 +31,6 @@ module "platform" {
   exec_config_path         = var.exec_config_path
   extra_environment        = var.extra_environment
   stateful_secret_env      = var.stateful_secret_env
-  function_secret_env      = var.function_secret_env
   secrets_generation       = var.secrets_generation
   order_publishers         = var.order_publishers
   backtest_requesters      = var.backtest_requesters

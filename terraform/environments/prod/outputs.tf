@@ -37,3 +37,8 @@ output "dead_letter_subscriptions" {
   description = "Dead-letter topic to the ops subscription that holds its messages."
   value       = module.platform.dead_letter_subscriptions
 }
+
+output "egress_ip" {
+  description = "The venue edge's static egress address (Cloud NAT): whitelist it on every venue API key."
+  value       = module.platform.egress_ip
+}

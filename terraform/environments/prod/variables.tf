@@ -41,12 +41,6 @@ variable "stateful_secret_env" {
   default     = {}
 }
 
-variable "function_secret_env" {
-  description = "Secret environment variables of every function: variable name to secret id (docs/deploy.md)."
-  type        = map(string)
-  default     = {}
-}
-
 variable "secrets_generation" {
   description = "Bump after adding secret versions: every workload starts a new revision that reads them."
   type        = number

@@ -32,7 +32,8 @@ locals {
   # One Cloud Function per folder under functions/. The key is the folder name, the function name,
   # the entry point and the consumer part of its subscription `<key>.<trigger_topic>`.
   #
-  #   firestore      roles/datastore.user on the platform's database
+  #   firestore      roles/datastore.user on the platform's database (the live order database: the
+  #                  backtest functions get none, they read ticks and write results in Cloud Storage)
   #   reads_data     roles/storage.objectViewer on the data bucket (tick data, instruments, signals)
   #   writes_results roles/storage.objectUser on the results prefix of the data bucket
   #   memory, cpu, timeout_seconds, max_instances: the function's limits (cpu null = the default for
@@ -74,7 +75,7 @@ locals {
       description          = "Backtest requests from backtests.requests: read the signals, open one window per target change, publish one message per window."
       trigger_topic        = "backtests.requests"
       publishes            = ["backtests.windows"]
-      firestore            = true
+      firestore            = false
       reads_data           = true
       writes_results       = true
       memory               = "512Mi"
@@ -89,7 +90,7 @@ locals {
       description          = "One signal window from backtests.windows: byte-range reads of its ticks, the same risk, algorithm and matching code as live, partial results."
       trigger_topic        = "backtests.windows"
       publishes            = ["backtests.done"]
-      firestore            = true
+      firestore            = false
       reads_data           = true
       writes_results       = true
       memory               = "1Gi"
@@ -104,7 +105,7 @@ locals {
       description          = "Finished windows from backtests.done: when a run's last window is in, merge the partial results into backtest_results/<run_id>/."
       trigger_topic        = "backtests.done"
       publishes            = []
-      firestore            = true
+      firestore            = false
       reads_data           = true
       writes_results       = true
       memory               = "1Gi"

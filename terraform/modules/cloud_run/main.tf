@@ -7,9 +7,14 @@
 # and run every TWAP/VWAP/Iceberg schedule twice. Scaling to zero would drop the WebSockets and stop
 # the scheduler between requests, so the CPU is always allocated (not only during requests).
 #
-# During a rollout the old revision's instance lives on for a short while beside the new one; the
-# design tolerates that (client order ids are derived from operation ids, so a slice sent twice is
-# one order at the venue; the subscriptions split messages between the two, never copy them).
+# max-instances 1 is set on the service as well as the revision, but Cloud Run may still run two
+# instances for a while (a rollout overlaps revisions; the limit can briefly be exceeded). That is
+# made safe in the code, not here: the edge trades only while it holds the fenced `venue-edge`
+# lease in Firestore (stateful/edge/lease.ts); the other instance waits in STANDBY (its /readyz
+# answers 200 "standby" so the rollout completes and the old instance gets its SIGTERM).
+#
+# Egress: every packet leaves through the VPC (Direct VPC egress, no connector) and Cloud NAT with
+# a reserved static address (modules/network), the one address to whitelist on venue API keys.
 
 resource "google_cloud_run_v2_service" "service" {
   project             = var.project_id
@@ -18,6 +23,11 @@ resource "google_cloud_run_v2_service" "service" {
   ingress             = var.ingress
   deletion_protection = var.deletion_protection
   labels              = var.labels
+
+  # Service-level cap, over every revision (the template's cap is per revision).
+  scaling {
+    max_instance_count = var.max_instances
+  }
 
   template {
     service_account                  = var.service_account_email
@@ -29,6 +39,17 @@ resource "google_cloud_run_v2_service" "service" {
     scaling {
       min_instance_count = var.min_instances
       max_instance_count = var.max_instances
+    }
+
+    dynamic "vpc_access" {
+      for_each = var.vpc_egress == null ? [] : [var.vpc_egress]
+      content {
+        egress = "ALL_TRAFFIC"
+        network_interfaces {
+          network    = vpc_access.value.network
+          subnetwork = vpc_access.value.subnetwork
+        }
+      }
     }
 
     containers {
@@ -81,9 +102,11 @@ resource "google_cloud_run_v2_service" "service" {
         }
       }
 
-      # Ready once the HTTP server listens (start-up loads the config, reconciles and opens sessions).
+      # Started once /readyz answers 200: the lease is held and the venue sessions are connected,
+      # or the edge waits in STANDBY for the lease (stateful/observability/probes.ts).
       startup_probe {
-        tcp_socket {
+        http_get {
+          path = var.startup_path
           port = var.port
         }
         initial_delay_seconds = 0
@@ -92,16 +115,31 @@ resource "google_cloud_run_v2_service" "service" {
         failure_threshold     = 24
       }
 
-      dynamic "liveness_probe" {
-        for_each = var.liveness_path == null ? [] : [var.liveness_path]
-        content {
-          http_get {
-            path = liveness_probe.value
-            port = var.port
+      # /healthz fails only when the process cannot serve, or lost the venue-edge lease for good.
+      liveness_probe {
+        http_get {
+          path = var.liveness_path
+          port = var.port
+        }
+        period_seconds    = 15
+        timeout_seconds   = 5
+        failure_threshold = 3
+      }
+    }
+
+    # Google Cloud Managed Service for Prometheus: scrapes the service's /metrics (port 8080) every
+    # 30 s into Cloud Monitoring, where the dashboard and the venue-session alert query it with PromQL.
+    dynamic "containers" {
+      for_each = var.prometheus_sidecar_image == null ? [] : [var.prometheus_sidecar_image]
+      content {
+        name       = "prometheus"
+        image      = containers.value
+        depends_on = [var.name]
+        resources {
+          limits = {
+            cpu    = "0.25"
+            memory = "256Mi"
           }
-          period_seconds    = 30
-          timeout_seconds   = 5
-          failure_threshold = 3
         }
       }
     }

@@ -100,10 +100,31 @@ variable "config_secret" {
   default = null
 }
 
-variable "liveness_path" {
-  description = "HTTP path of the liveness probe, or null for none. Point it at an endpoint that fails only when the process is stuck: a venue outage must not restart the one instance that holds every session."
+variable "startup_path" {
+  description = "HTTP path of the startup probe (the service's /readyz: lease held and sessions up, or STANDBY)."
   type        = string
-  default     = null
+  default     = "/readyz"
+}
+
+variable "liveness_path" {
+  description = "HTTP path of the liveness probe (the service's /healthz)."
+  type        = string
+  default     = "/healthz"
+}
+
+variable "vpc_egress" {
+  description = "Direct VPC egress: all traffic leaves through this network and subnetwork (and so through its Cloud NAT's static address). null = Cloud Run's shared egress."
+  type = object({
+    network    = string
+    subnetwork = string
+  })
+  default = null
+}
+
+variable "prometheus_sidecar_image" {
+  description = "Image of the Managed Service for Prometheus sidecar that exports /metrics to Cloud Monitoring; null = no sidecar."
+  type        = string
+  default     = "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.2.0"
 }
 
 variable "ingress" {

@@ -34,7 +34,7 @@ variable "collection_prefix" {
 variable "top_level_collections" {
   description = "Collection groups that are top-level collections and so carry collection_prefix (subcollections such as events and fills do not)."
   type        = list(string)
-  default     = ["orders", "positions"]
+  default     = ["orders", "positions", "leases"]
 }
 
 variable "point_in_time_recovery" {

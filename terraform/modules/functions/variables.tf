@@ -11,7 +11,7 @@ variable "region" {
 variable "runtime" {
   description = "Cloud Functions runtime of every function."
   type        = string
-  default     = "nodejs20"
+  default     = "nodejs24"
 }
 
 variable "source_bucket" {

@@ -31,3 +31,26 @@ variable "service_name" {
   type        = string
   default     = null
 }
+
+variable "region" {
+  description = "Region of the venue-edge service (the /readyz uptime check names it)."
+  type        = string
+}
+
+variable "function_names" {
+  description = "The Cloud Functions (their Cloud Run service names): error metric and alert."
+  type        = list(string)
+  default     = []
+}
+
+variable "venue_down_seconds" {
+  description = "A venue session's private stream down longer than this pages."
+  type        = number
+  default     = 60
+}
+
+variable "function_error_threshold" {
+  description = "ERROR log entries of one function in 5 minutes that page."
+  type        = number
+  default     = 5
+}

@@ -18,6 +18,7 @@ locals {
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
+    "compute.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "logging.googleapis.com",
@@ -50,6 +51,26 @@ locals {
   # service's pull subscriptions.
   function_subscriptions = { for name, f in local.functions : name => "${name}.${f.trigger_topic}" }
   service_subscriptions  = { for topic, s in local.service.subscriptions : topic => "${local.service.name}.${topic}" }
+
+  # The configuration the workloads load (docs/configuration.md).
+  exec_config_text = file(var.exec_config_path)
+  exec_config      = jsondecode(local.exec_config_text)
+  # Each enabled SIMULATED venue runs its matching engine in the venue-edge service and pulls the
+  # orders routed to it through `sim-venue-<id>.orders.routed`, filtered on the venue attribute
+  # (stateful/venues/simulated/venue.ts builds the same name and filter).
+  sim_venue_subscriptions = {
+    for v in local.exec_config.venues : "sim-venue-${lower(v.id)}.orders.routed" => v.id
+    if v.mode == "SIMULATED" && try(v.enabled, true)
+  }
+  # The functions' copy of the configuration: every credential field points at one plain variable
+  # holding a placeholder (the loader takes secrets only as $${VAR}), so no function can read a venue
+  # key (they never call a venue; the LIVE venues' settings still route and risk-check).
+  functions_config_text = replace(
+    local.exec_config_text,
+    "/\"(api_key|api_secret|password)\"(\\s*):(\\s*)\"[^\"]*\"/",
+    "\"$1\"$2:$3\"$${EXEC_WITHHELD_CREDENTIAL}\"",
+  )
+  functions_environment = merge(local.environment, { EXEC_WITHHELD_CREDENTIAL = "withheld-from-functions" })
   subscriptions = merge(
     {
       for name, f in local.functions : local.function_subscriptions[name] => {
@@ -57,6 +78,7 @@ locals {
         ack_deadline_seconds = f.ack_deadline_seconds
         minimum_backoff      = f.minimum_backoff
         maximum_backoff      = f.maximum_backoff
+        filter               = ""
         push = {
           endpoint              = "${module.functions.uris[name]}/projects/${var.project_id}/topics/${f.trigger_topic}"
           audience              = module.functions.uris[name]
@@ -70,10 +92,23 @@ locals {
         ack_deadline_seconds = s.ack_deadline_seconds
         minimum_backoff      = s.minimum_backoff
         maximum_backoff      = s.maximum_backoff
+        filter               = ""
+        push                 = null
+      }
+    },
+    {
+      for sub, venue in local.sim_venue_subscriptions : sub => {
+        topic                = "orders.routed"
+        ack_deadline_seconds = local.service.subscriptions["orders.routed"].ack_deadline_seconds
+        minimum_backoff      = local.service.subscriptions["orders.routed"].minimum_backoff
+        maximum_backoff      = local.service.subscriptions["orders.routed"].maximum_backoff
+        filter               = "attributes.venue = \"${venue}\""
         push                 = null
       }
     },
   )
+  # Every subscription the service pulls: its own and the simulated venues'.
+  service_pulls = concat(values(local.service_subscriptions), keys(local.sim_venue_subscriptions))
 
   # What each runtime identity may do. A consumer also publishes to the dead-letter topics of its
   # own subscriptions: our code dead-letters poison messages itself (docs/messaging.md).
@@ -84,12 +119,13 @@ locals {
         firestore      = f.firestore
         reads_data     = f.reads_data
         writes_results = f.writes_results
-        secrets        = distinct(values(var.function_secret_env))
+        # No function reads a venue key: their configuration has the credentials withheld.
+        secrets = []
       }
     },
     {
       (local.service_account) = {
-        publishes      = concat(local.service.publishes, [for sub in values(local.service_subscriptions) : "${sub}.dlq"])
+        publishes      = concat(local.service.publishes, [for sub in local.service_pulls : "${sub}.dlq"])
         firestore      = local.service.firestore
         reads_data     = local.service.reads_data
         writes_results = false
@@ -154,7 +190,7 @@ locals {
   )
 
   secret_accessors = merge(
-    { for acct, w in local.workloads : "${acct} config" => { account = acct, secret = module.secrets.config_secret_id } },
+    { for acct, w in local.workloads : "${acct} config" => { account = acct, secret = startswith(acct, "fn-") ? module.secrets.functions_config_secret_id : module.secrets.config_secret_id } },
     merge([for acct, w in local.workloads : { for s in w.secrets : "${acct} ${s}" => { account = acct, secret = module.secrets.secret_ids[s] } }]...),
   )
 
@@ -229,8 +265,9 @@ module "secrets" {
   source = "../secrets"
 
   project_id  = var.project_id
-  secret_ids  = toset(concat(values(var.stateful_secret_env), values(var.function_secret_env)))
-  config_json = file(var.exec_config_path)
+  secret_ids            = toset(values(var.stateful_secret_env))
+  config_json           = local.exec_config_text
+  functions_config_json = local.functions_config_text
   labels      = local.labels
 
   depends_on = [google_project_service.api]
@@ -273,13 +310,13 @@ module "functions" {
   region                = var.region
   source_bucket         = module.storage.names["sources"]
   source_archive        = var.functions_source_archive
-  environment           = local.environment
+  environment           = local.functions_environment
   build_service_account = module.iam.emails[local.build_account]
   docker_repository     = module.artifact_registry.id
   labels                = local.labels
   config_secret = {
-    secret  = module.secrets.config_secret_id
-    version = module.secrets.config_version
+    secret  = module.secrets.functions_config_secret_id
+    version = module.secrets.functions_config_version
   }
   functions = {
     for name, f in local.functions : name => {
@@ -290,7 +327,7 @@ module "functions" {
       cpu                   = f.cpu
       timeout_seconds       = f.timeout_seconds
       max_instances         = f.max_instances
-      secret_environment    = { for env, secret in var.function_secret_env : env => { secret = module.secrets.secret_ids[secret] } }
+      secret_environment    = {}
     }
   }
 
@@ -312,8 +349,18 @@ module "pubsub" {
     for topic, members in var.topic_subscribers : topic => { for m in members : m => m }
   }
   subscription_subscribers = {
-    for topic, sub in local.service_subscriptions : sub => { (local.service_account) = module.iam.members[local.service_account] }
+    for sub in local.service_pulls : sub => { (local.service_account) = module.iam.members[local.service_account] }
   }
+
+  depends_on = [google_project_service.api]
+}
+
+module "network" {
+  source = "../network"
+
+  project_id = var.project_id
+  region     = var.region
+  labels     = local.labels
 
   depends_on = [google_project_service.api]
 }
@@ -334,8 +381,16 @@ module "cloud_run" {
     secret  = module.secrets.config_secret_id
     version = module.secrets.config_version
   }
+  vpc_egress = {
+    network    = module.network.network
+    subnetwork = module.network.subnetwork
+  }
   ingress             = var.stateful_ingress
-  invokers            = { for m in var.api_invokers : m => m }
+  # The callers, and the monitoring service agent for the /readyz uptime check (modules/monitoring).
+  invokers = merge(
+    { for m in var.api_invokers : m => m },
+    { uptime = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com" },
+  )
   deletion_protection = var.deletion_protection
   labels              = local.labels
 
@@ -352,6 +407,8 @@ module "monitoring" {
   consumer_subscriptions        = keys(local.subscriptions)
   backlog_age_threshold_seconds = var.backlog_age_threshold_seconds
   service_name                  = module.cloud_run.name
+  region                        = var.region
+  function_names                = keys(local.functions)
 
   depends_on = [google_project_service.api]
 }

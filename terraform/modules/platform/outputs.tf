@@ -42,3 +42,8 @@ output "labels" {
   description = "Labels of every resource (app, env and var.labels): the root module's google provider sets them as default_labels."
   value       = local.labels
 }
+
+output "egress_ip" {
+  description = "The venue edge's static egress address (Cloud NAT): whitelist it on every venue API key."
+  value       = module.network.egress_ip
+}

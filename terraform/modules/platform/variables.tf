@@ -67,12 +67,6 @@ variable "stateful_secret_env" {
   default     = {}
 }
 
-variable "function_secret_env" {
-  description = "Secret environment variables of every function: variable name to secret id. The functions never call a venue, but loading a configuration with LIVE venues requires their credentials to be set (docs/deploy.md); leave empty when the config has no LIVE venue."
-  type        = map(string)
-  default     = {}
-}
-
 variable "secrets_generation" {
   description = "Bump after adding secret versions (key rotation): changes EXEC_SECRETS_GENERATION, so every workload starts a new revision that reads the latest versions."
   type        = number

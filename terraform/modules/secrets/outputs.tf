@@ -12,3 +12,13 @@ output "config_version" {
   description = "Version number of the configuration now in force (pinned by every workload)."
   value       = google_secret_manager_secret_version.config.version
 }
+
+output "functions_config_secret_id" {
+  description = "Secret id of the functions' configuration (credentials withheld)."
+  value       = google_secret_manager_secret.functions_config.secret_id
+}
+
+output "functions_config_version" {
+  description = "Version number of the functions' configuration now in force (pinned by every function)."
+  value       = google_secret_manager_secret_version.functions_config.version
+}

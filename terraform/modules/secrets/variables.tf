@@ -25,6 +25,17 @@ variable "config_json" {
   type        = string
 }
 
+variable "functions_config_secret_id" {
+  description = "Secret holding the functions' configuration: the same file with every credential field withheld."
+  type        = string
+  default     = "exec-config-functions"
+}
+
+variable "functions_config_json" {
+  description = "The functions' configuration text (modules/platform derives it from the config file)."
+  type        = string
+}
+
 variable "labels" {
   description = "Labels on every secret."
   type        = map(string)

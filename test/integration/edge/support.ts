@@ -50,27 +50,33 @@ export interface EdgePorts {
   market: MarketStateStore;
 }
 
+/** The LIVE venue on the local exchange, as a configuration file writes it (keys and urls from `itEnv`). */
+export const IT_VENUE = {
+  id: VENUE,
+  exchange: 'binance',
+  mode: 'LIVE',
+  instrument_types: ['SPOT_PAIR'],
+  rate_limit_per_second: 50,
+  accounts: [
+    { account_id: ACCOUNT, base_currency: 'USDT', api_key: '${IT_KEY}', api_secret: '${IT_SECRET}' },
+  ],
+  urls: { rest: '${IT_URL}', ws: '${IT_WS}' },
+} as const;
+
+/** The variables IT_VENUE refers to. */
+export function itEnv(ex: LocalExchange): Record<string, string> {
+  return { IT_KEY: ex.apiKey, IT_SECRET: ex.secret, IT_URL: ex.url, IT_WS: ex.url.replace(/^http/, 'ws') };
+}
+
 export function itConfig(ex: LocalExchange): AppConfig {
   return parseConfig(
     {
       venues: [
-        {
-          id: VENUE,
-          exchange: 'binance',
-          mode: 'LIVE',
-          instrument_types: ['SPOT_PAIR'],
-          rate_limit_per_second: 50,
-          accounts: [
-            { account_id: ACCOUNT, base_currency: 'USDT', api_key: '${IT_KEY}', api_secret: '${IT_SECRET}' },
-          ],
-          urls: { rest: '${IT_URL}', ws: '${IT_WS}' },
-        },
+        { ...IT_VENUE, accounts: [...IT_VENUE.accounts], instrument_types: [...IT_VENUE.instrument_types] },
       ],
       risk: { trading_state_poll_ms: 200 },
     },
-    {
-      env: { IT_KEY: ex.apiKey, IT_SECRET: ex.secret, IT_URL: ex.url, IT_WS: ex.url.replace(/^http/, 'ws') },
-    },
+    { env: itEnv(ex) },
   );
 }
 

