@@ -1,7 +1,8 @@
 /**
  * Planning a run from its inputs (shared by the local runner and the `backtest-planner` function):
  * signals text → validated signals (their instruments from `instruments/<day>.json` in the data
- * store, the latest file on or before each signal's day) → windows → the manifest, written to
+ * store, the latest file on or before each signal's day) → windows → each tick file's footer read
+ * once, giving every window the byte ranges of its row groups → the manifest, written to
  * `backtest_results/<run_id>/_manifest.json`.
  */
 import { createHash } from 'node:crypto';
@@ -17,8 +18,10 @@ import { utcDayOf } from '../../shared/data/tick-layout.ts';
 import { findInstrument, type InstrumentIndex, indexInstruments } from '../../shared/domain/instrument.ts';
 import type { BlobStore } from '../../shared/ports/blob-store.ts';
 import type { RiskLimits } from '../../shared/risk/limits.ts';
+import { FooterCache, newReadStats, type ReadStats } from '../parquet/reader.ts';
 import { InstrumentsMissingError, loadInstrumentSpecs } from '../ticks/instruments.ts';
 import { manifestKey } from './keys.ts';
+import { planWindowReads } from './window-task.ts';
 
 export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -64,6 +67,8 @@ export async function instrumentLookup(data: BlobStore, days: readonly string[])
 
 export interface PlanRunInput {
   run_id: string;
+  /** Counts the footer bytes the planner reads (the run's only footer reads). */
+  stats?: ReadStats | undefined;
   /** The signals file's text and a name for messages (e.g. the file name). */
   signals: { text: string; source: string };
   settings: BacktestSettings;
@@ -86,6 +91,13 @@ export async function planRun(input: PlanRunInput): Promise<Manifest> {
     seed: settings.seed,
     source,
   });
+  // Each tick file's footer once, here: every window gets its row groups' byte ranges.
+  const windows = await planWindowReads(
+    input.data,
+    plan.windows,
+    new FooterCache(),
+    input.stats ?? newReadStats(),
+  );
   const manifest: Manifest = {
     version: 1,
     run_id: input.run_id,
@@ -99,7 +111,7 @@ export async function planRun(input: PlanRunInput): Promise<Manifest> {
       instruments: [...new Set(resolved.map((s) => s.instrument_key))].sort(),
     },
     period: plan.period,
-    windows: plan.windows,
+    windows,
     skipped: plan.skipped,
   };
   // The manifest must read back as it was written (workers and the merge validate it).

@@ -73,6 +73,94 @@ export class BlobRangeFile implements AsyncBuffer {
   }
 }
 
+/**
+ * An AsyncBuffer over one blob that fetches only the byte ranges it was told are needed (the column
+ * chunks a plan names), in one request per run of touching ranges, whatever larger span a decoder
+ * asks for: the bytes between needed ranges are never fetched (they read as zeros and are never
+ * decoded). {@link prefetch} fetches every needed range at once (the fewest requests); a span that
+ * touches no needed range is fetched whole. Counts bytes and requests like {@link BlobRangeFile}.
+ */
+export class NeededRangesFile implements AsyncBuffer {
+  private readonly ranges: Array<[number, number]>;
+  private readonly inner: BlobRangeFile;
+  private loaded: Map<number, Promise<ArrayBuffer>> | null = null;
+
+  constructor(
+    blobs: BlobStore,
+    readonly key: string,
+    readonly byteLength: number,
+    needed: ReadonlyArray<readonly [number, number]>,
+    shared?: ReadStats,
+  ) {
+    this.inner = new BlobRangeFile(blobs, key, byteLength, shared);
+    this.ranges = mergeAdjacent(needed);
+  }
+
+  get bytesRead(): number {
+    return this.inner.bytesRead;
+  }
+
+  get requests(): number {
+    return this.inner.requests;
+  }
+
+  /** Fetch every needed range now, one request per run of touching ranges. */
+  async prefetch(): Promise<void> {
+    if (this.loaded) return;
+    const loaded = new Map(this.ranges.map(([a, b]) => [a, this.inner.slice(a, b)] as const));
+    this.loaded = loaded;
+    await Promise.all(loaded.values());
+  }
+
+  private async part(a: number, b: number): Promise<Uint8Array> {
+    if (this.loaded) {
+      for (const [ra, rb] of this.ranges) {
+        if (ra <= a && b <= rb) {
+          const buf = await this.loaded.get(ra);
+          if (buf) return new Uint8Array(buf, a - ra, b - a);
+        }
+      }
+    }
+    return new Uint8Array(await this.inner.slice(a, b));
+  }
+
+  async slice(start: number, end: number = this.byteLength): Promise<ArrayBuffer> {
+    const parts = clipRanges(this.ranges, start, end);
+    if (parts.length === 0) return this.inner.slice(start, end);
+    const out = new Uint8Array(end - start);
+    const got = await Promise.all(parts.map(([a, b]) => this.part(a, b)));
+    for (let i = 0; i < parts.length; i++) {
+      out.set(got[i] as Uint8Array, (parts[i] as [number, number])[0] - start);
+    }
+    return out.buffer;
+  }
+}
+
+/** Sorted, with overlapping and touching ranges merged. */
+export function mergeAdjacent(ranges: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
+  const sorted = ranges.filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+  const out: Array<[number, number]> = [];
+  for (const [a, b] of sorted) {
+    const last = out[out.length - 1];
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}
+
+function clipRanges(
+  ranges: ReadonlyArray<[number, number]>,
+  start: number,
+  end: number,
+): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [a, b] of ranges) {
+    if (b <= start || a >= end) continue;
+    out.push([Math.max(a, start), Math.min(b, end)]);
+  }
+  return out;
+}
+
 /** An AsyncBuffer over bytes in memory. */
 export function memoryFile(bytes: Uint8Array): AsyncBuffer {
   return {
