@@ -492,24 +492,70 @@ function keepWindowRows(
 ): { data: Map<string, ColumnArray>; rowsRead: number; kept: number } {
   const ts = toBigInt64(key, TS_COLUMN, all.get(TS_COLUMN));
   const rowsRead = ts.length;
+  if (isSortedInt64(ts)) {
+    // Sorted (every file our tools write): the window is one slice, found by binary search; typed
+    // columns are sliced without copying.
+    const lo = lowerBound(ts, from);
+    const hi = lowerBound(ts, to);
+    const data = new Map<string, ColumnArray>();
+    for (const name of columns) data.set(name, sliceColumn(all.get(name), lo, Math.max(lo, hi), key, name));
+    return { data, rowsRead, kept: Math.max(0, hi - lo) };
+  }
   const keep: number[] = [];
-  let sorted = true;
-  let prev: bigint | null = null;
   for (let i = 0; i < ts.length; i++) {
     const t = ts[i] as bigint;
-    if (t >= from && t < to) {
-      if (prev !== null && t < prev) sorted = false;
-      prev = t;
-      keep.push(i);
-    }
+    if (t >= from && t < to) keep.push(i);
   }
-  if (!sorted)
-    keep.sort((a, b) =>
-      (ts[a] as bigint) < (ts[b] as bigint) ? -1 : (ts[a] as bigint) > (ts[b] as bigint) ? 1 : a - b,
-    );
+  keep.sort((a, b) =>
+    (ts[a] as bigint) < (ts[b] as bigint) ? -1 : (ts[a] as bigint) > (ts[b] as bigint) ? 1 : a - b,
+  );
   const data = new Map<string, ColumnArray>();
   for (const name of columns) data.set(name, take(all.get(name), keep, key, name));
   return { data, rowsRead, kept: keep.length };
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Non-decreasing? Compared as (signed high word, unsigned low word): no bigint per row. */
+export function isSortedInt64(ts: BigInt64Array): boolean {
+  if (!LITTLE_ENDIAN) {
+    for (let i = 1; i < ts.length; i++) if ((ts[i] as bigint) < (ts[i - 1] as bigint)) return false;
+    return true;
+  }
+  const w = new Uint32Array(ts.buffer, ts.byteOffset, ts.length * 2);
+  const hw = new Int32Array(ts.buffer, ts.byteOffset, ts.length * 2);
+  for (let i = 1; i < ts.length; i++) {
+    const h0 = hw[2 * i - 1] as number;
+    const h1 = hw[2 * i + 1] as number;
+    if (h1 < h0 || (h1 === h0 && (w[2 * i] as number) < (w[2 * i - 2] as number))) return false;
+  }
+  return true;
+}
+
+/** First index i with ts[i] ≥ x in a sorted column (ts.length when none). */
+function lowerBound(ts: BigInt64Array, x: bigint): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ts[mid] as bigint) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function sliceColumn(
+  col: ColumnArray | undefined,
+  lo: number,
+  hi: number,
+  key: string,
+  name: string,
+): ColumnArray {
+  if (col === undefined) throw new ParquetFileError(key, `column ${name} was not read`);
+  if (col instanceof BigInt64Array || col instanceof Float64Array || col instanceof Int32Array) {
+    return lo === 0 && hi === col.length ? col : col.subarray(lo, hi);
+  }
+  return col.slice(lo, hi) as ColumnArray;
 }
 
 function take(col: ColumnArray | undefined, idx: readonly number[], key: string, name: string): ColumnArray {
@@ -642,7 +688,7 @@ function sideCodes(
     const v = col[i];
     const code =
       typeof v === 'string'
-        ? codes.get(v.toUpperCase())
+        ? (codes.get(v) ?? codes.get(v.toUpperCase()))
         : v === null && nullCode !== null
           ? nullCode
           : undefined;
