@@ -114,7 +114,7 @@ export async function windowTickFiles(
 
 /**
  * Plan what every window reads (the manifest's `reads`): each tick file the windows need is stat'ed
- * and its footer read ONCE (through `cache`, counted in `stats`), and each window gets the exact byte
+ * and its footer read ONCE (counted in `stats`), and each window gets the exact byte
  * ranges of its row groups' column chunks plus the columns' schema, so it reads no footer at all.
  * Which files: trades plus the L2 book when every day of the window has one, else trades plus
  * quotes. A window whose file is missing or unreadable gets no `reads`: it then opens its files
@@ -123,7 +123,6 @@ export async function windowTickFiles(
 export async function planWindowReads(
   data: BlobStore,
   windows: readonly WindowPlan[],
-  cache: FooterCache,
   stats: ReadStats,
 ): Promise<WindowPlan[]> {
   const stats0 = new Map<string, Promise<BlobInfo | null>>();
@@ -135,33 +134,42 @@ export async function planWindowReads(
     }
     return p;
   };
-  const footers = new Map<string, Promise<{ metadata: FileMetaData; size: number } | null>>();
-  const footerOnce = (key: string) => {
-    let p = footers.get(key);
-    if (!p) {
-      p = (async () => {
+  // Parsed footers by key, with their day. A 1,440-row-group footer is a few MB of objects, so
+  // footers are dropped once no later window can need them: windows come in start order, and a
+  // window never reads a day before the one it starts on.
+  const footers = new Map<
+    string,
+    { day: string; footer: Promise<{ metadata: FileMetaData; size: number } | null> }
+  >();
+  const footerOnce = (key: string, day: string) => {
+    let e = footers.get(key);
+    if (!e) {
+      const footer = (async () => {
         if ((await statOnce(key)) === null) return null;
         try {
-          const o = await openParquetBlob(data, key, { stats, cache });
+          const o = await openParquetBlob(data, key, { stats });
           return { metadata: o.metadata, size: o.file.byteLength };
-        } catch (e) {
-          if (e instanceof ParquetFileError || e instanceof BlobNotFoundError) return null;
-          throw e;
+        } catch (err) {
+          if (err instanceof ParquetFileError || err instanceof BlobNotFoundError) return null;
+          throw err;
         }
       })();
-      footers.set(key, p);
+      e = { day, footer };
+      footers.set(key, e);
     }
-    return p;
+    return e.footer;
   };
   const out: WindowPlan[] = [];
   for (const w of windows) {
     const from = BigInt(w.start_ns);
     const to = BigInt(w.end_ns);
     const days = daysInWindow(from, to);
-    if (days.length === 0 || to <= from) {
+    const firstDay = days[0];
+    if (firstDay === undefined || to <= from) {
       out.push(w);
       continue;
     }
+    for (const [key, e] of footers) if (e.day < firstDay) footers.delete(key);
     const books = await Promise.all(days.map((d) => statOnce(tickFileKey(w.instrument_key, d, 'book'))));
     const kinds: TickKind[] = books.every((b) => b !== null) ? ['trades', 'book'] : ['trades', 'quotes'];
     const files: PlannedFileRead[] = [];
@@ -169,7 +177,7 @@ export async function planWindowReads(
     for (const day of days) {
       for (const kind of kinds) {
         const key = tickFileKey(w.instrument_key, day, kind);
-        const f = await footerOnce(key);
+        const f = await footerOnce(key, day);
         if (f === null) {
           complete = false;
           continue;

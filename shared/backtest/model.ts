@@ -416,6 +416,19 @@ export type BacktestRequest = z.output<typeof BacktestRequestSchema>;
 
 /** `backtests.windows`: run one window. Attributes `run_id`, `window_id`. */
 export const WindowMessageSchema = z.strictObject({ run_id: RunIdSchema, window_id: WindowIdSchema });
+
+/**
+ * One window's task as the planner writes it next to the manifest (`_tasks/<window_id>.json`): what
+ * a window function needs, without reading the whole manifest (which grows with the windows).
+ */
+export const WindowTaskFileSchema = z.strictObject({
+  version: z.literal(1),
+  run_id: RunIdSchema,
+  settings: BacktestSettingsSchema,
+  risk_limits: RiskLimitsSchema,
+  window: WindowPlanSchema,
+});
+export type WindowTaskFile = z.output<typeof WindowTaskFileSchema>;
 export type WindowMessage = z.output<typeof WindowMessageSchema>;
 
 /** `backtests.done`: one window finished (partial or error written). Attributes `run_id`, `window_id`. */

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planWindowReads } from '../../../infra/backtest/window-task.ts';
 import type { LocalBlobStore } from '../../../infra/local/blob-store.local.ts';
 import {
-  FooterCache,
   mergeAdjacent,
   newReadStats,
   openParquetBlob,
@@ -265,7 +264,7 @@ describe('planned window reads', () => {
     ];
     const rec = new RecordingStore(blobs);
     const stats = newReadStats();
-    const planned = await planWindowReads(rec, windows, new FooterCache(), stats);
+    const planned = await planWindowReads(rec, windows, stats);
     // Four tick files exist (two days × trades, quotes): each footer read once.
     const footerReads = new Map<string, number>();
     for (const r of rec.ranges) footerReads.set(r.key, (footerReads.get(r.key) ?? 0) + 1);
