@@ -11,8 +11,8 @@
  * {@link BinanceCsvError} naming its number. A crossed book (bid ≥ ask) is malformed.
  */
 import { BinanceCsvError, binanceTimeToNanos } from './binance-trades.ts';
+import { DayBuckets } from './day-buckets.ts';
 import type { QuoteColumns } from './tick-columns.ts';
-import { dayStartNs, NS_PER_DAY, utcDayOf } from './tick-layout.ts';
 
 export interface BinanceBookTicker {
   updateId: bigint;
@@ -174,22 +174,11 @@ class QuoteDayBuffer {
 
 /** Collects book-ticker rows and splits them by UTC day, each sorted by (time, update_id). */
 export class QuoteDaySplitter {
-  private readonly byDay = new Map<string, QuoteDayBuffer>();
-  private lastDay: { start: bigint; end: bigint; buf: QuoteDayBuffer } | null = null;
+  private readonly buckets = new DayBuckets(() => new QuoteDayBuffer());
   count = 0;
 
   add(q: BinanceBookTicker): void {
-    const last = this.lastDay;
-    let buf: QuoteDayBuffer;
-    if (last && q.tsNs >= last.start && q.tsNs < last.end) buf = last.buf;
-    else {
-      const day = utcDayOf(q.tsNs);
-      buf = this.byDay.get(day) ?? new QuoteDayBuffer();
-      this.byDay.set(day, buf);
-      const start = dayStartNs(day);
-      this.lastDay = { start, end: start + NS_PER_DAY, buf };
-    }
-    buf.push(q);
+    this.buckets.bucketFor(q.tsNs).push(q);
     this.count++;
   }
 
@@ -203,8 +192,6 @@ export class QuoteDaySplitter {
   }
 
   days(): Array<{ day: string; quotes: QuoteColumns }> {
-    return [...this.byDay.keys()]
-      .sort()
-      .map((day) => ({ day, quotes: (this.byDay.get(day) as QuoteDayBuffer).columns() }));
+    return this.buckets.entries().map(([day, buf]) => ({ day, quotes: buf.columns() }));
   }
 }

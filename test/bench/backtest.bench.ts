@@ -34,19 +34,11 @@ import { writeTickDay } from '../../infra/ticks/writer.ts';
 import { generateData, SAMPLE_SIGNALS_KEY } from '../../scripts/generate-data.ts';
 import { DEFAULT_BACKTEST_SETTINGS, type WindowPartial } from '../../shared/backtest/model.ts';
 import { dayStartNs, NS_PER_DAY } from '../../shared/data/tick-layout.ts';
-import { NO_LIMITS, type RiskLimits } from '../../shared/risk/limits.ts';
+import { argOf, BENCH_LIMITS, peakRssKb, printTable } from './support/backtest-bench.ts';
 
 const exec = promisify(execFile);
 const INSTRUMENT = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
 const DAY = '2025-07-01';
-const LIMITS: RiskLimits = {
-  ...NO_LIMITS,
-  max_orders_per_second: 10,
-  max_orders_per_minute: 100,
-  max_notional_per_order: '1000000',
-  max_total_notional: '10000000',
-  price_tolerance_bps: 500,
-};
 
 export interface BacktestBenchOptions {
   tradesPerDay?: number | undefined;
@@ -213,7 +205,7 @@ function run(
     resultsLocation: out,
     runId,
     settings: { ...DEFAULT_BACKTEST_SETTINGS, window_minutes: windowMinutes },
-    limits: LIMITS,
+    limits: BENCH_LIMITS,
     workers,
     inline,
   });
@@ -289,16 +281,6 @@ async function filesEqual(a: string, b: string, runId: string): Promise<boolean>
     if (!x.equals(y)) return false;
   }
   return true;
-}
-
-/**
- * Peak RSS of this process in kB: VmHWM from /proc (getrusage's maxRSS would include what the
- * parent had resident when it forked us); maxRSS where /proc is not available.
- */
-async function peakRssKb(): Promise<number> {
-  const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
-  const m = /^VmHWM:\s+(\d+) kB/m.exec(status);
-  return m ? Number(m[1]) : process.resourceUsage().maxRSS;
 }
 
 /** Child-process mode: run one window, print {max_rss_kb, ms} (the parent measures a worker's peak RSS). */
@@ -481,10 +463,7 @@ export async function runBacktestBench(opts: BacktestBenchOptions = {}): Promise
         `${result.window_worker.peak_rss_mb.toFixed(0)} MB on ${busiest.window_id} (${result.window_worker.ticks.toLocaleString('en')} ticks, ${one.ms.toFixed(0)} ms); idle process ${result.window_worker.baseline_rss_mb.toFixed(0)} MB`,
       ],
     ];
-    const w = Math.max(...rows.map(([k]) => k.length));
-    log('');
-    log('backtest bench');
-    for (const [k, v] of rows) log(`  ${k.padEnd(w)}  ${v}`);
+    printTable(log, 'backtest bench', rows);
     return result;
   } finally {
     if (!opts.keepDir) await rm(root, { recursive: true, force: true });
@@ -494,10 +473,7 @@ export async function runBacktestBench(opts: BacktestBenchOptions = {}): Promise
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
-  const arg = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
+  const arg = (name: string) => argOf(args, name);
   const one = args.indexOf('--one-window');
   const main =
     one >= 0

@@ -28,18 +28,10 @@ import { LocalBlobStore } from '../../infra/local/blob-store.local.ts';
 import { generateData, SAMPLE_SIGNALS_KEY } from '../../scripts/generate-data.ts';
 import { DEFAULT_BACKTEST_SETTINGS, type WindowDone } from '../../shared/backtest/model.ts';
 import type { BlobInfo, BlobStore } from '../../shared/ports/blob-store.ts';
-import { NO_LIMITS, type RiskLimits } from '../../shared/risk/limits.ts';
+import { argOf, BENCH_LIMITS, printTable } from './support/backtest-bench.ts';
 
 const exec = promisify(execFile);
 const INSTRUMENT = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
-const LIMITS: RiskLimits = {
-  ...NO_LIMITS,
-  max_orders_per_second: 10,
-  max_orders_per_minute: 100,
-  max_notional_per_order: '1000000',
-  max_total_notional: '10000000',
-  price_tolerance_bps: 500,
-};
 const RUN_ID = 'fanout';
 
 /** Counts the store operations as Cloud Storage bills them (class A: writes/lists; class B: reads). */
@@ -177,7 +169,7 @@ export async function runFanoutBench(opts: FanoutBenchOptions = {}) {
           bus,
           log: memoryLogger(),
           settings: { ...DEFAULT_BACKTEST_SETTINGS, window_minutes: 5 },
-          limits: LIMITS,
+          limits: BENCH_LIMITS,
           now: () => Date.now(),
         },
         { run_id: RUN_ID, signals_key: SAMPLE_SIGNALS_KEY },
@@ -254,10 +246,7 @@ export async function runFanoutBench(opts: FanoutBenchOptions = {}) {
         `T(N) ≈ plan + cold + ⌈W/N⌉ × ${windowMs.toFixed(0)} ms + merge: W=${windowCount}: N=29 → ${model(29).toFixed(2)} s; W=10,000: N=100 → ${model(100, 10_000).toFixed(0)} s, N=1,000 → ${model(1000, 10_000).toFixed(1)} s (merge and manifest grow with W: see docs/cost.md)`,
       ],
     ];
-    const w = Math.max(...rows.map(([k]) => k.length));
-    log('');
-    log('backtest fan-out (function handlers, one process per instance)');
-    for (const [k, v] of rows) log(`  ${k.padEnd(w)}  ${v}`);
+    printTable(log, 'backtest fan-out (function handlers, one process per instance)', rows);
     return { windowCount, cold_ms: cold, window_ms: windowMs, manifest_ms: manifestMs, perWindow, figures };
   } finally {
     if (!opts.keepDir) await rm(root, { recursive: true, force: true });
@@ -266,10 +255,7 @@ export async function runFanoutBench(opts: FanoutBenchOptions = {}) {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
-  const arg = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
+  const arg = (name: string) => argOf(args, name);
   const at = args.indexOf('--instance');
   const main =
     at >= 0

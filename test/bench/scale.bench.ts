@@ -16,7 +16,7 @@
  * machine; `--trades-per-day 1200000` is a Binance BTC-USDT-sized trade count (quotes then need
  * ~1 GB of memory per instrument-day while generating).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -26,17 +26,11 @@ import { LocalBlobStore } from '../../infra/local/blob-store.local.ts';
 import { generateData, SAMPLE_SIGNALS_KEY } from '../../scripts/generate-data.ts';
 import { DEFAULT_BACKTEST_SETTINGS } from '../../shared/backtest/model.ts';
 import { DEFAULT_INSTRUMENTS, sampleSignals } from '../../shared/data/synthetic.ts';
-import { NO_LIMITS, type RiskLimits } from '../../shared/risk/limits.ts';
+import type { RiskLimits } from '../../shared/risk/limits.ts';
+import { argOf, BENCH_LIMITS, peakRssKb, printTable } from './support/backtest-bench.ts';
 
 const START = '2025-07-01';
-const LIMITS: RiskLimits = {
-  ...NO_LIMITS,
-  max_orders_per_second: 10,
-  max_orders_per_minute: 100,
-  max_notional_per_order: '1000000',
-  max_total_notional: '100000000',
-  price_tolerance_bps: 500,
-};
+const LIMITS: RiskLimits = { ...BENCH_LIMITS, max_total_notional: '100000000' };
 
 export interface ScaleBenchOptions {
   days?: number | undefined;
@@ -77,9 +71,7 @@ export interface ScaleBenchResult {
 }
 
 async function peakRssMb(): Promise<number> {
-  const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
-  const m = /^VmHWM:\s+(\d+) kB/m.exec(status);
-  return (m ? Number(m[1]) : process.resourceUsage().maxRSS) / 1024;
+  return (await peakRssKb()) / 1024;
 }
 
 const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
@@ -232,10 +224,7 @@ export async function runScaleBench(opts: ScaleBenchOptions = {}): Promise<Scale
         `${mb(manifest.bytes)} (${(manifest.bytes / Math.max(1, windows) / 1000).toFixed(1)} kB per window); read + validated in ${manifest.read_ms.toFixed(0)} ms`,
       ],
     ];
-    const w = Math.max(...rows.map(([k]) => k.length));
-    log('');
-    log('backtest at scale');
-    for (const [k, v] of rows) log(`  ${k.padEnd(w)}  ${v}`);
+    printTable(log, 'backtest at scale', rows);
     return result;
   } finally {
     if (!opts.keepDir) await rm(root, { recursive: true, force: true });
@@ -244,10 +233,7 @@ export async function runScaleBench(opts: ScaleBenchOptions = {}): Promise<Scale
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
-  const arg = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
+  const arg = (name: string) => argOf(args, name);
   const num = (name: string) => {
     const v = arg(name);
     return v === undefined ? undefined : Number(v);

@@ -113,6 +113,7 @@ describe('cloud fan-out', () => {
       outcome: 'planned',
     });
     const msg = published.find((p) => p.topic === 'backtests.windows');
+    if (msg === undefined) throw new Error('no window message published');
     const calls: string[] = [];
     const watch = (store: LocalBlobStore, name: string) =>
       new Proxy(store, {
@@ -129,10 +130,10 @@ describe('cloud fan-out', () => {
       });
     const verdict = await runWindowMessage(
       { ...d, data: watch(d.data, 'data'), results: watch(d.results, 'results'), cache: undefined },
-      msg?.data,
+      msg.data,
     );
     expect(verdict).toMatchObject({ kind: 'ack', outcome: 'window_done' });
-    const windowId = (msg?.data as { window_id: string }).window_id;
+    const windowId = (msg.data as { window_id: string }).window_id;
     expect(calls.filter((c) => c.startsWith('results.'))).toEqual([
       `results.get backtest_results/run-r/_tasks/${windowId}.json`,
       `results.put backtest_results/run-r/_partials/${windowId}.json`,
