@@ -53,6 +53,8 @@ export interface BacktestBenchResult {
     wall_s: number;
     window_ticks: number;
     ticks_per_s: number;
+    cpu_s: number;
+    ticks_per_cpu_s: number;
     cold_ticks_per_s: number;
     fills: number;
   };
@@ -340,8 +342,12 @@ export async function runBacktestBench(opts: BacktestBenchOptions = {}): Promise
     await run(data, outInline, signals, 'bench', 1, true);
     const coldS = (performance.now() - t0) / 1000;
     t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const inline = await run(data, outInline, signals, 'bench', 1, true);
     const inlineS = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    // CPU seconds of the process (GC threads included): steadier than wall time on a shared machine.
+    const inlineCpuS = (cpu.user + cpu.system) / 1e6;
     const parts = await partials(outInline, inline);
     const windowTicks = parts.reduce((s, p) => s + p.ticks.trades + p.ticks.quotes + p.ticks.book, 0);
     if (inline.status !== 'completed') throw new Error('inline run failed');
@@ -415,6 +421,8 @@ export async function runBacktestBench(opts: BacktestBenchOptions = {}): Promise
         wall_s: inlineS,
         window_ticks: windowTicks,
         ticks_per_s: windowTicks / inlineS,
+        cpu_s: inlineCpuS,
+        ticks_per_cpu_s: windowTicks / inlineCpuS,
         cold_ticks_per_s: windowTicks / coldS,
         fills: s.fills,
       },
@@ -441,7 +449,7 @@ export async function runBacktestBench(opts: BacktestBenchOptions = {}): Promise
       ],
       [
         'end to end, 1 thread',
-        `${result.inline.window_ticks.toLocaleString('en')} window ticks in ${inlineS.toFixed(2)} s = ${Math.round(result.inline.ticks_per_s).toLocaleString('en')} ticks/s per core warm; cold (first run in the process) ${coldS.toFixed(2)} s = ${Math.round(result.inline.cold_ticks_per_s).toLocaleString('en')} ticks/s (${result.inline.fills} fills)`,
+        `${result.inline.window_ticks.toLocaleString('en')} window ticks in ${inlineS.toFixed(2)} s = ${Math.round(result.inline.ticks_per_s).toLocaleString('en')} ticks/s per core warm (${inlineCpuS.toFixed(2)} CPU-s = ${Math.round(result.inline.ticks_per_cpu_s).toLocaleString('en')} ticks per CPU-second); cold (first run in the process) ${coldS.toFixed(2)} s = ${Math.round(result.inline.cold_ticks_per_s).toLocaleString('en')} ticks/s (${result.inline.fills} fills)`,
       ],
       ...ioRows('busy day', io),
       ['compressible day', `same timestamps, prices on a 50-USD grid, unit sizes: ${mb(ioFlat.day_bytes)}`],
