@@ -25,18 +25,25 @@ export interface ImportSummary {
   days: Array<{ day: string; key: string; rows: number; bytes: number }>;
 }
 
-/** Stream the CSV files into a splitter (line numbers are per file, 1-based). */
-export async function readBinanceCsvFiles(files: readonly string[]): Promise<TradeDaySplitter> {
-  const splitter = new TradeDaySplitter();
+/** Stream the lines of CSV files (line numbers per file, 1-based). */
+export async function forEachCsvLine(
+  files: readonly string[],
+  fn: (line: string, lineNo: number, file: string) => void,
+): Promise<void> {
   for (const file of files) {
     const rl = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
     let lineNo = 0;
-    for await (const line of rl) {
-      lineNo++;
-      const t = parseBinanceTradeLine(line, lineNo, file);
-      if (t) splitter.add(t);
-    }
+    for await (const line of rl) fn(line, ++lineNo, file);
   }
+}
+
+/** Stream the CSV files into a splitter (line numbers are per file, 1-based). */
+export async function readBinanceCsvFiles(files: readonly string[]): Promise<TradeDaySplitter> {
+  const splitter = new TradeDaySplitter();
+  await forEachCsvLine(files, (line, lineNo, file) => {
+    const t = parseBinanceTradeLine(line, lineNo, file);
+    if (t) splitter.add(t);
+  });
   return splitter;
 }
 

@@ -6,7 +6,8 @@
  *
  * | what happened                                                 | function                          |
  * | ------------------------------------------------------------- | --------------------------------- |
- * | planned (manifest written, windows published)                 | ack                               |
+ * | planned (manifest and one task file per window written,       | ack                               |
+ * |   windows published)                                          |                                   |
  * | the run already completed (summary.json exists)               | ack (`already_complete`)          |
  * | no window opened (no change of target)                        | merge at once (empty results), ack |
  * | bad request, signals file missing, bad signal lines (each     | summary.failed.json for signal    |
@@ -16,7 +17,13 @@
 
 import { manifestKey, resultKey, STARTED_FILE, SUMMARY_FILE } from '../../infra/backtest/keys.ts';
 import { mergeIfComplete } from '../../infra/backtest/merge-run.ts';
-import { manifestText, planRun, readManifest, writeManifest } from '../../infra/backtest/plan-run.ts';
+import {
+  manifestText,
+  planRun,
+  readManifest,
+  writeManifest,
+  writeWindowTask,
+} from '../../infra/backtest/plan-run.ts';
 import { writeFailure } from '../../infra/backtest/results.ts';
 import {
   type BacktestRequest,
@@ -154,6 +161,8 @@ export async function planRequest(deps: PlannerDeps, payload: unknown): Promise<
     return { kind: 'ack', outcome: 'completed_empty', fields: { run_id: runId, merge: merged.kind } };
   }
   for (const w of manifest.windows) {
+    // The window's task first: its function reads that, not the whole manifest.
+    await writeWindowTask(deps.results, manifest, w);
     const msg: WindowMessage = { run_id: runId, window_id: w.window_id };
     await deps.bus.publish(BACKTEST_WINDOWS_TOPIC, msg, { run_id: runId, window_id: w.window_id });
   }

@@ -3,6 +3,8 @@
  *
  *   backtest_results/<run_id>/_started.json             cloud runs: when the request arrived
  *   backtest_results/<run_id>/_manifest.json            the plan (written first)
+ *   backtest_results/<run_id>/_tasks/<window_id>.json    cloud runs: one window's task (its plan,
+ *                                                        settings and limits), read by its function
  *   backtest_results/<run_id>/_partials/<window_id>.json one per window (a retry overwrites it)
  *   backtest_results/<run_id>/_errors/<window_id>.json   a window that cannot succeed
  *   backtest_results/<run_id>/orders.parquet             ┐
@@ -16,6 +18,7 @@ export const RESULTS_ROOT = 'backtest_results';
 export const MANIFEST_FILE = '_manifest.json';
 export const STARTED_FILE = '_started.json';
 export const PARTIALS_DIR = '_partials';
+export const TASKS_DIR = '_tasks';
 export const ERRORS_DIR = '_errors';
 export const SUMMARY_FILE = 'summary.json';
 export const FAILED_FILE = 'summary.failed.json';
@@ -36,6 +39,10 @@ export function manifestKey(runId: string): string {
 
 export function partialKey(runId: string, windowId: string): string {
   return `${runPrefix(runId)}${PARTIALS_DIR}/${windowId}.json`;
+}
+
+export function taskKey(runId: string, windowId: string): string {
+  return `${runPrefix(runId)}${TASKS_DIR}/${windowId}.json`;
 }
 
 export function errorKey(runId: string, windowId: string): string {

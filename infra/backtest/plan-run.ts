@@ -1,11 +1,19 @@
 /**
  * Planning a run from its inputs (shared by the local runner and the `backtest-planner` function):
  * signals text → validated signals (their instruments from `instruments/<day>.json` in the data
- * store, the latest file on or before each signal's day) → windows → the manifest, written to
+ * store, the latest file on or before each signal's day) → windows → each tick file's footer read
+ * once, giving every window the byte ranges of its row groups → the manifest, written to
  * `backtest_results/<run_id>/_manifest.json`.
  */
 import { createHash } from 'node:crypto';
-import { type BacktestSettings, type Manifest, ManifestSchema } from '../../shared/backtest/model.ts';
+import {
+  type BacktestSettings,
+  type Manifest,
+  ManifestSchema,
+  type WindowPlan,
+  type WindowTaskFile,
+  WindowTaskFileSchema,
+} from '../../shared/backtest/model.ts';
 import { planWindows } from '../../shared/backtest/planner.ts';
 import {
   type InstrumentLookup,
@@ -15,10 +23,12 @@ import {
 } from '../../shared/backtest/signals.ts';
 import { utcDayOf } from '../../shared/data/tick-layout.ts';
 import { findInstrument, type InstrumentIndex, indexInstruments } from '../../shared/domain/instrument.ts';
-import type { BlobStore } from '../../shared/ports/blob-store.ts';
+import { BlobNotFoundError, type BlobStore } from '../../shared/ports/blob-store.ts';
 import type { RiskLimits } from '../../shared/risk/limits.ts';
+import { newReadStats, type ReadStats } from '../parquet/reader.ts';
 import { InstrumentsMissingError, loadInstrumentSpecs } from '../ticks/instruments.ts';
-import { manifestKey } from './keys.ts';
+import { manifestKey, taskKey } from './keys.ts';
+import { planWindowReads } from './window-task.ts';
 
 export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -64,6 +74,8 @@ export async function instrumentLookup(data: BlobStore, days: readonly string[])
 
 export interface PlanRunInput {
   run_id: string;
+  /** Counts the footer bytes the planner reads (the run's only footer reads). */
+  stats?: ReadStats | undefined;
   /** The signals file's text and a name for messages (e.g. the file name). */
   signals: { text: string; source: string };
   settings: BacktestSettings;
@@ -86,6 +98,8 @@ export async function planRun(input: PlanRunInput): Promise<Manifest> {
     seed: settings.seed,
     source,
   });
+  // Each tick file's footer once, here: every window gets its row groups' byte ranges.
+  const windows = await planWindowReads(input.data, plan.windows, input.stats ?? newReadStats());
   const manifest: Manifest = {
     version: 1,
     run_id: input.run_id,
@@ -99,7 +113,7 @@ export async function planRun(input: PlanRunInput): Promise<Manifest> {
       instruments: [...new Set(resolved.map((s) => s.instrument_key))].sort(),
     },
     period: plan.period,
-    windows: plan.windows,
+    windows,
     skipped: plan.skipped,
   };
   // The manifest must read back as it was written (workers and the merge validate it).
@@ -112,6 +126,53 @@ export function manifestText(m: Manifest): string {
 
 export async function writeManifest(results: BlobStore, m: Manifest): Promise<void> {
   await results.put(manifestKey(m.run_id), manifestText(m), { contentType: 'application/json' });
+}
+
+/** Write one window's task file (idempotent: the same manifest gives the same bytes). */
+export async function writeWindowTask(results: BlobStore, m: Manifest, window: WindowPlan): Promise<void> {
+  const task: WindowTaskFile = {
+    version: 1,
+    run_id: m.run_id,
+    settings: m.settings,
+    risk_limits: m.risk_limits,
+    window,
+  };
+  await results.put(taskKey(m.run_id, window.window_id), `${JSON.stringify(task)}\n`, {
+    contentType: 'application/json',
+  });
+}
+
+/**
+ * A window's task file; null when absent (a run planned before task files existed: read the
+ * manifest); an Error naming the key when it is invalid.
+ */
+export async function readWindowTask(
+  results: BlobStore,
+  runId: string,
+  windowId: string,
+): Promise<WindowTaskFile | null> {
+  const key = taskKey(runId, windowId);
+  let bytes: Uint8Array;
+  try {
+    bytes = await results.get(key);
+  } catch (e) {
+    if (e instanceof BlobNotFoundError) return null;
+    throw e;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new Error(`window task ${key} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const r = WindowTaskFileSchema.safeParse(json);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    throw new Error(
+      `window task ${key} is invalid at ${first?.path.join('.') ?? ''}: ${first?.message ?? ''}`,
+    );
+  }
+  return r.data;
 }
 
 /** Read a run's manifest; null when absent; an Error naming the key when it is invalid. */

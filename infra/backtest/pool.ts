@@ -8,7 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { utcDayOf } from '../../shared/data/tick-layout.ts';
-import type { FooterEntry, WindowOutcome, WindowTask } from './window-task.ts';
+import type { WindowOutcome, WindowTask } from './window-task.ts';
 
 export interface WorkerFailure {
   code: string;
@@ -61,7 +61,6 @@ export class WindowPool {
   private readonly queue: Pending[] = [];
   private nextId = 0;
   private closed = false;
-  private footers: readonly FooterEntry[] = [];
   /** Workers replaced after dying; past a limit (a worker that cannot even start) queued tasks fail. */
   private respawns = 0;
   /** Largest process RSS a worker reported after a window (bytes; the process is shared). */
@@ -82,7 +81,6 @@ export class WindowPool {
       },
     });
     const slot: Slot = { worker, current: null, last: null, dead: false };
-    if (this.footers.length > 0) worker.postMessage({ type: 'seed', footers: this.footers });
     worker.on('message', (r: WorkerReply) => this.onReply(slot, r));
     const die = (err: Error) => {
       if (slot.dead) return;
@@ -157,16 +155,6 @@ export class WindowPool {
       slot.last = next.affinity;
       slot.worker.postMessage({ type: 'run', id: next.id, task: next.task });
     }
-  }
-
-  /**
-   * Give every worker these parsed footers (their caches then need no footer read per window). Sent
-   * as a message, so the pool can be started early, while the run is still being planned; a
-   * worker's messages arrive in order, so the footers are there before its next window.
-   */
-  seed(footers: readonly FooterEntry[]): void {
-    this.footers = footers;
-    for (const slot of this.slots) slot.worker.postMessage({ type: 'seed', footers });
   }
 
   /** Run one window in a worker. Rejects with a PoolTaskError naming the window. */

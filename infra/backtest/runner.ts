@@ -20,13 +20,7 @@ import { mergeIfComplete } from './merge-run.ts';
 import { defaultRunId, planRun, writeManifest } from './plan-run.ts';
 import { PoolTaskError, WindowPool } from './pool.ts';
 import { type RunError, type RunFailure, writeFailure } from './results.ts';
-import {
-  prefetchFooters,
-  runWindowTask,
-  WindowFailedError,
-  type WindowOutcome,
-  type WindowTask,
-} from './window-task.ts';
+import { runWindowTask, WindowFailedError, type WindowOutcome, type WindowTask } from './window-task.ts';
 
 export interface LocalRunOptions {
   signals: { text: string; source: string };
@@ -128,10 +122,13 @@ async function runWith(
     return { status: 'failed', run_id: runId, failure, key: await writeFailure(opts.results, failure) };
   };
 
+  // The planner's footer reads: the only footers a run reads (windows get byte ranges).
+  const stats = newReadStats();
   let manifest: Manifest;
   try {
     manifest = await planRun({
       run_id: runId,
+      stats,
       signals: opts.signals,
       settings: opts.settings,
       limits: opts.limits,
@@ -171,13 +168,9 @@ async function runWith(
     settings: manifest.settings,
     limits: manifest.risk_limits,
   }));
-  // Footers once per file, up front: windows then read only their row groups, whatever the pool.
-  const stats = newReadStats();
-  const footerCache = new FooterCache(Math.max(256, 4 * total + 64));
-  const footers = await prefetchFooters(opts.data, manifest.windows, footerCache, stats);
   let peakRss = 0;
   if (pool === null || total === 0) {
-    const cache = footerCache;
+    const cache = new FooterCache();
     for (const task of tasks) {
       try {
         record(task.window.window_id, {
@@ -190,7 +183,6 @@ async function runWith(
     }
     peakRss = process.memoryUsage().rss;
   } else {
-    pool.seed(footers);
     await Promise.all(
       tasks.map((task) =>
         pool.run(task).then(

@@ -10,15 +10,20 @@
  */
 
 import type { FileMetaData } from 'hyparquet';
-import type { BacktestSettings } from '../../shared/backtest/model.ts';
-import { type WindowPartial, WindowPartialSchema, type WindowPlan } from '../../shared/backtest/model.ts';
+import {
+  type BacktestSettings,
+  type PlannedFileRead,
+  type WindowPartial,
+  WindowPartialSchema,
+  type WindowPlan,
+} from '../../shared/backtest/model.ts';
 import { simulateWindow, WindowSimulationError } from '../../shared/backtest/window.ts';
 import { daysInWindow, type TickKind, tickFileKey } from '../../shared/data/tick-layout.ts';
 import { nanosToIso } from '../../shared/domain/time.ts';
-import { BlobNotFoundError, type BlobStore } from '../../shared/ports/blob-store.ts';
+import { type BlobInfo, BlobNotFoundError, type BlobStore } from '../../shared/ports/blob-store.ts';
 import type { RiskLimits } from '../../shared/risk/limits.ts';
 import { type FooterCache, openParquetBlob, ParquetFileError, type ReadStats } from '../parquet/reader.ts';
-import { loadWindow, TickDataMissingError } from '../ticks/loader.ts';
+import { loadWindow, planFileRead, TickDataMissingError, windowColumns } from '../ticks/loader.ts';
 import { partialKey } from './keys.ts';
 
 export interface WindowTask {
@@ -107,39 +112,85 @@ export async function windowTickFiles(
   return { kinds, keys: days.flatMap((d) => kinds.map((k) => tickFileKey(w.instrument_key, d, k))) };
 }
 
-/** A parsed footer to seed a worker's cache with (plain data: it crosses thread boundaries). */
-export interface FooterEntry {
-  key: string;
-  size: number;
-  updatedMs: number | undefined;
-  metadata: FileMetaData;
-}
-
 /**
- * Read the footer of every tick file a run's windows need, once, into `cache` (and return them for
- * other threads). A missing or unreadable file is skipped here: the window that needs it fails with
- * an error naming it. The bytes are counted in `stats`. Because windows then find every footer in
- * their cache, the bytes a run reads do not depend on how windows are spread over workers.
+ * Plan what every window reads (the manifest's `reads`): each tick file the windows need is stat'ed
+ * and its footer read ONCE (counted in `stats`), and each window gets the exact byte
+ * ranges of its row groups' column chunks plus the columns' schema, so it reads no footer at all.
+ * Which files: trades plus the L2 book when every day of the window has one, else trades plus
+ * quotes. A window whose file is missing or unreadable gets no `reads`: it then opens its files
+ * itself and fails with an error naming the file, as before.
  */
-export async function prefetchFooters(
+export async function planWindowReads(
   data: BlobStore,
   windows: readonly WindowPlan[],
-  cache: FooterCache,
   stats: ReadStats,
-): Promise<FooterEntry[]> {
-  const keys = new Set<string>();
-  for (const w of windows) for (const k of (await windowTickFiles(data, w)).keys) keys.add(k);
-  const out: FooterEntry[] = [];
-  for (const key of [...keys].sort()) {
-    const info = await data.stat(key);
-    if (info === null) continue;
-    try {
-      const opened = await openParquetBlob(data, key, { stats, cache });
-      out.push({ key, size: info.size, updatedMs: info.updatedMs, metadata: opened.metadata });
-    } catch (e) {
-      if (e instanceof ParquetFileError || e instanceof BlobNotFoundError) continue;
-      throw e;
+): Promise<WindowPlan[]> {
+  const stats0 = new Map<string, Promise<BlobInfo | null>>();
+  const statOnce = (key: string) => {
+    let p = stats0.get(key);
+    if (!p) {
+      p = data.stat(key);
+      stats0.set(key, p);
     }
+    return p;
+  };
+  // Parsed footers by key, with their day. A 1,440-row-group footer is a few MB of objects, so
+  // footers are dropped once no later window can need them: windows come in start order, and a
+  // window never reads a day before the one it starts on.
+  const footers = new Map<
+    string,
+    { day: string; footer: Promise<{ metadata: FileMetaData; size: number } | null> }
+  >();
+  const footerOnce = (key: string, day: string) => {
+    let e = footers.get(key);
+    if (!e) {
+      const footer = (async () => {
+        if ((await statOnce(key)) === null) return null;
+        try {
+          const o = await openParquetBlob(data, key, { stats });
+          return { metadata: o.metadata, size: o.file.byteLength };
+        } catch (err) {
+          if (err instanceof ParquetFileError || err instanceof BlobNotFoundError) return null;
+          throw err;
+        }
+      })();
+      e = { day, footer };
+      footers.set(key, e);
+    }
+    return e.footer;
+  };
+  const out: WindowPlan[] = [];
+  for (const w of windows) {
+    const from = BigInt(w.start_ns);
+    const to = BigInt(w.end_ns);
+    const days = daysInWindow(from, to);
+    const firstDay = days[0];
+    if (firstDay === undefined || to <= from) {
+      out.push(w);
+      continue;
+    }
+    for (const [key, e] of footers) if (e.day < firstDay) footers.delete(key);
+    const books = await Promise.all(days.map((d) => statOnce(tickFileKey(w.instrument_key, d, 'book'))));
+    const kinds: TickKind[] = books.every((b) => b !== null) ? ['trades', 'book'] : ['trades', 'quotes'];
+    const files: PlannedFileRead[] = [];
+    let complete = true;
+    for (const day of days) {
+      for (const kind of kinds) {
+        const key = tickFileKey(w.instrument_key, day, kind);
+        const f = await footerOnce(key, day);
+        if (f === null) {
+          complete = false;
+          continue;
+        }
+        try {
+          files.push(planFileRead({ key, ...f }, kind, day, windowColumns(kind), from, to));
+        } catch (e) {
+          if (!(e instanceof ParquetFileError)) throw e;
+          complete = false;
+        }
+      }
+    }
+    out.push(complete ? { ...w, reads: { kinds, files } } : w);
   }
   return out;
 }
@@ -153,13 +204,14 @@ export async function computeWindow(
   try {
     const from = BigInt(w.start_ns);
     const to = BigInt(w.end_ns);
-    const { kinds } = await windowTickFiles(deps.data, w);
+    // Planned byte ranges when the manifest has them (no footer, no stat); else open the files.
+    const kinds = w.reads?.kinds ?? (to > from ? (await windowTickFiles(deps.data, w)).kinds : []);
     const ticks =
       to > from
         ? await loadWindow(
             deps.data,
             { instrument_key: w.instrument_key, fromNs: from, toNs: to, kinds },
-            { cache: deps.cache },
+            { cache: deps.cache, planned: w.reads },
           )
         : null;
     const sim = simulateWindow({

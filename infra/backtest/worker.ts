@@ -1,7 +1,9 @@
 /**
  * A backtest worker thread (started by pool.ts through worker-bootstrap.mjs): opens the data and
- * results stores named in its workerData once, keeps a footer cache across windows, and runs the
- * windows it is sent one at a time, answering each with its outcome or a classified failure.
+ * results stores named in its workerData once and runs the windows it is sent one at a time,
+ * answering each with its outcome or a classified failure. Windows carry their planned byte ranges
+ * (the manifest's `reads`), so a worker reads no footer; the cache serves only windows planned
+ * without them.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { z } from 'zod';
@@ -14,27 +16,13 @@ import {
 import { FooterCache } from '../parquet/reader.ts';
 import { openBlobLocation } from '../ticks/blob-location.ts';
 import type { WorkerReply } from './pool.ts';
-import { type FooterEntry, runWindowTask, WindowFailedError } from './window-task.ts';
+import { runWindowTask, WindowFailedError } from './window-task.ts';
 
 const InitSchema = z.object({
   entry: z.string(),
   dataLocation: z.string(),
   resultsLocation: z.string(),
 });
-const SeedSchema = z.object({ type: z.literal('seed'), footers: z.array(z.unknown()) });
-
-/** A footer entry as sent by the pool (structured clone of what prefetchFooters returned). */
-function isFooterEntry(x: unknown): x is FooterEntry {
-  if (typeof x !== 'object' || x === null) return false;
-  const e = x as Record<string, unknown>;
-  return (
-    typeof e.key === 'string' &&
-    typeof e.size === 'number' &&
-    (e.updatedMs === undefined || typeof e.updatedMs === 'number') &&
-    typeof e.metadata === 'object' &&
-    e.metadata !== null
-  );
-}
 const RequestSchema = z.strictObject({
   type: z.literal('run'),
   id: z.number().int(),
@@ -51,20 +39,13 @@ if (port === null) throw new Error('infra/backtest/worker.ts must run in a worke
 const init = InitSchema.parse(workerData);
 const data = await openBlobLocation(init.dataLocation, { durable: false });
 const results = await openBlobLocation(init.resultsLocation);
-let cache = new FooterCache();
+const cache = new FooterCache();
 
 function reply(r: WorkerReply): void {
   port?.postMessage(r);
 }
 
 port.on('message', (raw: unknown) => {
-  const seed = SeedSchema.safeParse(raw);
-  if (seed.success) {
-    const footers = seed.data.footers.filter(isFooterEntry);
-    cache = new FooterCache(Math.max(256, footers.length + 64));
-    for (const f of footers) cache.set(f.key, f.size, f.updatedMs, f.metadata);
-    return;
-  }
   const parsed = RequestSchema.safeParse(raw);
   if (!parsed.success) {
     reply({

@@ -73,6 +73,94 @@ export class BlobRangeFile implements AsyncBuffer {
   }
 }
 
+/**
+ * An AsyncBuffer over one blob that fetches only the byte ranges it was told are needed (the column
+ * chunks a plan names), in one request per run of touching ranges, whatever larger span a decoder
+ * asks for: the bytes between needed ranges are never fetched (they read as zeros and are never
+ * decoded). {@link prefetch} fetches every needed range at once (the fewest requests); a span that
+ * touches no needed range is fetched whole. Counts bytes and requests like {@link BlobRangeFile}.
+ */
+export class NeededRangesFile implements AsyncBuffer {
+  private readonly ranges: Array<[number, number]>;
+  private readonly inner: BlobRangeFile;
+  private loaded: Map<number, Promise<ArrayBuffer>> | null = null;
+
+  constructor(
+    blobs: BlobStore,
+    readonly key: string,
+    readonly byteLength: number,
+    needed: ReadonlyArray<readonly [number, number]>,
+    shared?: ReadStats,
+  ) {
+    this.inner = new BlobRangeFile(blobs, key, byteLength, shared);
+    this.ranges = mergeAdjacent(needed);
+  }
+
+  get bytesRead(): number {
+    return this.inner.bytesRead;
+  }
+
+  get requests(): number {
+    return this.inner.requests;
+  }
+
+  /** Fetch every needed range now, one request per run of touching ranges. */
+  async prefetch(): Promise<void> {
+    if (this.loaded) return;
+    const loaded = new Map(this.ranges.map(([a, b]) => [a, this.inner.slice(a, b)] as const));
+    this.loaded = loaded;
+    await Promise.all(loaded.values());
+  }
+
+  private async part(a: number, b: number): Promise<Uint8Array> {
+    if (this.loaded) {
+      for (const [ra, rb] of this.ranges) {
+        if (ra <= a && b <= rb) {
+          const buf = await this.loaded.get(ra);
+          if (buf) return new Uint8Array(buf, a - ra, b - a);
+        }
+      }
+    }
+    return new Uint8Array(await this.inner.slice(a, b));
+  }
+
+  async slice(start: number, end: number = this.byteLength): Promise<ArrayBuffer> {
+    const parts = clipRanges(this.ranges, start, end);
+    if (parts.length === 0) return this.inner.slice(start, end);
+    const out = new Uint8Array(end - start);
+    const got = await Promise.all(parts.map(([a, b]) => this.part(a, b)));
+    for (let i = 0; i < parts.length; i++) {
+      out.set(got[i] as Uint8Array, (parts[i] as [number, number])[0] - start);
+    }
+    return out.buffer;
+  }
+}
+
+/** Sorted, with overlapping and touching ranges merged. */
+export function mergeAdjacent(ranges: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
+  const sorted = ranges.filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+  const out: Array<[number, number]> = [];
+  for (const [a, b] of sorted) {
+    const last = out[out.length - 1];
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}
+
+function clipRanges(
+  ranges: ReadonlyArray<[number, number]>,
+  start: number,
+  end: number,
+): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [a, b] of ranges) {
+    if (b <= start || a >= end) continue;
+    out.push([Math.max(a, start), Math.min(b, end)]);
+  }
+  return out;
+}
+
 /** An AsyncBuffer over bytes in memory. */
 export function memoryFile(bytes: Uint8Array): AsyncBuffer {
   return {
@@ -254,8 +342,24 @@ type Collector = {
 };
 type DecodedLike = ColumnData['columnData'];
 
+/**
+ * Nanoseconds per unit of an INT64 timestamp column (1 for NANOS), or 0 when the column is not an
+ * INT64 timestamp. Such columns are read raw (their annotation dropped, see rawMetadata) and scaled
+ * here: no per-value parser call, and nanosecond columns arrive as the decoder's BigInt64Array.
+ */
+function int64TimestampScale(e: SchemaElement): bigint {
+  if (e.type !== 'INT64') return 0n;
+  if (e.logical_type?.type === 'TIMESTAMP') {
+    return e.logical_type.unit === 'NANOS' ? 1n : e.logical_type.unit === 'MICROS' ? 1_000n : 1_000_000n;
+  }
+  if (e.converted_type === 'TIMESTAMP_MICROS') return 1_000n;
+  if (e.converted_type === 'TIMESTAMP_MILLIS') return 1_000_000n;
+  return 0n;
+}
+
 function collectorFor(key: string, e: SchemaElement, n: number): Collector {
   const required = e.repetition_type === 'REQUIRED';
+  const tsScale = int64TimestampScale(e);
   const isDecimal = e.converted_type === 'DECIMAL' || e.logical_type?.type === 'DECIMAL';
   if (isDecimal) {
     const scale = e.scale ?? (e.logical_type?.type === 'DECIMAL' ? e.logical_type.scale : 0);
@@ -276,11 +380,16 @@ function collectorFor(key: string, e: SchemaElement, n: number): Collector {
     return {
       out,
       put(at, src, from, to) {
+        if (src instanceof BigInt64Array && tsScale <= 1n) {
+          out.set(src.subarray(from, to), at);
+          return;
+        }
+        const scale = tsScale > 1n ? tsScale : 1n;
         for (let i = from; i < to; i++) {
           const v: unknown = src[i];
           if (typeof v !== 'bigint')
             throw new ParquetFileError(key, `column ${e.name}: expected bigint, got ${typeof v}`);
-          out[at + i - from] = v;
+          out[at + i - from] = v * scale;
         }
       },
     };
@@ -319,11 +428,16 @@ function collectorFor(key: string, e: SchemaElement, n: number): Collector {
       for (let i = from; i < to; i++) {
         const v: unknown = src[i];
         out[at + i - from] =
-          typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean'
-            ? v
-            : v === null || v === undefined
-              ? null
-              : String(v);
+          typeof v === 'bigint' && tsScale > 1n
+            ? v * tsScale
+            : typeof v === 'string' ||
+                typeof v === 'number' ||
+                typeof v === 'bigint' ||
+                typeof v === 'boolean'
+              ? v
+              : v === null || v === undefined
+                ? null
+                : String(v);
       }
     },
   };
@@ -357,17 +471,19 @@ export function formatUnscaled(unscaled: bigint, scale: number): string {
 }
 
 /**
- * A metadata copy in which DECIMAL columns lose their annotations, so hyparquet hands us the raw
- * unscaled integers (its own conversion goes through a float) and we format them exactly.
+ * A metadata copy in which DECIMAL and INT64 TIMESTAMP columns lose their annotations, so hyparquet
+ * hands us the raw integers: DECIMALs unscaled (its own conversion goes through a float; we format
+ * them exactly), timestamps as int64 (no parser call and no bigint allocated per value; we scale
+ * MICROS/MILLIS to nanoseconds).
  */
-function rawDecimalMetadata(metadata: FileMetaData): FileMetaData {
-  if (!metadata.schema.some((e) => e.converted_type === 'DECIMAL' || e.logical_type?.type === 'DECIMAL')) {
-    return metadata;
-  }
+function rawMetadata(metadata: FileMetaData): FileMetaData {
+  const raw = (e: SchemaElement) =>
+    e.converted_type === 'DECIMAL' || e.logical_type?.type === 'DECIMAL' || int64TimestampScale(e) > 0n;
+  if (!metadata.schema.some(raw)) return metadata;
   return {
     ...metadata,
     schema: metadata.schema.map((e) => {
-      if (e.converted_type !== 'DECIMAL' && e.logical_type?.type !== 'DECIMAL') return e;
+      if (!raw(e)) return e;
       const { converted_type: _c, logical_type: _l, ...rest } = e;
       return rest;
     }),
@@ -406,7 +522,7 @@ export async function readRows(
   try {
     await parquetRead({
       file,
-      metadata: rawDecimalMetadata(metadata),
+      metadata: rawMetadata(metadata),
       columns: [...opts.columns],
       rowStart,
       rowEnd,

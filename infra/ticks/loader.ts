@@ -9,7 +9,8 @@
  * a file that cannot be decoded (or lacks the SPEC columns) a {@link ParquetFileError} naming the
  * file. A window in which the instrument simply traded nothing returns empty columns.
  */
-import type { FileMetaData, SchemaElement } from 'hyparquet';
+import type { ColumnChunk, FileMetaData, SchemaElement } from 'hyparquet';
+import type { ParquetColumn, PlannedFileRead, WindowTickReads } from '../../shared/backtest/model.ts';
 import {
   BOOK_ASK,
   BOOK_BID,
@@ -30,6 +31,7 @@ import {
   type ColumnArray,
   columnElements,
   type FooterCache,
+  NeededRangesFile,
   newReadStats,
   type OpenedParquet,
   openParquetBlob,
@@ -71,6 +73,12 @@ export interface LoadWindowRequest {
 export interface LoadWindowOptions {
   /** Reuse parsed footers across windows (a worker serving several windows of the same day). */
   cache?: FooterCache | undefined;
+  /**
+   * The window's files and row-group byte ranges as planned from the footers (the manifest's
+   * window `reads`): the loader then reads no footer and no file metadata, only those ranges. Its kinds
+   * replace `req.kinds`.
+   */
+  planned?: WindowTickReads | undefined;
 }
 
 /** What was read from one file. */
@@ -107,7 +115,7 @@ export interface TickWindow {
   files: TickFileReport[];
 }
 
-const COLUMNS: Record<TickKind, readonly string[]> = {
+export const COLUMNS: Record<TickKind, readonly string[]> = {
   trades: [TS_COLUMN, 'price', 'size', 'side'],
   quotes: [TS_COLUMN, 'bid_px', 'bid_sz', 'ask_px', 'ask_sz'],
   book: [TS_COLUMN, 'side', 'level', 'price', 'size'],
@@ -123,23 +131,48 @@ export async function loadWindow(
   if (toNs < fromNs) {
     throw new RangeError(`window ends before it starts: [${nanosToIso(fromNs)}, ${nanosToIso(toNs)})`);
   }
-  const kinds = [...new Set(req.kinds ?? (['trades', 'quotes'] as const))];
+  const planned = opts.planned;
+  const kinds = [...new Set(planned?.kinds ?? req.kinds ?? (['trades', 'quotes'] as const))];
   const days = daysInWindow(fromNs, toNs);
   const stats = newReadStats();
   const files: TickFileReport[] = [];
   const out: TickWindow = { instrument_key, fromNs, toNs, bytes_read: 0, bytes_total: 0, requests: 0, files };
 
-  const withIds = req.tradeIds ?? false;
   await Promise.all(
     kinds.map(async (kind) => {
-      const columns = kind === 'trades' && withIds ? [...COLUMNS.trades, 'trade_id'] : COLUMNS[kind];
       const parts: Array<Map<string, ColumnArray>> = [];
-      for (const day of days) {
-        const key = tickFileKey(instrument_key, day, kind);
-        const { data, report } = await readFileWindow(blobs, key, kind, day, columns, req, stats, opts.cache);
-        parts.push(data);
-        files.push(report);
+      const keys: string[] = [];
+      let withIds = false;
+      if (planned) {
+        const reads = planned.files.filter((f) => f.kind === kind).sort((a, b) => (a.day < b.day ? -1 : 1));
+        withIds = reads.some((r) => r.columns.some((c) => c.name === 'trade_id'));
+        const got = await Promise.all(reads.map((r) => readPlannedFile(blobs, r, req, stats)));
+        for (const g of got) {
+          parts.push(g.data);
+          files.push(g.report);
+          keys.push(g.report.key);
+        }
+      } else {
+        withIds = kind === 'trades' && (req.tradeIds ?? false);
+        const columns = withIds ? [...COLUMNS.trades, 'trade_id'] : COLUMNS[kind];
+        for (const day of days) {
+          const key = tickFileKey(instrument_key, day, kind);
+          const { data, report } = await readFileWindow(
+            blobs,
+            key,
+            kind,
+            day,
+            columns,
+            req,
+            stats,
+            opts.cache,
+          );
+          parts.push(data);
+          files.push(report);
+          keys.push(key);
+        }
       }
+      const keyOf = (i: number) => keys[i] ?? '';
       if (kind === 'trades')
         out.trades = concatTrades(
           parts.map((p, i) => toTrades(p, withIds, keyOf(i))),
@@ -147,20 +180,181 @@ export async function loadWindow(
         );
       else if (kind === 'quotes') out.quotes = concatQuotes(parts.map((p, i) => toQuotes(p, keyOf(i))));
       else out.book = concatBook(parts.map((p, i) => toBook(p, keyOf(i))));
-
-      function keyOf(i: number): string {
-        return tickFileKey(instrument_key, days[i] ?? '', kind);
-      }
     }),
   );
   files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   out.bytes_read = stats.bytesRead;
   out.requests = stats.requests;
   out.bytes_total = files.reduce((s, f) => s + f.bytes_total, 0);
-  if (!out.trades && kinds.includes('trades')) out.trades = emptyTrades(withIds);
+  if (!out.trades && kinds.includes('trades')) out.trades = emptyTrades(req.tradeIds ?? false);
   if (!out.quotes && kinds.includes('quotes')) out.quotes = emptyQuotes();
   if (!out.book && kinds.includes('book')) out.book = emptyBook();
   return out;
+}
+
+/** The columns a window reads from a file of this kind (`trade_id` only when asked). */
+export function windowColumns(kind: TickKind, tradeIds = false): readonly string[] {
+  return kind === 'trades' && tradeIds ? [...COLUMNS.trades, 'trade_id'] : COLUMNS[kind];
+}
+
+/**
+ * Plan what a window reads from one file, from its footer: the columns' schema elements and the exact
+ * byte range of each column chunk of every row group whose `ts_event` range overlaps [fromNs, toNs)
+ * (all row groups of a file without statistics). Throws ParquetFileError when the file lacks a
+ * column or has the wrong type for it.
+ */
+export function planFileRead(
+  opened: { key: string; metadata: FileMetaData; size: number },
+  kind: TickKind,
+  day: string,
+  columns: readonly string[],
+  fromNs: Nanos,
+  toNs: Nanos,
+): PlannedFileRead {
+  const { key, metadata } = opened;
+  checkSchema({ key, metadata }, kind, columns);
+  const elements = columnElements(metadata);
+  const cols: ParquetColumn[] = columns.map((name) => columnOf(key, elements.get(name) as SchemaElement));
+  const row_groups: PlannedFileRead['row_groups'] = [];
+  for (const index of overlappingRowGroups(metadata, fromNs, toNs)) {
+    const rg = metadata.row_groups[index];
+    if (!rg) continue;
+    const chunks = columns.map((name) => {
+      const c = rg.columns.find(
+        (x) => x.meta_data?.path_in_schema.length === 1 && x.meta_data.path_in_schema[0] === name,
+      );
+      const md = c?.meta_data;
+      if (!md || c.file_path) {
+        throw new ParquetFileError(key, `row group ${index} has no readable chunk for column ${name}`);
+      }
+      const start = Number(md.dictionary_page_offset || md.data_page_offset);
+      return [
+        start,
+        Number(md.total_compressed_size),
+        Number(md.total_uncompressed_size),
+        Number(md.num_values),
+        md.codec,
+      ] as PlannedFileRead['row_groups'][number]['chunks'][number];
+    });
+    row_groups.push({ index, rows: Number(rg.num_rows), chunks });
+  }
+  return {
+    key,
+    kind,
+    day,
+    size: opened.size,
+    row_groups_total: metadata.row_groups.length,
+    columns: cols,
+    row_groups,
+  };
+}
+
+function columnOf(key: string, e: SchemaElement): ParquetColumn {
+  const rep = e.repetition_type;
+  if (e.type === undefined || (rep !== 'REQUIRED' && rep !== 'OPTIONAL')) {
+    throw new ParquetFileError(key, `column ${e.name} is not a flat leaf column`);
+  }
+  const c: ParquetColumn = { name: e.name, type: e.type, repetition_type: rep };
+  if (e.type_length !== undefined) c.type_length = e.type_length;
+  if (e.converted_type !== undefined) c.converted_type = e.converted_type;
+  if (e.scale !== undefined) c.scale = e.scale;
+  if (e.precision !== undefined) c.precision = e.precision;
+  if (e.logical_type !== undefined) c.logical_type = { ...e.logical_type };
+  return c;
+}
+
+/**
+ * The footer a planned read stands for: the planned columns and only the planned row groups, with
+ * each chunk's absolute offsets in the file (enough for the decoder; statistics are not needed).
+ */
+export function metadataOfRead(read: PlannedFileRead): FileMetaData {
+  const schema = [
+    { name: 'root', num_children: read.columns.length },
+    ...read.columns.map((c) => ({ ...c }) as SchemaElement),
+  ];
+  let rows = 0;
+  const row_groups = read.row_groups.map((rg) => {
+    if (rg.chunks.length !== read.columns.length) {
+      throw new ParquetFileError(
+        read.key,
+        `planned row group ${rg.index} has ${rg.chunks.length} chunks for ${read.columns.length} columns`,
+      );
+    }
+    rows += rg.rows;
+    let bytes = 0;
+    const columns: ColumnChunk[] = rg.chunks.map(([start, compressed, uncompressed, values, codec], i) => {
+      const c = read.columns[i] as ParquetColumn;
+      bytes += uncompressed;
+      return {
+        file_offset: BigInt(start + compressed),
+        meta_data: {
+          type: c.type,
+          encodings: [],
+          path_in_schema: [c.name],
+          codec,
+          num_values: BigInt(values),
+          total_uncompressed_size: BigInt(uncompressed),
+          total_compressed_size: BigInt(compressed),
+          data_page_offset: BigInt(start),
+        },
+      } as ColumnChunk;
+    });
+    return { columns, total_byte_size: BigInt(bytes), num_rows: BigInt(rg.rows) };
+  });
+  return { version: 2, schema, num_rows: BigInt(rows), row_groups, metadata_length: 0 } as FileMetaData;
+}
+
+/** Read a planned file: only its planned column chunks, no footer, no stat. */
+async function readPlannedFile(
+  blobs: BlobStore,
+  read: PlannedFileRead,
+  req: LoadWindowRequest,
+  stats: ReadStats,
+): Promise<{ data: Map<string, ColumnArray>; report: TickFileReport }> {
+  const needed: Array<[number, number]> = [];
+  let groupBytes = 0;
+  for (const rg of read.row_groups) {
+    for (const [start, len] of rg.chunks) {
+      needed.push([start, start + len]);
+      groupBytes += len;
+    }
+  }
+  const file = new NeededRangesFile(blobs, read.key, read.size, needed, stats);
+  const metadata = metadataOfRead(read);
+  const columns = read.columns.map((c) => c.name);
+  let all: Map<string, ColumnArray>;
+  try {
+    await file.prefetch();
+    all = await readRows({ key: read.key, file, metadata }, { columns });
+  } catch (err) {
+    const cause = err instanceof ParquetFileError ? err.cause : err;
+    if (cause instanceof BlobNotFoundError)
+      throw new TickDataMissingError(read.key, req.instrument_key, req.fromNs, req.toNs);
+    // Tick files are immutable once written; a planned range that no longer decodes means the file
+    // was replaced after planning.
+    throw new ParquetFileError(
+      read.key,
+      `planned row groups do not decode (${cause instanceof Error ? cause.message : String(cause)}); was the file replaced after the run was planned?`,
+      { cause },
+    );
+  }
+  const { data, rowsRead, kept } = keepWindowRows(read.key, all, columns, req.fromNs, req.toNs);
+  return {
+    data,
+    report: {
+      key: read.key,
+      kind: read.kind,
+      day: read.day,
+      bytes_total: read.size,
+      bytes_read: file.bytesRead,
+      footer_bytes: 0,
+      row_group_bytes: groupBytes,
+      row_groups_total: read.row_groups_total,
+      row_groups_read: read.row_groups.length,
+      rows_read: rowsRead,
+      rows_in_window: kept,
+    },
+  };
 }
 
 /** The [min, max] of `ts_event` in a row group from the footer statistics, or null when absent. */
@@ -188,7 +382,11 @@ export function overlappingRowGroups(metadata: FileMetaData, fromNs: Nanos, toNs
   return out;
 }
 
-function checkSchema(opened: OpenedParquet, kind: TickKind, columns: readonly string[]): void {
+function checkSchema(
+  opened: Pick<OpenedParquet, 'key' | 'metadata'>,
+  kind: TickKind,
+  columns: readonly string[],
+): void {
   const elements = columnElements(opened.metadata);
   for (const name of columns) {
     const e = elements.get(name);
@@ -261,31 +459,13 @@ async function readFileWindow(
     else runs.push({ rowStart: start, rowEnd: end });
   }
   const pieces = await Promise.all(runs.map((r) => readRows(opened, { columns, ...r })));
-  const all = concatParts(pieces, columns);
-  const ts = toBigInt64(key, TS_COLUMN, all.get(TS_COLUMN));
-  const rowsRead = ts.length;
-  const from = req.fromNs;
-  const to = req.toNs;
-
-  // Keep the rows inside the window; restore time order if a foreign file was not sorted.
-  const keep: number[] = [];
-  let sorted = true;
-  let prev: bigint | null = null;
-  for (let i = 0; i < ts.length; i++) {
-    const t = ts[i] as bigint;
-    if (t >= from && t < to) {
-      if (prev !== null && t < prev) sorted = false;
-      prev = t;
-      keep.push(i);
-    }
-  }
-  if (!sorted)
-    keep.sort((a, b) =>
-      (ts[a] as bigint) < (ts[b] as bigint) ? -1 : (ts[a] as bigint) > (ts[b] as bigint) ? 1 : a - b,
-    );
-  const data = new Map<string, ColumnArray>();
-  for (const name of columns) data.set(name, take(all.get(name), keep, key, name));
-
+  const { data, rowsRead, kept } = keepWindowRows(
+    key,
+    concatParts(pieces, columns),
+    columns,
+    req.fromNs,
+    req.toNs,
+  );
   const report: TickFileReport = {
     key,
     kind,
@@ -297,9 +477,85 @@ async function readFileWindow(
     row_groups_total: metadata.row_groups.length,
     row_groups_read: selected.length,
     rows_read: rowsRead,
-    rows_in_window: keep.length,
+    rows_in_window: kept,
   };
   return { data, report };
+}
+
+/** Keep the rows inside [from, to); restore time order if a foreign file was not sorted. */
+function keepWindowRows(
+  key: string,
+  all: Map<string, ColumnArray>,
+  columns: readonly string[],
+  from: Nanos,
+  to: Nanos,
+): { data: Map<string, ColumnArray>; rowsRead: number; kept: number } {
+  const ts = toBigInt64(key, TS_COLUMN, all.get(TS_COLUMN));
+  const rowsRead = ts.length;
+  if (isSortedInt64(ts)) {
+    // Sorted (every file our tools write): the window is one slice, found by binary search; typed
+    // columns are sliced without copying.
+    const lo = lowerBound(ts, from);
+    const hi = lowerBound(ts, to);
+    const data = new Map<string, ColumnArray>();
+    for (const name of columns) data.set(name, sliceColumn(all.get(name), lo, Math.max(lo, hi), key, name));
+    return { data, rowsRead, kept: Math.max(0, hi - lo) };
+  }
+  const keep: number[] = [];
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i] as bigint;
+    if (t >= from && t < to) keep.push(i);
+  }
+  keep.sort((a, b) =>
+    (ts[a] as bigint) < (ts[b] as bigint) ? -1 : (ts[a] as bigint) > (ts[b] as bigint) ? 1 : a - b,
+  );
+  const data = new Map<string, ColumnArray>();
+  for (const name of columns) data.set(name, take(all.get(name), keep, key, name));
+  return { data, rowsRead, kept: keep.length };
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Non-decreasing? Compared as (signed high word, unsigned low word): no bigint per row. */
+export function isSortedInt64(ts: BigInt64Array): boolean {
+  if (!LITTLE_ENDIAN) {
+    for (let i = 1; i < ts.length; i++) if ((ts[i] as bigint) < (ts[i - 1] as bigint)) return false;
+    return true;
+  }
+  const w = new Uint32Array(ts.buffer, ts.byteOffset, ts.length * 2);
+  const hw = new Int32Array(ts.buffer, ts.byteOffset, ts.length * 2);
+  for (let i = 1; i < ts.length; i++) {
+    const h0 = hw[2 * i - 1] as number;
+    const h1 = hw[2 * i + 1] as number;
+    if (h1 < h0 || (h1 === h0 && (w[2 * i] as number) < (w[2 * i - 2] as number))) return false;
+  }
+  return true;
+}
+
+/** First index i with ts[i] ≥ x in a sorted column (ts.length when none). */
+function lowerBound(ts: BigInt64Array, x: bigint): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ts[mid] as bigint) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function sliceColumn(
+  col: ColumnArray | undefined,
+  lo: number,
+  hi: number,
+  key: string,
+  name: string,
+): ColumnArray {
+  if (col === undefined) throw new ParquetFileError(key, `column ${name} was not read`);
+  if (col instanceof BigInt64Array || col instanceof Float64Array || col instanceof Int32Array) {
+    return lo === 0 && hi === col.length ? col : col.subarray(lo, hi);
+  }
+  return col.slice(lo, hi) as ColumnArray;
 }
 
 function take(col: ColumnArray | undefined, idx: readonly number[], key: string, name: string): ColumnArray {
@@ -432,7 +688,7 @@ function sideCodes(
     const v = col[i];
     const code =
       typeof v === 'string'
-        ? codes.get(v.toUpperCase())
+        ? (codes.get(v) ?? codes.get(v.toUpperCase()))
         : v === null && nullCode !== null
           ? nullCode
           : undefined;

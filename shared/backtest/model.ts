@@ -9,6 +9,7 @@
  * field instead of a wrong number in the results.
  */
 import { z } from 'zod';
+import { TICK_KINDS } from '../data/tick-layout.ts';
 import { InstrumentSpecSchema } from '../domain/instrument.ts';
 import { InstrumentKeySchema } from '../domain/instrument-id.ts';
 import { DecimalSchema, PositiveDecimal } from '../domain/schemas.ts';
@@ -118,6 +119,79 @@ export const RiskLimitsSchema = z.strictObject({
 // Plan
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A Parquet column as a window needs it to decode its chunks without the file's footer: the leaf
+ * schema element (physical type, repetition, annotations).
+ */
+export const ParquetColumnSchema = z.strictObject({
+  name: z.string().min(1),
+  type: z.enum([
+    'BOOLEAN',
+    'INT32',
+    'INT64',
+    'INT96',
+    'FLOAT',
+    'DOUBLE',
+    'BYTE_ARRAY',
+    'FIXED_LEN_BYTE_ARRAY',
+  ]),
+  repetition_type: z.enum(['REQUIRED', 'OPTIONAL']),
+  type_length: z.number().int().nonnegative().optional(),
+  converted_type: z.string().optional(),
+  scale: z.number().int().nonnegative().optional(),
+  precision: z.number().int().nonnegative().optional(),
+  /** Parquet LogicalType as hyparquet parses it (e.g. `{type: 'TIMESTAMP', unit: 'NANOS', …}`). */
+  logical_type: z.looseObject({ type: z.string() }).optional(),
+});
+export type ParquetColumn = z.output<typeof ParquetColumnSchema>;
+
+const ByteCount = z.number().int().nonnegative();
+
+/**
+ * One column chunk of a row group: [first byte, compressed length, uncompressed length, values,
+ * codec]. The first byte is the dictionary page when there is one, else the first data page.
+ */
+export const ColumnChunkRangeSchema = z.tuple([
+  ByteCount,
+  ByteCount,
+  ByteCount,
+  ByteCount,
+  z.enum(['UNCOMPRESSED', 'SNAPPY', 'GZIP', 'LZO', 'BROTLI', 'LZ4', 'ZSTD', 'LZ4_RAW']),
+]);
+export type ColumnChunkRange = z.output<typeof ColumnChunkRangeSchema>;
+
+/**
+ * What a window reads from one tick file, planned from the file's footer: the columns it needs and,
+ * for each row group whose `ts_event` range overlaps the window, the exact byte range of each of
+ * those columns' chunks (in `columns` order). The window decodes these without reading the footer.
+ */
+export const PlannedFileReadSchema = z.strictObject({
+  key: z.string().min(1),
+  kind: z.enum(TICK_KINDS),
+  /** UTC day of the file (YYYY-MM-DD). */
+  day: z.string(),
+  /** Size of the file when it was planned; a file of another size is a changed file. */
+  size: ByteCount,
+  row_groups_total: ByteCount,
+  columns: z.array(ParquetColumnSchema).min(1),
+  row_groups: z.array(
+    z.strictObject({
+      /** Index of the row group in the file. */
+      index: ByteCount,
+      rows: ByteCount,
+      chunks: z.array(ColumnChunkRangeSchema),
+    }),
+  ),
+});
+export type PlannedFileRead = z.output<typeof PlannedFileReadSchema>;
+
+/** The tick files a window reads and which kinds they are (trades + quotes, or trades + book). */
+export const WindowTickReadsSchema = z.strictObject({
+  kinds: z.array(z.enum(TICK_KINDS)),
+  files: z.array(PlannedFileReadSchema),
+});
+export type WindowTickReads = z.output<typeof WindowTickReadsSchema>;
+
 export const WindowPlanSchema = z.strictObject({
   window_id: WindowIdSchema,
   /** Position in the plan (ordered by start, instrument, strategy); seeds and ids derive from it. */
@@ -153,6 +227,12 @@ export const WindowPlanSchema = z.strictObject({
   instruments_file: z.string(),
   /** Seed of this window's engine and algorithm: deriveSeed(run seed, index). */
   seed: z.number().int().nonnegative(),
+  /**
+   * The byte ranges of the window's row groups, planned from the footers (absent when a file was
+   * missing or unreadable at planning time: the window then opens its files itself and fails naming
+   * the file).
+   */
+  reads: WindowTickReadsSchema.optional(),
 });
 export type WindowPlan = z.output<typeof WindowPlanSchema>;
 
@@ -336,6 +416,19 @@ export type BacktestRequest = z.output<typeof BacktestRequestSchema>;
 
 /** `backtests.windows`: run one window. Attributes `run_id`, `window_id`. */
 export const WindowMessageSchema = z.strictObject({ run_id: RunIdSchema, window_id: WindowIdSchema });
+
+/**
+ * One window's task as the planner writes it next to the manifest (`_tasks/<window_id>.json`): what
+ * a window function needs, without reading the whole manifest (which grows with the windows).
+ */
+export const WindowTaskFileSchema = z.strictObject({
+  version: z.literal(1),
+  run_id: RunIdSchema,
+  settings: BacktestSettingsSchema,
+  risk_limits: RiskLimitsSchema,
+  window: WindowPlanSchema,
+});
+export type WindowTaskFile = z.output<typeof WindowTaskFileSchema>;
 export type WindowMessage = z.output<typeof WindowMessageSchema>;
 
 /** `backtests.done`: one window finished (partial or error written). Attributes `run_id`, `window_id`. */

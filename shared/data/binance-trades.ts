@@ -8,8 +8,9 @@
  * accepted too). `is_buyer_maker = true` means the seller was the aggressor: side SELL, else BUY.
  * Pure: the caller feeds lines; a malformed line is a {@link BinanceCsvError} naming its number.
  */
+
+import { DayBuckets } from './day-buckets.ts';
 import { SIDE_BUY, SIDE_SELL, type TradeColumns } from './tick-columns.ts';
-import { dayStartNs, NS_PER_DAY, utcDayOf } from './tick-layout.ts';
 
 export class BinanceCsvError extends Error {
   constructor(
@@ -185,26 +186,11 @@ class DayBuffer {
 
 /** Collects parsed trades and splits them by UTC day. */
 export class TradeDaySplitter {
-  private readonly byDay = new Map<string, DayBuffer>();
-  private lastDay: { start: bigint; end: bigint; buf: DayBuffer } | null = null;
+  private readonly buckets = new DayBuckets(() => new DayBuffer());
   count = 0;
 
   add(t: BinanceTrade): void {
-    let buf: DayBuffer;
-    const last = this.lastDay;
-    if (last && t.tsNs >= last.start && t.tsNs < last.end) buf = last.buf;
-    else {
-      const day = utcDayOf(t.tsNs);
-      let b = this.byDay.get(day);
-      if (!b) {
-        b = new DayBuffer();
-        this.byDay.set(day, b);
-      }
-      buf = b;
-      const start = dayStartNs(day);
-      this.lastDay = { start, end: start + NS_PER_DAY, buf };
-    }
-    buf.push(t);
+    this.buckets.bucketFor(t.tsNs).push(t);
     this.count++;
   }
 
@@ -219,8 +205,6 @@ export class TradeDaySplitter {
 
   /** The days seen, in order, each sorted by time; side = is_buyer_maker ? SELL : BUY. */
   days(): TradeDay[] {
-    return [...this.byDay.keys()]
-      .sort()
-      .map((day) => ({ day, trades: (this.byDay.get(day) as DayBuffer).columns() }));
+    return this.buckets.entries().map(([day, buf]) => ({ day, trades: buf.columns() }));
   }
 }

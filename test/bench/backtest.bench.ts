@@ -7,7 +7,12 @@
  *    2M trades and 5M quotes, 29 sample signals. `--keep DIR` keeps it (and reuses it next time).
  * 2. End to end from Parquet, in one thread: ticks/s per core (rows of the windows replayed through
  *    risk, algorithms and the matching engine, I/O and merge included).
- * 3. Bytes read vs the bytes of the rows inside the windows (target ≤ 1.2×) and vs the whole day.
+ * 3. Bytes read: the windows' reads vs the bytes of the row groups that overlap the windows (goal
+ *    ≤ 1.02×; windows get their byte ranges from the manifest and read no footer), the planner's
+ *    footer reads, and the I/O cut vs reading the whole days — on the busy day AND on a highly
+ *    compressible day (where the footers weigh most). Next to it, what the same windows read when
+ *    each opens its files itself (footer + row groups, as a window function did before planned
+ *    reads).
  * 4. Speed-up with 2 worker threads vs 1 (worker start-up included).
  * 5. Peak RSS of one window worker (a separate process running one 5-minute window of the day).
  */
@@ -24,21 +29,16 @@ import { type LocalRunResult, runLocalBacktest } from '../../infra/backtest/runn
 import { computeWindow, parsePartial } from '../../infra/backtest/window-task.ts';
 import { LocalBlobStore } from '../../infra/local/blob-store.local.ts';
 import { FooterCache, openParquetBlob } from '../../infra/parquet/reader.ts';
+import { loadWindow } from '../../infra/ticks/loader.ts';
+import { writeTickDay } from '../../infra/ticks/writer.ts';
 import { generateData, SAMPLE_SIGNALS_KEY } from '../../scripts/generate-data.ts';
 import { DEFAULT_BACKTEST_SETTINGS, type WindowPartial } from '../../shared/backtest/model.ts';
-import { NO_LIMITS, type RiskLimits } from '../../shared/risk/limits.ts';
+import { dayStartNs, NS_PER_DAY } from '../../shared/data/tick-layout.ts';
+import { argOf, BENCH_LIMITS, peakRssKb, printTable } from './support/backtest-bench.ts';
 
 const exec = promisify(execFile);
 const INSTRUMENT = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
 const DAY = '2025-07-01';
-const LIMITS: RiskLimits = {
-  ...NO_LIMITS,
-  max_orders_per_second: 10,
-  max_orders_per_minute: 100,
-  max_notional_per_order: '1000000',
-  max_total_notional: '10000000',
-  price_tolerance_bps: 500,
-};
 
 export interface BacktestBenchOptions {
   tradesPerDay?: number | undefined;
@@ -53,16 +53,13 @@ export interface BacktestBenchResult {
     wall_s: number;
     window_ticks: number;
     ticks_per_s: number;
+    cpu_s: number;
+    ticks_per_cpu_s: number;
     cold_ticks_per_s: number;
     fills: number;
   };
-  io: {
-    bytes_read: number;
-    in_window_bytes: number;
-    ratio_to_window_rows: number;
-    bytes_total: number;
-    share_of_day: number;
-  };
+  io: IoFigures;
+  io_compressible: IoFigures & { day_bytes: number; trades: number; quotes: number };
   workers: {
     five_min: { one_s: number; two_s: number; speedup: number; ticks: number };
     thirty_min: { one_s: number; two_s: number; speedup: number; ticks: number };
@@ -77,6 +74,111 @@ export interface BacktestBenchResult {
     baseline_rss_mb: number;
     ms: number;
   };
+}
+
+/** I/O of a run: the windows' reads vs their row groups, the planner's footers, the days' bytes. */
+export interface IoFigures {
+  windows: number;
+  /** Bytes the windows fetched. */
+  window_bytes_read: number;
+  /** Bytes of the selected columns' chunks in the row groups that overlap the windows. */
+  row_group_bytes: number;
+  /** window_bytes_read / row_group_bytes (goal ≤ 1.02). */
+  ratio: number;
+  /** Footer bytes, read once by the planner. */
+  planner_footer_bytes: number;
+  /** Size of every tick file the run touched (reading whole days would fetch this). */
+  bytes_total: number;
+  /** 1 − (window + planner bytes) / bytes_total. */
+  io_cut: number;
+  /** What the same windows fetch when each opens its files (footer + row groups), summed. */
+  self_opening_bytes: number;
+  self_opening_cut: number;
+}
+
+async function ioFigures(data: string, parts: readonly WindowPartial[], summary: Record<string, unknown>) {
+  const s = summary as { bytes_total: number; io: { run_level_bytes: number } };
+  const windowBytes = parts.reduce((x, p) => x + p.io.bytes_read, 0);
+  const groupBytes = parts.reduce((x, p) => x + p.io.files.reduce((y, f) => y + f.row_group_bytes, 0), 0);
+  // Each window opening its own files, as a window function without planned reads does.
+  const store = new LocalBlobStore(data, { durable: false });
+  let selfOpening = 0;
+  for (const p of parts) {
+    const kinds = p.io.files.map((f) =>
+      f.key.endsWith('book.parquet') ? 'book' : f.key.endsWith('quotes.parquet') ? 'quotes' : 'trades',
+    ) as Array<'trades' | 'quotes' | 'book'>;
+    const w = await loadWindow(store, {
+      instrument_key: p.instrument_key,
+      fromNs: BigInt(p.start_ns),
+      toNs: BigInt(p.end_ns),
+      kinds: [...new Set(kinds)],
+    });
+    selfOpening += w.bytes_read;
+  }
+  const total = windowBytes + s.io.run_level_bytes;
+  return {
+    windows: parts.length,
+    window_bytes_read: windowBytes,
+    row_group_bytes: groupBytes,
+    ratio: windowBytes / groupBytes,
+    planner_footer_bytes: s.io.run_level_bytes,
+    bytes_total: s.bytes_total,
+    io_cut: 1 - total / s.bytes_total,
+    self_opening_bytes: selfOpening,
+    self_opening_cut: 1 - selfOpening / s.bytes_total,
+  } satisfies IoFigures;
+}
+
+function ioRows(label: string, io: IoFigures): Array<[string, string]> {
+  return [
+    [
+      `${label}: windows read`,
+      `${mb(io.window_bytes_read)} vs ${mb(io.row_group_bytes)} of overlapping row groups = ${io.ratio.toFixed(4)}× (goal ≤ 1.02×), no footer read by any of the ${io.windows} windows`,
+    ],
+    [
+      `${label}: + planner footers`,
+      `${mb(io.planner_footer_bytes)} once per file → ${mb(io.window_bytes_read + io.planner_footer_bytes)} of ${mb(io.bytes_total)} = I/O cut ${(100 * io.io_cut).toFixed(2)} % vs whole days`,
+    ],
+    [
+      `${label}: self-opening windows`,
+      `${mb(io.self_opening_bytes)} (each window reads its footers) = I/O cut ${(100 * io.self_opening_cut).toFixed(2)} %`,
+    ],
+  ];
+}
+
+/**
+ * The busy day made highly compressible (prices on a 50-USD grid, unit sizes): same timestamps and
+ * row groups, far fewer bytes per row group, the same footers — the shape where footers weigh most.
+ */
+async function writeCompressibleDay(
+  from: LocalBlobStore,
+  to: LocalBlobStore,
+): Promise<{ trades: number; quotes: number }> {
+  for (const key of [SAMPLE_SIGNALS_KEY, `instruments/${DAY}.json`]) {
+    await to.put(key, await from.get(key));
+  }
+  const day = await loadWindow(from, {
+    instrument_key: INSTRUMENT,
+    fromNs: dayStartNs(DAY),
+    toNs: dayStartNs(DAY) + NS_PER_DAY,
+    kinds: ['trades', 'quotes'],
+    tradeIds: true,
+  });
+  const t = day.trades;
+  const q = day.quotes;
+  if (!t || !q) throw new Error('busy day has no trades or quotes');
+  const grid = (x: number) => Math.round(x / 50) * 50;
+  const trades = { ...t, price: t.price.map(grid), size: t.size.map(() => 1) };
+  const bid = q.bid_px.map((x) => Math.floor(x / 50) * 50);
+  const quotes = {
+    ts: q.ts,
+    bid_px: bid,
+    ask_px: bid.map((x) => x + 50),
+    bid_sz: q.bid_sz.map(() => 1),
+    ask_sz: q.ask_sz.map(() => 1),
+  };
+  await writeTickDay(to, INSTRUMENT, DAY, { trades, quotes });
+  return { trades: t.ts.length, quotes: q.ts.length };
 }
 
 function mb(b: number): string {
@@ -105,7 +207,7 @@ function run(
     resultsLocation: out,
     runId,
     settings: { ...DEFAULT_BACKTEST_SETTINGS, window_minutes: windowMinutes },
-    limits: LIMITS,
+    limits: BENCH_LIMITS,
     workers,
     inline,
   });
@@ -183,16 +285,6 @@ async function filesEqual(a: string, b: string, runId: string): Promise<boolean>
   return true;
 }
 
-/**
- * Peak RSS of this process in kB: VmHWM from /proc (getrusage's maxRSS would include what the
- * parent had resident when it forked us); maxRSS where /proc is not available.
- */
-async function peakRssKb(): Promise<number> {
-  const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
-  const m = /^VmHWM:\s+(\d+) kB/m.exec(status);
-  return m ? Number(m[1]) : process.resourceUsage().maxRSS;
-}
-
 /** Child-process mode: run one window, print {max_rss_kb, ms} (the parent measures a worker's peak RSS). */
 async function oneWindow(data: string, out: string, runId: string, windowId: string | null): Promise<void> {
   const results = new LocalBlobStore(out, { durable: false });
@@ -250,8 +342,12 @@ export async function runBacktestBench(opts: BacktestBenchOptions = {}): Promise
     await run(data, outInline, signals, 'bench', 1, true);
     const coldS = (performance.now() - t0) / 1000;
     t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const inline = await run(data, outInline, signals, 'bench', 1, true);
     const inlineS = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    // CPU seconds of the process (GC threads included): steadier than wall time on a shared machine.
+    const inlineCpuS = (cpu.user + cpu.system) / 1e6;
     const parts = await partials(outInline, inline);
     const windowTicks = parts.reduce((s, p) => s + p.ticks.trades + p.ticks.quotes + p.ticks.book, 0);
     if (inline.status !== 'completed') throw new Error('inline run failed');
@@ -271,15 +367,27 @@ export async function runBacktestBench(opts: BacktestBenchOptions = {}): Promise
       trades = await rowsOf('trades');
       quotes = await rowsOf('quotes');
     }
-    const inWindowBytes = parts.reduce(
-      (sum, p) =>
-        sum +
-        p.io.files.reduce(
-          (x, f) => x + (f.rows_read > 0 ? (f.row_group_bytes * f.rows_in_window) / f.rows_read : 0),
-          0,
-        ),
-      0,
-    );
+    const io = await ioFigures(data, parts, inline.summary);
+
+    // 3b. the same windows on a highly compressible day
+    const flat = path.join(root, 'data-flat');
+    const flatBlobs = new LocalBlobStore(flat, { durable: false });
+    if ((await flatBlobs.stat(SAMPLE_SIGNALS_KEY)) === null) await writeCompressibleDay(blobs, flatBlobs);
+    const flatDayBytes =
+      (await dirBytes(flat, `market-data-tick/BINANCE-SPOT/${DAY}/BTC-USDT/trades.parquet`)) +
+      (await dirBytes(flat, `market-data-tick/BINANCE-SPOT/${DAY}/BTC-USDT/quotes.parquet`));
+    const outFlat = path.join(outs, 'flat');
+    const flatRun = await run(flat, outFlat, signals, 'bench', 1, true);
+    const ioFlat = {
+      ...(await ioFigures(
+        flat,
+        await partials(outFlat, flatRun),
+        flatRun.status === 'completed' ? flatRun.summary : {},
+      )),
+      day_bytes: flatDayBytes,
+      trades,
+      quotes,
+    };
 
     // 4. workers 1 vs 2: the reference windows (5 min), and 30-minute windows (6× the work per window)
     const w5 = await workerSpeedup(data, outs, signals, 5);
@@ -313,16 +421,13 @@ export async function runBacktestBench(opts: BacktestBenchOptions = {}): Promise
         wall_s: inlineS,
         window_ticks: windowTicks,
         ticks_per_s: windowTicks / inlineS,
+        cpu_s: inlineCpuS,
+        ticks_per_cpu_s: windowTicks / inlineCpuS,
         cold_ticks_per_s: windowTicks / coldS,
         fills: s.fills,
       },
-      io: {
-        bytes_read: s.bytes_read,
-        in_window_bytes: inWindowBytes,
-        ratio_to_window_rows: s.bytes_read / inWindowBytes,
-        bytes_total: s.bytes_total,
-        share_of_day: s.bytes_read / s.bytes_total,
-      },
+      io,
+      io_compressible: ioFlat,
       workers: {
         five_min: { one_s: w5.one_s, two_s: w5.two_s, speedup: w5.speedup, ticks: w5.ticks },
         thirty_min: { one_s: w30.one_s, two_s: w30.two_s, speedup: w30.speedup, ticks: w30.ticks },
@@ -344,16 +449,11 @@ export async function runBacktestBench(opts: BacktestBenchOptions = {}): Promise
       ],
       [
         'end to end, 1 thread',
-        `${result.inline.window_ticks.toLocaleString('en')} window ticks in ${inlineS.toFixed(2)} s = ${Math.round(result.inline.ticks_per_s).toLocaleString('en')} ticks/s per core warm; cold (first run in the process) ${coldS.toFixed(2)} s = ${Math.round(result.inline.cold_ticks_per_s).toLocaleString('en')} ticks/s (${result.inline.fills} fills)`,
+        `${result.inline.window_ticks.toLocaleString('en')} window ticks in ${inlineS.toFixed(2)} s = ${Math.round(result.inline.ticks_per_s).toLocaleString('en')} ticks/s per core warm (${inlineCpuS.toFixed(2)} CPU-s = ${Math.round(result.inline.ticks_per_cpu_s).toLocaleString('en')} ticks per CPU-second); cold (first run in the process) ${coldS.toFixed(2)} s = ${Math.round(result.inline.cold_ticks_per_s).toLocaleString('en')} ticks/s (${result.inline.fills} fills)`,
       ],
-      [
-        'bytes read vs window rows',
-        `${mb(s.bytes_read)} vs ${mb(inWindowBytes)} = ${result.io.ratio_to_window_rows.toFixed(3)}× (target ≤ 1.2×)`,
-      ],
-      [
-        'bytes read vs whole day',
-        `${mb(s.bytes_read)} of ${mb(s.bytes_total)} = ${(100 * result.io.share_of_day).toFixed(2)} %`,
-      ],
+      ...ioRows('busy day', io),
+      ['compressible day', `same timestamps, prices on a 50-USD grid, unit sizes: ${mb(ioFlat.day_bytes)}`],
+      ...ioRows('compressible day', ioFlat),
       [
         'workers 1 → 2, 5-min windows',
         `${w5.one_s.toFixed(2)} s → ${w5.two_s.toFixed(2)} s = ${w5.speedup.toFixed(2)}× (${w5.ticks.toLocaleString('en')} ticks; outputs identical: ${identical})`,
@@ -371,10 +471,7 @@ export async function runBacktestBench(opts: BacktestBenchOptions = {}): Promise
         `${result.window_worker.peak_rss_mb.toFixed(0)} MB on ${busiest.window_id} (${result.window_worker.ticks.toLocaleString('en')} ticks, ${one.ms.toFixed(0)} ms); idle process ${result.window_worker.baseline_rss_mb.toFixed(0)} MB`,
       ],
     ];
-    const w = Math.max(...rows.map(([k]) => k.length));
-    log('');
-    log('backtest bench');
-    for (const [k, v] of rows) log(`  ${k.padEnd(w)}  ${v}`);
+    printTable(log, 'backtest bench', rows);
     return result;
   } finally {
     if (!opts.keepDir) await rm(root, { recursive: true, force: true });
@@ -384,10 +481,7 @@ export async function runBacktestBench(opts: BacktestBenchOptions = {}): Promise
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
-  const arg = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
+  const arg = (name: string) => argOf(args, name);
   const one = args.indexOf('--one-window');
   const main =
     one >= 0

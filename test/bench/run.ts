@@ -23,6 +23,14 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     file: 'backtest.bench.ts',
     what: 'backtests end to end: ticks/s, bytes read, workers speed-up, memory',
   },
+  scale: {
+    file: 'scale.bench.ts',
+    what: 'backtest at scale: 30 days × 3 instruments, 29 signals per instrument-day; wall, ticks/s, memory, bytes',
+  },
+  fanout: {
+    file: 'fanout.bench.ts',
+    what: 'backtest fan-out through the function handlers: cold start, per-window fixed cost, N instances',
+  },
   edge: {
     file: 'edge.bench.ts',
     what: 'venue edge: order-to-ack through ccxt, fills persisted per second, memory',

@@ -105,6 +105,51 @@ async function driveRun(dataDir: string, resultsDir: string, runId: string) {
 }
 
 describe('cloud fan-out', () => {
+  it('a window function reads its task file and planned byte ranges only: no manifest, no footer, no stat', async () => {
+    const cloud = await tempDir('cloud-reads');
+    dirs.push(cloud);
+    const { d, published } = deps(data, cloud);
+    expect(await planRequest(d, { run_id: 'run-r', signals_key: 'signals/sample.jsonl' })).toMatchObject({
+      outcome: 'planned',
+    });
+    const msg = published.find((p) => p.topic === 'backtests.windows');
+    if (msg === undefined) throw new Error('no window message published');
+    const calls: string[] = [];
+    const watch = (store: LocalBlobStore, name: string) =>
+      new Proxy(store, {
+        get(target, prop, receiver) {
+          const v = Reflect.get(target, prop, receiver);
+          if (typeof v !== 'function') return v;
+          return (...args: unknown[]) => {
+            calls.push(
+              `${name}.${String(prop)} ${String(args[0])}${prop === 'getRange' ? ` ${String(args[1])}-${String(args[2])}` : ''}`,
+            );
+            return (v as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+    const verdict = await runWindowMessage(
+      { ...d, data: watch(d.data, 'data'), results: watch(d.results, 'results'), cache: undefined },
+      msg.data,
+    );
+    expect(verdict).toMatchObject({ kind: 'ack', outcome: 'window_done' });
+    const windowId = (msg.data as { window_id: string }).window_id;
+    expect(calls.filter((c) => c.startsWith('results.'))).toEqual([
+      `results.get backtest_results/run-r/_tasks/${windowId}.json`,
+      `results.put backtest_results/run-r/_partials/${windowId}.json`,
+    ]);
+    const dataCalls = calls.filter((c) => c.startsWith('data.'));
+    expect(dataCalls.length).toBeGreaterThan(0);
+    expect(dataCalls.every((c) => c.startsWith('data.getRange '))).toBe(true);
+    // No range reaches a footer (the last bytes of the file).
+    for (const c of dataCalls) {
+      const [, key, range] = c.split(' ');
+      const end = Number(range?.split('-')[1]);
+      const size = (await d.data.stat(key ?? ''))?.size ?? 0;
+      expect(end).toBeLessThan(size - 8);
+    }
+  });
+
   it('planner → windows (out of order, duplicated) → merge gives the local runner’s files', async () => {
     const cloud = await tempDir('cloud');
     const local = await tempDir('local');

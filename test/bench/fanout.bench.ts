@@ -1,0 +1,276 @@
+/**
+ * Cloud fan-out, measured (a plain tsx script; `runFanoutBench()` is exported for test/bench/run.ts):
+ *
+ *   npx tsx test/bench/fanout.bench.ts [--trades-per-day 200000] [--instances 1,2] [--keep DIR]
+ *
+ * planner → N window-function instances → merge, through the functions' own handler cores
+ * (`planRequest`, `runWindowMessage`, `mergeOnDone`) on a local data store. Each instance is a
+ * separate Node process (tsx), as a function instance is: it starts cold (runtime + module load),
+ * then takes its share of the window messages one at a time. Prints:
+ *
+ * - per window: the fixed cost (manifest read + validation, partial write, done publish) vs the
+ *   work (tick reads + simulation), and the store operations (reads by kind, bytes);
+ * - per instance: the cold start (process start → handler ready);
+ * - the wall time with N instances and the speed-up model
+ *   T(N) ≈ plan + cold + ⌈W / N⌉ × (fixed + work) + merge, with the N a real project would run.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { mergeOnDone } from '../../functions/backtest-merge/handler.ts';
+import { planRequest } from '../../functions/backtest-planner/handler.ts';
+import { memoryLogger } from '../../functions/shared/log.ts';
+import { readManifest } from '../../infra/backtest/plan-run.ts';
+import { LocalBlobStore } from '../../infra/local/blob-store.local.ts';
+import { generateData, SAMPLE_SIGNALS_KEY } from '../../scripts/generate-data.ts';
+import { DEFAULT_BACKTEST_SETTINGS, type WindowDone } from '../../shared/backtest/model.ts';
+import type { BlobInfo, BlobStore } from '../../shared/ports/blob-store.ts';
+import { argOf, BENCH_LIMITS, printTable } from './support/backtest-bench.ts';
+
+const exec = promisify(execFile);
+const INSTRUMENT = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
+const RUN_ID = 'fanout';
+
+/** Counts the store operations as Cloud Storage bills them (class A: writes/lists; class B: reads). */
+export class CountingStore implements BlobStore {
+  classA = 0;
+  classB = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  constructor(private readonly inner: BlobStore) {}
+  async put(key: string, data: Uint8Array | string, opts?: { contentType?: string | undefined }) {
+    this.classA++;
+    this.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    return this.inner.put(key, data, opts);
+  }
+  async get(key: string) {
+    this.classB++;
+    const b = await this.inner.get(key);
+    this.bytesIn += b.byteLength;
+    return b;
+  }
+  async getRange(key: string, start: number, end: number) {
+    this.classB++;
+    const b = await this.inner.getRange(key, start, end);
+    this.bytesIn += b.byteLength;
+    return b;
+  }
+  async list(prefix: string) {
+    this.classA++;
+    return this.inner.list(prefix);
+  }
+  async stat(key: string): Promise<BlobInfo | null> {
+    this.classB++;
+    return this.inner.stat(key);
+  }
+  delete(key: string) {
+    return this.inner.delete(key);
+  }
+  health() {
+    return this.inner.health();
+  }
+  snapshot() {
+    return { classA: this.classA, classB: this.classB, bytesIn: this.bytesIn, bytesOut: this.bytesOut };
+  }
+}
+
+interface InstanceReport {
+  ready_ms: number;
+  windows: Array<{
+    window_id: string;
+    ms: number;
+    manifest_ms: number;
+    data: ReturnType<CountingStore['snapshot']>;
+    results: ReturnType<CountingStore['snapshot']>;
+  }>;
+}
+
+/** Child mode: one function instance running its share of the window messages. */
+async function instance(data: string, results: string, windowIds: string[]): Promise<void> {
+  const { runWindowMessage } = await import('../../functions/backtest-window/handler.ts');
+  const ready = process.uptime() * 1000;
+  const out: InstanceReport = { ready_ms: ready, windows: [] };
+  const dataStore = new LocalBlobStore(data, { durable: false });
+  const resultStore = new LocalBlobStore(results, { durable: false });
+  for (const window_id of windowIds) {
+    const d = new CountingStore(dataStore);
+    const r = new CountingStore(resultStore);
+    const t0 = performance.now();
+    const verdict = await runWindowMessage(
+      { data: d, results: r, bus: { publish: async () => 'id' }, log: memoryLogger() },
+      { run_id: RUN_ID, window_id },
+    );
+    const ms = performance.now() - t0;
+    if (verdict.kind !== 'ack') throw new Error(`window ${window_id}: ${JSON.stringify(verdict)}`);
+    // What reading the whole manifest would add (window functions read their task file instead).
+    const m0 = performance.now();
+    await readManifest(resultStore, RUN_ID);
+    out.windows.push({
+      window_id,
+      ms,
+      manifest_ms: performance.now() - m0,
+      data: d.snapshot(),
+      results: r.snapshot(),
+    });
+  }
+  console.log(JSON.stringify(out));
+}
+
+export interface FanoutBenchOptions {
+  tradesPerDay?: number | undefined;
+  instances?: readonly number[] | undefined;
+  keepDir?: string | undefined;
+  log?: ((line: string) => void) | undefined;
+}
+
+export async function runFanoutBench(opts: FanoutBenchOptions = {}) {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const root = opts.keepDir ?? (await mkdtemp(path.join(tmpdir(), 'bt-fanout-')));
+  const data = path.join(root, 'data');
+  const dataStore = new LocalBlobStore(data, { durable: false });
+  try {
+    if ((await dataStore.stat(SAMPLE_SIGNALS_KEY)) === null) {
+      await generateData(dataStore, {
+        start: '2025-07-01',
+        days: 1,
+        seed: 42,
+        tradesPerDay: opts.tradesPerDay ?? 200_000,
+        instruments: [INSTRUMENT],
+        signalsPerDay: 29,
+      });
+    }
+    const figures: Array<{
+      n: number;
+      wall_s: number;
+      plan_ms: number;
+      merge_ms: number;
+      reports: InstanceReport[];
+    }> = [];
+    let windowCount = 0;
+    for (const n of opts.instances ?? [1, 2]) {
+      const results = path.join(root, `results-${n}`);
+      await rm(results, { recursive: true, force: true });
+      const resultStore = new LocalBlobStore(results, { durable: false });
+      const published: Array<{ topic: string; data: unknown }> = [];
+      const bus = {
+        publish: async (topic: string, payload: unknown) => {
+          published.push({ topic, data: payload });
+          return `m${published.length}`;
+        },
+      };
+      const t0 = performance.now();
+      const verdict = await planRequest(
+        {
+          data: dataStore,
+          results: resultStore,
+          bus,
+          log: memoryLogger(),
+          settings: { ...DEFAULT_BACKTEST_SETTINGS, window_minutes: 5 },
+          limits: BENCH_LIMITS,
+          now: () => Date.now(),
+        },
+        { run_id: RUN_ID, signals_key: SAMPLE_SIGNALS_KEY },
+      );
+      const planMs = performance.now() - t0;
+      if (verdict.kind !== 'ack') throw new Error(`planner: ${JSON.stringify(verdict)}`);
+      const ids = published.map((p) => (p.data as { window_id: string }).window_id);
+      windowCount = ids.length;
+      const shares = Array.from({ length: n }, (_, i) => ids.filter((_, j) => j % n === i));
+      const self = pathToFileURL(import.meta.filename).pathname;
+      const reports = await Promise.all(
+        shares.map(async (share) => {
+          const { stdout } = await exec(
+            process.execPath,
+            ['--import', 'tsx', self, '--instance', data, results, share.join(',')],
+            { maxBuffer: 1 << 24, env: { ...process.env, METADATA_SERVER_DETECTION: 'none' } },
+          );
+          return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as InstanceReport;
+        }),
+      );
+      const m0 = performance.now();
+      const manifest = await readManifest(resultStore, RUN_ID);
+      if (manifest === null) throw new Error('no manifest');
+      let merged = '';
+      for (const window_id of ids) {
+        const done: WindowDone = { run_id: RUN_ID, window_id, outcome: 'partial' };
+        const v = await mergeOnDone(
+          { results: resultStore, bus, log: memoryLogger(), now: () => Date.now() },
+          done,
+        );
+        merged = v.outcome;
+      }
+      const mergeMs = performance.now() - m0;
+      const wall = (performance.now() - t0) / 1000;
+      if (merged !== 'merged' && merged !== 'already_complete') log(`  (last merge outcome: ${merged})`);
+      figures.push({ n, wall_s: wall, plan_ms: planMs, merge_ms: mergeMs, reports });
+    }
+
+    const all = figures.flatMap((f) => f.reports.flatMap((r) => r.windows));
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
+    const windowMs = mean(all.map((w) => w.ms));
+    const manifestMs = mean(all.map((w) => w.manifest_ms));
+    const cold = mean(figures.flatMap((f) => f.reports.map((r) => r.ready_ms)));
+    const perWindow = {
+      data_class_b: mean(all.map((w) => w.data.classB)),
+      data_bytes: mean(all.map((w) => w.data.bytesIn)),
+      results_class_a: mean(all.map((w) => w.results.classA)),
+      results_class_b: mean(all.map((w) => w.results.classB)),
+      results_bytes_in: mean(all.map((w) => w.results.bytesIn)),
+      partial_bytes: mean(all.map((w) => w.results.bytesOut)),
+    };
+    const one = figures.find((f) => f.n === 1);
+    const plan = mean(figures.map((f) => f.plan_ms));
+    const merge = mean(figures.map((f) => f.merge_ms));
+    const model = (n: number, w = windowCount) => (plan + cold + Math.ceil(w / n) * windowMs + merge) / 1000;
+    const rows: Array<[string, string]> = [
+      ['windows', `${windowCount} five-minute windows of one busy day (${INSTRUMENT})`],
+      ['cold start per instance', `${cold.toFixed(0)} ms (process start → window handler loaded, tsx)`],
+      [
+        'per window (warm instance)',
+        `${windowMs.toFixed(0)} ms in all (task file, planned reads, simulation, partial); reading + validating the whole manifest instead of the task file would add ${manifestMs.toFixed(1)} ms`,
+      ],
+      [
+        'store operations per window',
+        `data: ${perWindow.data_class_b.toFixed(1)} class B (range reads), ${(perWindow.data_bytes / 1e3).toFixed(0)} kB; results: ${perWindow.results_class_b.toFixed(1)} class B (manifest ${(perWindow.results_bytes_in / 1e3).toFixed(0)} kB), ${perWindow.results_class_a.toFixed(1)} class A (partial ${(perWindow.partial_bytes / 1e3).toFixed(1)} kB)`,
+      ],
+      ['planner / merge', `${plan.toFixed(0)} ms / ${merge.toFixed(0)} ms`],
+      ...figures.map((f): [string, string] => [
+        `${f.n} instance(s)`,
+        `${f.wall_s.toFixed(2)} s wall (plan → windows → merge)${one && f.n > 1 ? `, speed-up ${(one.wall_s / f.wall_s).toFixed(2)}×` : ''}; model ${model(f.n).toFixed(2)} s`,
+      ]),
+      [
+        'model, real project',
+        `T(N) ≈ plan + cold + ⌈W/N⌉ × ${windowMs.toFixed(0)} ms + merge: W=${windowCount}: N=29 → ${model(29).toFixed(2)} s; W=10,000: N=100 → ${model(100, 10_000).toFixed(0)} s, N=1,000 → ${model(1000, 10_000).toFixed(1)} s (merge and manifest grow with W: see docs/cost.md)`,
+      ],
+    ];
+    printTable(log, 'backtest fan-out (function handlers, one process per instance)', rows);
+    return { windowCount, cold_ms: cold, window_ms: windowMs, manifest_ms: manifestMs, perWindow, figures };
+  } finally {
+    if (!opts.keepDir) await rm(root, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const args = process.argv.slice(2);
+  const arg = (name: string) => argOf(args, name);
+  const at = args.indexOf('--instance');
+  const main =
+    at >= 0
+      ? () =>
+          instance(args[at + 1] ?? '', args[at + 2] ?? '', (args[at + 3] ?? '').split(',').filter(Boolean))
+      : async () => {
+          const tpd = arg('--trades-per-day');
+          await runFanoutBench({
+            tradesPerDay: tpd ? Number(tpd) : undefined,
+            instances: arg('--instances')?.split(',').map(Number),
+            keepDir: arg('--keep'),
+          });
+        };
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
