@@ -4,16 +4,25 @@
  *   npm run rebalance -- plan --weights W.json --holdings H.json --prices P.json
  *     [--instruments I.json] [--cash-buffer 0.02] [--min-trade-weight 0] [--quote USDT] [--json]
  *
- * Prints the plan as a table, or with `--json` as `{equity, ..., orders: [{instrument_key, side,
+ *   npm run rebalance -- backtest --weights <folder|file|gs://…> --data <dir|gs://…> --out <dir|gs://…>
+ *     [--run-id ID] [--starting-cash 100000] [--slippage-bps 5] [--max-divergence 0.001] [--config FILE]
+ *
+ * `plan` prints the plan as a table, or with `--json` as `{equity, ..., orders: [{instrument_key, side,
  * quantity, ...}], skipped: [{instrument_key, reason, ...}]}`. Without `--instruments` the embedded
  * instrument definitions (config/instruments.json) apply. Exit code 0 with a plan, 1 when a file is
  * invalid or the plan cannot be made (every problem printed with its file and field), 2 for bad
- * arguments.
+ * arguments. `backtest` runs the weights series over daily bars and writes the five result files
+ * (docs/rebalancing.md); exit 1 when the annualized return divergence from the vectorized reference
+ * is beyond `--max-divergence` or the run cannot be made.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../infra/config/load-config.ts';
 import { DEFAULT_INSTRUMENTS_PATH, loadInstrumentsFile } from '../infra/instruments/catalog.ts';
+import { RebalanceBacktestInputError, runRebalanceBacktestJob } from '../infra/rebalance/backtest-run.ts';
+import { openBlobLocation, parseBlobLocation } from '../infra/ticks/blob-location.ts';
 import type { Result } from '../shared/domain/errors.ts';
 import { ValidationError } from '../shared/domain/errors.ts';
 import { indexInstruments } from '../shared/domain/instrument.ts';
@@ -28,6 +37,7 @@ import {
   parsePrices,
   parseWeightsText,
 } from '../shared/rebalance/weights.ts';
+import { riskLimitsFromConfig } from '../shared/risk/config.ts';
 
 function fraction(name: string) {
   return (v: string): string => {
@@ -168,6 +178,105 @@ async function runPlan(opts: PlanOptions): Promise<number> {
   return 0;
 }
 
+interface BacktestCliOptions {
+  weights: string;
+  data: string;
+  out: string;
+  runId?: string;
+  startingCash: string;
+  slippageBps?: number;
+  maxDivergence?: number;
+  config?: string;
+  json?: boolean;
+}
+
+/** A weights location: a folder (every *.json under it), one file, or a gs:// prefix or object. */
+async function openWeights(location: string) {
+  const loc = parseBlobLocation(location);
+  if (loc.kind === 'local') {
+    const isFile = (await stat(loc.path).catch(() => null))?.isFile() ?? false;
+    if (isFile)
+      return { store: await openBlobLocation(path.dirname(loc.path)), prefix: path.basename(loc.path) };
+    return { store: await openBlobLocation(loc.path), prefix: '' };
+  }
+  if (loc.prefix.endsWith('.json')) {
+    const slash = loc.prefix.lastIndexOf('/');
+    const dir = `gs://${loc.bucket}${slash > 0 ? `/${loc.prefix.slice(0, slash)}` : ''}`;
+    return { store: await openBlobLocation(dir), prefix: loc.prefix.slice(slash + 1) };
+  }
+  return { store: await openBlobLocation(location), prefix: '' };
+}
+
+async function runBacktest(o: BacktestCliOptions): Promise<number> {
+  const cfg = loadConfig(o.config === undefined ? {} : { path: o.config });
+  const weights = await openWeights(o.weights);
+  const runId = o.runId ?? `rebalance-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
+  const slippageBps = o.slippageBps ?? cfg.rebalance.backtest_slippage_bps;
+  let outcome: Awaited<ReturnType<typeof runRebalanceBacktestJob>>;
+  try {
+    outcome = await runRebalanceBacktestJob({
+      data: await openBlobLocation(o.data, { durable: false }),
+      weights: weights.store,
+      weightsPrefix: weights.prefix,
+      out: await openBlobLocation(o.out),
+      runId,
+      startingCash: o.startingCash,
+      slippageBps,
+      defaults: {
+        quote_currency: cfg.rebalance.quote_currency,
+        cash_buffer: cfg.rebalance.cash_buffer,
+        min_trade_weight: cfg.rebalance.min_trade_weight,
+      },
+      limits: riskLimitsFromConfig(cfg.risk),
+      tradingState: cfg.risk.initial_trading_state,
+      flatNavSnapshots: cfg.rebalance.flat_nav_snapshots,
+      maxDivergence: o.maxDivergence ?? null,
+      config: {
+        weights: o.weights,
+        data: o.data,
+        starting_cash: o.startingCash,
+        slippage_bps: slippageBps,
+        cash_buffer: cfg.rebalance.cash_buffer,
+        min_trade_weight: cfg.rebalance.min_trade_weight,
+        quote_currency: cfg.rebalance.quote_currency,
+      },
+      nowMs: () => performance.now(),
+    });
+  } catch (e) {
+    if (e instanceof RebalanceBacktestInputError) throw new InputError(e.message);
+    throw e;
+  }
+  const s = outcome.summary;
+  const d = s.divergence as Record<string, unknown>;
+  if (o.json) process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+  else {
+    process.stdout.write(
+      [
+        `run ${runId}: ${String((s.signals as Record<string, unknown>).applied)} rebalances, ${String(s.orders)} orders, ${String(s.fills)} fills, ${String(s.risk_denials)} denied`,
+        `pnl ${String(s.pnl)}  fees ${String(s.fees)}  sharpe ${String(s.sharpe)}  max drawdown ${String(s.max_drawdown)}`,
+        `annualized return: event-driven ${String(d.event_driven_annualized_return)}, vectorized ${String(d.vectorized_annualized_return)}, divergence ${String(d.annualized_return_divergence)}${o.maxDivergence === undefined ? '' : ` (max ${o.maxDivergence})`}`,
+        `wall ${String(s.wall_seconds)} s; results: ${outcome.files.join(', ')}`,
+        '',
+      ].join('\n'),
+    );
+  }
+  if (!outcome.withinGate) {
+    process.stderr.write(
+      `divergence ${String(d.annualized_return_divergence)} is beyond --max-divergence ${String(o.maxDivergence)}\n`,
+    );
+    return 1;
+  }
+  return 0;
+}
+
+function nonNegNumber(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number ≥ 0`);
+    return n;
+  };
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('rebalance')
     .description('Plan rebalances from target weights (docs/rebalancing.md)')
@@ -198,6 +307,32 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print the plan as JSON')
     .action(async (opts: PlanOptions) => {
       code = await runPlan(opts);
+    });
+  program
+    .command('backtest')
+    .description('run a weights series over daily bars; write the five result files and the divergence')
+    .requiredOption('--weights <location>', 'folder of weights files, one file, or gs://bucket/prefix')
+    .requiredOption(
+      '--data <location>',
+      'data folder or gs://bucket/prefix (market-data-daily/, instruments/)',
+    )
+    .requiredOption('--out <location>', 'results folder or gs://bucket/prefix')
+    .option('--run-id <id>', 'run id (default rebalance-<time>)')
+    .option('--starting-cash <amount>', 'starting cash in the quote currency', '100000')
+    .option(
+      '--slippage-bps <n>',
+      'daily-bar fill slippage (default rebalance.backtest_slippage_bps)',
+      nonNegNumber('--slippage-bps'),
+    )
+    .option(
+      '--max-divergence <fraction>',
+      'exit 1 when the annualized return divergence exceeds this',
+      nonNegNumber('--max-divergence'),
+    )
+    .option('--config <file>', 'configuration file (risk limits, rebalance settings)')
+    .option('--json', 'print summary.json')
+    .action(async (opts: BacktestCliOptions) => {
+      code = await runBacktest(opts);
     });
   try {
     await program.parseAsync(argv, { from: 'user' });
