@@ -19,6 +19,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createPlatform, createPlatformOrderService, type Env, type Platform } from '../infra/compose.ts';
 import { loadConfig } from '../infra/config/load-config.ts';
+import { createPlatformRebalanceService } from '../infra/rebalance/compose.ts';
 import { redactConfig } from '../shared/config/redact.ts';
 import { type AppConfig, EMBEDDED_CONFIG, parseConfig } from '../shared/config/schema.ts';
 import { ValidationError } from '../shared/domain/errors.ts';
@@ -34,6 +35,7 @@ import {
 import { type EdgeRuntime, startEdgeRuntime } from './edge/runtime.ts';
 import { createLogger, type Logger } from './observability/logger/index.ts';
 import { createMetrics, type Metrics } from './observability/metrics/index.ts';
+import { type RebalanceWatcher, startRebalanceWatcher } from './rebalance/watcher.ts';
 import { executionLog, type SimulatedVenues, startSimulatedVenues } from './venues/index.ts';
 
 export interface StartOptions {
@@ -61,6 +63,8 @@ export interface RunningService {
   readonly edge: EdgeRuntime | null;
   /** The local exchange `npm start` runs for the embedded default (null otherwise). */
   readonly localExchange: EmbeddedLocalExchange | null;
+  /** The weights-folder watcher (null when `rebalance.enabled` is false). */
+  readonly rebalance: RebalanceWatcher | null;
   readonly app: Hono<ApiEnv>;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -164,6 +168,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
   }
   let venues: SimulatedVenues | null = null;
   let edge: EdgeRuntime | null = null;
+  let rebalance: RebalanceWatcher | null = null;
   try {
     // Venues subscribe before the API takes orders: the in-process bus only delivers messages
     // published after a subscription exists.
@@ -206,6 +211,14 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       logOrders: config.logging.log_orders,
     });
     if (runningEdge !== null) app.route('/', runningEdge.router); // /healthz, /readyz
+    rebalance = await startRebalanceWatcher({
+      config,
+      service: createPlatformRebalanceService(platform),
+      bus: platform.bus,
+      orders: createPlatformOrderService(platform),
+      log: logger,
+    });
+    const runningRebalance = rebalance;
     const host = options.host ?? config.server.host;
     const { server, port } = await listen(app, options.port ?? resolvePort(config, env), host);
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
@@ -231,6 +244,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     const close = () => {
       closing ??= (async () => {
         await closeServer(server, options.shutdownTimeoutMs ?? 10_000);
+        await runningRebalance?.stop();
         await runningEdge?.stop();
         await started.stop();
         await platform.close();
@@ -245,6 +259,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       venues: started,
       edge: runningEdge,
       localExchange: local,
+      rebalance: runningRebalance,
       app,
       metrics,
       logger,
@@ -253,6 +268,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       close,
     };
   } catch (err) {
+    await rebalance?.stop().catch(() => undefined);
     await edge?.stop().catch(() => undefined);
     await venues?.stop().catch(() => undefined);
     await platform.close().catch(() => undefined);

@@ -138,3 +138,18 @@ export async function loadWeightsSeries(blobs: BlobStore, prefix: string): Promi
   }
   return out;
 }
+
+/**
+ * The latest daily close of an instrument from its bars file (the last fallback of the live price
+ * chain), or null when there is no bars file.
+ */
+export function dailyCloseReader(blobs: BlobStore): (instrumentKey: string) => Promise<string | null> {
+  return async (instrumentKey) => {
+    const key = dailyBarsKey(instrumentKey);
+    if ((await blobs.stat(key)) === null) return null;
+    const r = await readParquetBlob(blobs, key, { columns: ['close'] });
+    const close = r.columns.get('close') as ArrayLike<number>;
+    const last = close.length > 0 ? close[close.length - 1] : undefined;
+    return last !== undefined && Number.isFinite(last) && last > 0 ? String(last) : null;
+  };
+}
