@@ -42,7 +42,12 @@ export interface RebalanceWatcher {
   stop(): Promise<void>;
 }
 
-export const LOCAL_INTAKE_SUBSCRIPTION = 'local-intake.orders.requests';
+/**
+ * The in-process intake's subscription on the memory bus ("local-intake" + the topic). It never
+ * exists on Pub/Sub (with Pub/Sub the `order-intake` function consumes the topic), so Terraform
+ * declares no such subscription.
+ */
+export const LOCAL_INTAKE_SUBSCRIPTION = ['local-intake', ORDERS_REQUESTS_TOPIC].join('.');
 
 export function watchDirOf(config: AppConfig): string {
   const dir = config.rebalance.watch_dir;
