@@ -24,5 +24,8 @@ export function createPlatformRebalanceService(platform: Platform): RebalanceSer
     },
     statePrefix: cfg.state_prefix,
     now: () => platform.clock.now(),
+    // One velocity slot apart, as the backtest releases them (docs/rebalancing.md).
+    paceMs: Math.ceil(1000 / platform.config.risk.max_orders_per_second),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   });
 }

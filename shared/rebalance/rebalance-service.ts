@@ -58,6 +58,12 @@ export interface RebalanceServiceDeps {
   defaults: RebalanceDefaults;
   statePrefix: string;
   now: () => Nanos;
+  /**
+   * Gap between two published orders of one rebalance, so they reach intake one velocity slot
+   * apart as in backtests (1 s / risk.max_orders_per_second); 0 = all at once.
+   */
+  paceMs?: number | undefined;
+  sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
 /** Where the file came from: `source` names it (`gs://bucket/key#generation`, a path). */
@@ -202,7 +208,8 @@ export function createRebalanceService(d: RebalanceServiceDeps): RebalanceServic
         return record({ ...base, status: 'UNPLANNABLE', issues: plan.error.issues, holdings, prices });
       }
       const instructions = planInstructions(plan.data, weights, rebalanceId);
-      for (const ins of instructions) {
+      for (const [i, ins] of instructions.entries()) {
+        if (i > 0 && d.paceMs && d.sleep) await d.sleep(d.paceMs);
         await d.bus.publish(ORDERS_REQUESTS_TOPIC, encoder.encode(JSON.stringify(ins)), {
           operation_id: ins.operation_id,
           instrument_key: ins.instrument_key,

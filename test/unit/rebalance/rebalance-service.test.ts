@@ -41,6 +41,7 @@ function setup(opts: { balances?: Record<string, DecimalString> | null; position
     [ETH, quote(ETH, null, null, '3000')],
   ]);
   const balances = opts.balances === undefined ? { USDT: '10000' } : opts.balances;
+  const sleeps: number[] = [];
   const service = createRebalanceService({
     positions: { list: async () => opts.positions ?? [] },
     market: {
@@ -79,8 +80,12 @@ function setup(opts: { balances?: Record<string, DecimalString> | null; position
     defaults: DEFAULT_REBALANCE,
     statePrefix: 'portfolio',
     now: () => 1_796_601_600_000_000_000n,
+    paceMs: 100,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
   });
-  return { service, published, blobs };
+  return { service, published, blobs, sleeps };
 }
 
 const FILE = JSON.stringify({
@@ -95,7 +100,7 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 
 describe('rebalance service', () => {
   it('plans on the position book and venue cash, records the price source, publishes to orders.requests', async () => {
-    const { service, published, blobs } = setup({
+    const { service, published, blobs, sleeps } = setup({
       positions: [
         { account_id: 'A', instrument_key: ETH, quantity: '1', venues: {} } as unknown as Position,
         { account_id: 'B', instrument_key: ETH, quantity: '0.5', venues: {} } as unknown as Position,
@@ -115,6 +120,8 @@ describe('rebalance service', () => {
     expect(r.plan?.equity).toBe('14500');
     expect(r.plan?.skipped.map((s) => [s.instrument_key, s.reason])).toEqual([[XRP, 'UNKNOWN_INSTRUMENT']]);
     expect(published.map((p) => p.topic)).toEqual(['orders.requests', 'orders.requests', 'orders.requests']);
+    // Paced one velocity slot apart: a sleep between consecutive publishes.
+    expect(sleeps).toEqual([100, 100]);
     const first = published[0]?.data as Record<string, unknown>;
     expect(first).toMatchObject({
       // target 14210 × 0.3 / 3000 = 1.421, held 1.5: sells come first
