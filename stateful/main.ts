@@ -19,7 +19,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createPlatform, createPlatformOrderService, type Env, type Platform } from '../infra/compose.ts';
 import { loadConfig } from '../infra/config/load-config.ts';
-import { createPlatformRebalanceService } from '../infra/rebalance/compose.ts';
+import { createPlatformRebalanceService, openPortfolioStateStore } from '../infra/rebalance/compose.ts';
 import { redactConfig } from '../shared/config/redact.ts';
 import { type AppConfig, EMBEDDED_CONFIG, parseConfig } from '../shared/config/schema.ts';
 import { ValidationError } from '../shared/domain/errors.ts';
@@ -211,13 +211,17 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       logOrders: config.logging.log_orders,
     });
     if (runningEdge !== null) app.route('/', runningEdge.router); // /healthz, /readyz
+    const portfolioState = openPortfolioStateStore(platform, env);
     rebalance = await startRebalanceWatcher({
       config,
-      service: createPlatformRebalanceService(platform),
+      service: createPlatformRebalanceService(platform, portfolioState),
       bus: platform.bus,
       orders: createPlatformOrderService(platform),
       log: logger,
+      registry: metrics.registry,
+      onStop: () => portfolioState.close(),
     });
+    if (rebalance === null) await portfolioState.close();
     const runningRebalance = rebalance;
     const host = options.host ?? config.server.host;
     const { server, port } = await listen(app, options.port ?? resolvePort(config, env), host);

@@ -12,6 +12,7 @@
  */
 import { sha256Hex } from '../app/order-id.ts';
 import type { DecimalString } from '../domain/decimal.ts';
+import { venueOf } from '../domain/instrument-id.ts';
 import type { OrderInstruction } from '../domain/types.ts';
 import { DEFAULT_CASH_BUFFER, type RebalancePlan, type RebalanceSettings } from './plan.ts';
 import type { WeightsFile } from './weights.ts';
@@ -52,7 +53,11 @@ export function rebalanceOperationId(rebalanceId: string, instrumentKey: string)
   return `RB-${h}:${instrumentKey.replaceAll('@', '.')}`;
 }
 
-/** The order instructions of a plan: MARKET orders, sells first, the file's algorithm. */
+/**
+ * The order instructions of a plan: MARKET orders, sells first, the file's algorithm, each sent to
+ * its instrument's venue (`venue` names it: the cash the plan spent is that venue's balance, so the
+ * router must not move the order elsewhere; the risk checks still apply).
+ */
 export function planInstructions(
   plan: RebalancePlan,
   weights: WeightsFile,
@@ -70,5 +75,6 @@ export function planInstructions(
     exec_algorithm: weights.exec_algorithm,
     exec_algorithm_params: weights.exec_algorithm_params,
     reference_price: o.price,
+    venue: venueOf(o.instrument_key),
   }));
 }

@@ -24,12 +24,20 @@ import { fmt, toDec } from '../domain/decimal.ts';
 import type { Issue } from '../domain/errors.ts';
 import { parseInstrumentId } from '../domain/instrument-id.ts';
 import { type Nanos, nanosToIso } from '../domain/time.ts';
-import type { InstrumentSpec, OrderInstruction } from '../domain/types.ts';
+import { type InstrumentSpec, type OrderInstruction, TERMINAL_STATUSES } from '../domain/types.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { EventBus } from '../ports/event-bus.ts';
 import type { MarketStateStore } from '../ports/market-state.ts';
+import type { OrderStore } from '../ports/order-store.ts';
+import type {
+  NavSnapshot,
+  PortfolioActualState,
+  PortfolioStateStore,
+} from '../ports/portfolio-state-store.ts';
 import type { PositionStore } from '../ports/position-store.ts';
+import { buildActualState, navAlertOf } from './actual-state.ts';
 import { planInstructions, type RebalanceDefaults, rebalanceIdOf, settingsFor } from './instructions.ts';
+import { computeNav, type NavAlert } from './nav.ts';
 import { planRebalance, type RebalancePlan } from './plan.ts';
 import { parseWeightsText, type WeightsFile } from './weights.ts';
 
@@ -64,6 +72,20 @@ export interface RebalanceServiceDeps {
    */
   paceMs?: number | undefined;
   sleep?: ((ms: number) => Promise<void>) | undefined;
+  /** For completing rebalances: the order book of record and where actual states go. */
+  orders?: Pick<OrderStore, 'get'> | undefined;
+  portfolio?: PortfolioStateStore | undefined;
+  /** Same NAV in this many snapshots in a row, positions held → NAV_FLAT (default 3). */
+  flatNavSnapshots?: number | undefined;
+}
+
+export type CompletionResult =
+  | { status: 'PENDING'; open: string[] }
+  | { status: 'COMPLETED'; state: PortfolioActualState; alert: NavAlert | null };
+
+export interface NavSnapshotResult {
+  snapshot: NavSnapshot;
+  alert: NavAlert | null;
 }
 
 /** Where the file came from: `source` names it (`gs://bucket/key#generation`, a path). */
@@ -90,6 +112,23 @@ export interface RebalanceRecord {
 
 export interface RebalanceService {
   onWeightsFile(event: WeightsFileEvent): Promise<RebalanceRecord>;
+  /**
+   * When every order of a published rebalance is final: persist `portfolio_actual_state.json`
+   * (BlobStore, `<state_prefix>/<strategy_id>/portfolio_actual_state.json`) and the state and a
+   * NAV snapshot in the PortfolioStateStore. PENDING (with the open operation ids) otherwise.
+   */
+  complete(record: RebalanceRecord): Promise<CompletionResult>;
+  /** A NAV snapshot of a strategy's portfolio now (daily), with the NAV watch's alert. */
+  snapshotNav(
+    strategyId: string,
+    quote: string,
+    keys: readonly string[],
+    reason: NavSnapshot['reason'],
+  ): Promise<NavSnapshotResult>;
+}
+
+export function actualStateKey(statePrefix: string, strategyId: string): string {
+  return `${statePrefix}/${strategyId}/portfolio_actual_state.json`;
 }
 
 const encoder = new TextEncoder();
@@ -141,7 +180,125 @@ export function createRebalanceService(d: RebalanceServiceDeps): RebalanceServic
     return out;
   };
 
+  /** Positions from the position book (every account) and the free cash of these keys' venues. */
+  const readHoldings = async (weighted: readonly string[]) => {
+    const positions: Record<string, DecimalString> = {};
+    for (const p of await d.positions.list()) {
+      const q = toDec(p.quantity);
+      if (q.isZero()) continue;
+      positions[p.instrument_key] = fmt(toDec(positions[p.instrument_key] ?? '0').plus(q));
+    }
+    const keys = [...new Set([...weighted, ...Object.keys(positions)])].sort();
+    const venues = [...new Set(keys.map(parseVenue))];
+    const states = await d.market.getVenueStates(venues);
+    const cash: Record<string, DecimalString> = {};
+    for (const v of venues) {
+      const balances = states[v]?.balances;
+      if (!balances) continue;
+      for (const [ccy, amount] of Object.entries(balances)) {
+        cash[ccy] = fmt(toDec(cash[ccy] ?? '0').plus(amount));
+      }
+    }
+    return { keys, holdings: { cash, positions } };
+  };
+
+  const snapshotNav = async (
+    strategyId: string,
+    quote: string,
+    weighted: readonly string[],
+    reason: NavSnapshot['reason'],
+    cashOverride?: Record<string, DecimalString>,
+  ): Promise<
+    NavSnapshotResult & {
+      holdings: { cash: Record<string, DecimalString>; positions: Record<string, DecimalString> };
+      prices: PriceUse[];
+    }
+  > => {
+    const read = await readHoldings(weighted);
+    const keys = read.keys;
+    const holdings = cashOverride
+      ? { ...read.holdings, cash: { ...read.holdings.cash, ...cashOverride } }
+      : read.holdings;
+    const prices = await pricesFor(keys);
+    const priceMap: Record<string, DecimalString> = {};
+    for (const p of prices) if (p.price !== null) priceMap[p.instrument_key] = p.price;
+    const nav = computeNav(holdings, priceMap, quote);
+    const snapshot: NavSnapshot = {
+      strategy_id: strategyId,
+      ts_event: d.now(),
+      reason,
+      nav: nav.ok ? nav.nav : null,
+      cash: nav.ok ? nav.cash : null,
+      exposure: nav.ok ? nav.exposure : null,
+      issues: nav.ok ? [] : nav.issues,
+    };
+    let alert: NavAlert | null = null;
+    if (d.portfolio) {
+      await d.portfolio.putNavSnapshot(snapshot);
+      const n = d.flatNavSnapshots ?? 3;
+      const recent = await d.portfolio.listNavSnapshots(strategyId, n + 1);
+      alert = navAlertOf(recent, Object.keys(holdings.positions).length > 0, n);
+    } else if (!nav.ok) {
+      alert = navAlertOf([snapshot], false, d.flatNavSnapshots ?? 3);
+    }
+    return { snapshot, alert, holdings, prices };
+  };
+
   return {
+    snapshotNav: async (strategyId, quote, keys, reason) => {
+      const { snapshot, alert } = await snapshotNav(strategyId, quote, keys, reason);
+      return { snapshot, alert };
+    },
+
+    async complete(record) {
+      if (record.status !== 'PUBLISHED' || record.strategy_id === null || record.plan === null) {
+        throw new Error(`rebalance ${record.rebalance_id} is ${record.status}: nothing to complete`);
+      }
+      if (!d.orders) throw new Error('the rebalance service has no order store to complete rebalances');
+      const orders = [];
+      const open: string[] = [];
+      for (const ins of record.instructions) {
+        const o = await d.orders.get(ins.operation_id);
+        if (o === null || !TERMINAL_STATUSES.has(o.status)) open.push(ins.operation_id);
+        else orders.push(o);
+      }
+      if (open.length > 0) return { status: 'PENDING', open };
+      const quote = record.plan.quote_currency;
+      const weighted = record.plan.orders
+        .map((o) => o.instrument_key)
+        .concat(record.plan.skipped.map((x) => x.instrument_key));
+      // Cash after the rebalance from our own fills (exact and immediate; a venue's balance is
+      // polled and may not show the last fills yet): the plan's starting cash, less what the
+      // buys cost, plus what the sells brought, less fees (charged in the quote currency).
+      let cash = toDec(record.plan.cash_before);
+      for (const o of orders) {
+        const traded =
+          o.avg_fill_price === null ? toDec(0) : toDec(o.filled_quantity).times(o.avg_fill_price);
+        cash = o.side === 'BUY' ? cash.minus(traded) : cash.plus(traded);
+        cash = cash.minus(o.fees);
+      }
+      const snap = await snapshotNav(record.strategy_id, quote, weighted, 'REBALANCE', {
+        [quote]: fmt(cash),
+      });
+      const state = buildActualState({
+        record,
+        orders,
+        holdings: snap.holdings,
+        prices: snap.prices,
+        quote,
+        now: d.now(),
+      });
+      await d.blobs.put(
+        actualStateKey(d.statePrefix, record.strategy_id),
+        `${JSON.stringify(state, null, 2)}\n`,
+        {
+          contentType: 'application/json',
+        },
+      );
+      await d.portfolio?.putActualState(state);
+      return { status: 'COMPLETED', state, alert: snap.alert };
+    },
+
     async onWeightsFile(event) {
       const rebalanceId = rebalanceIdOf(event.bytes);
       const base: RebalanceRecord = {
@@ -174,29 +331,12 @@ export function createRebalanceService(d: RebalanceServiceDeps): RebalanceServic
       const settings = settingsFor(weights, d.defaults);
 
       // Holdings: the position book (every account) and the weighted venues' free cash.
-      const positions: Record<string, DecimalString> = {};
-      for (const p of await d.positions.list()) {
-        const q = toDec(p.quantity);
-        if (q.isZero()) continue;
-        positions[p.instrument_key] = fmt(toDec(positions[p.instrument_key] ?? '0').plus(q));
-      }
-      const keys = [...new Set([...Object.keys(weights.weights), ...Object.keys(positions)])].sort();
-      const venues = [...new Set(keys.map(parseVenue))];
-      const states = await d.market.getVenueStates(venues);
-      const cash: Record<string, DecimalString> = {};
-      for (const v of venues) {
-        const balances = states[v]?.balances;
-        if (!balances) continue;
-        for (const [ccy, amount] of Object.entries(balances)) {
-          cash[ccy] = fmt(toDec(cash[ccy] ?? '0').plus(amount));
-        }
-      }
+      const { keys, holdings } = await readHoldings(Object.keys(weights.weights));
       const prices = await pricesFor(keys);
       const priceMap: Record<string, DecimalString> = {};
       for (const p of prices) if (p.price !== null) priceMap[p.instrument_key] = p.price;
       const specs = new Map<string, InstrumentSpec | undefined>();
       for (const k of keys) specs.set(k, await d.instrument(k));
-      const holdings = { cash, positions };
       const plan = planRebalance({
         weights: weights.weights,
         holdings,

@@ -13,9 +13,11 @@
  */
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import { Counter, type Registry } from 'prom-client';
 import type { OrderService } from '../../shared/app/order-service.ts';
 import type { AppConfig } from '../../shared/config/schema.ts';
 import type { EventBus, Subscription } from '../../shared/ports/event-bus.ts';
+import type { NavAlert } from '../../shared/rebalance/nav.ts';
 import type { RebalanceRecord, RebalanceService } from '../../shared/rebalance/rebalance-service.ts';
 import { ORDERS_REQUESTS_TOPIC } from '../../shared/rebalance/rebalance-service.ts';
 
@@ -33,6 +35,12 @@ export interface RebalanceWatcherOptions {
   log: WatcherLog;
   /** Called with every record (tests, metrics). */
   onRecord?: ((r: RebalanceRecord) => void) | undefined;
+  /** Where `rebalance_nav_alerts_total` is registered (the service's /metrics registry). */
+  registry?: Registry | undefined;
+  /** Called last by stop() (closes what the watcher's service holds, e.g. the portfolio store). */
+  onStop?: (() => Promise<void>) | undefined;
+  /** Wall clock in ms, for the daily NAV snapshot (default Date.now). */
+  nowMs?: (() => number) | undefined;
 }
 
 export interface RebalanceWatcher {
@@ -75,6 +83,60 @@ export async function startRebalanceWatcher(o: RebalanceWatcherOptions): Promise
       }
     });
   }
+  const alerts = new Counter({
+    name: 'rebalance_nav_alerts_total',
+    help: 'NAV alerts of rebalanced portfolios: NAV_FLAT (unchanged while positions are held) or NAV_UNCOMPUTABLE',
+    labelNames: ['kind', 'strategy_id'] as const,
+    registers: o.registry ? [o.registry] : [],
+  });
+  const nowMs = o.nowMs ?? Date.now;
+  /** Published rebalances whose orders are not all final yet. */
+  const pending = new Map<string, RebalanceRecord>();
+  /** Completed strategies: their quote, instruments and the UTC day of the last NAV snapshot. */
+  const portfolios = new Map<string, { quote: string; keys: string[]; day: string }>();
+  const alert = (strategyId: string, a: NavAlert | null) => {
+    if (a === null) return;
+    alerts.inc({ kind: a.kind, strategy_id: strategyId });
+    o.log.warn({ event: 'PortfolioNavAlerted', strategy_id: strategyId, ...a }, a.message);
+  };
+  const settle = async () => {
+    for (const [id, r] of pending) {
+      try {
+        const c = await o.service.complete(r);
+        if (c.status === 'PENDING') continue;
+        pending.delete(id);
+        const strategyId = c.state.strategy_id;
+        portfolios.set(strategyId, {
+          quote: c.state.quote_currency,
+          keys: c.state.instruments.map((x) => x.instrument_key),
+          day: new Date(nowMs()).toISOString().slice(0, 10),
+        });
+        o.log.info(
+          {
+            event: 'PortfolioActualStateWritten',
+            strategy_id: strategyId,
+            rebalance_id: id,
+            nav: c.state.nav,
+          },
+          `actual state of ${strategyId} written after rebalance ${id}`,
+        );
+        alert(strategyId, c.alert);
+      } catch (err) {
+        o.log.error({ err, rebalance_id: id }, 'completing the rebalance failed; will retry');
+      }
+    }
+    const today = new Date(nowMs()).toISOString().slice(0, 10);
+    for (const [strategyId, p] of portfolios) {
+      if (p.day === today) continue;
+      try {
+        const r = await o.service.snapshotNav(strategyId, p.quote, p.keys, 'DAILY');
+        p.day = today;
+        alert(strategyId, r.alert);
+      } catch (err) {
+        o.log.error({ err, strategy_id: strategyId }, 'daily NAV snapshot failed; will retry');
+      }
+    }
+  };
   const seen = new Map<string, string>();
   let running: Promise<void> | null = null;
   let stopped = false;
@@ -97,6 +159,7 @@ export async function startRebalanceWatcher(o: RebalanceWatcherOptions): Promise
         const bytes = new Uint8Array(await readFile(path));
         const r = await o.service.onWeightsFile({ source: path, bytes });
         seen.set(path, mark);
+        if (r.status === 'PUBLISHED') pending.set(r.rebalance_id, r);
         o.onRecord?.(r);
         const fields = {
           file: path,
@@ -118,9 +181,11 @@ export async function startRebalanceWatcher(o: RebalanceWatcherOptions): Promise
     }
   };
   const scan = () => {
-    running ??= scanOnce().finally(() => {
-      running = null;
-    });
+    running ??= scanOnce()
+      .then(settle)
+      .finally(() => {
+        running = null;
+      });
     return running;
   };
   const timer = setInterval(() => {
@@ -137,6 +202,7 @@ export async function startRebalanceWatcher(o: RebalanceWatcherOptions): Promise
       clearInterval(timer);
       await running;
       await intake?.close();
+      await o.onStop?.();
     },
   };
 }

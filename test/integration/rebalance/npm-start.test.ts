@@ -87,6 +87,27 @@ describe('npm start: the weights-folder watcher', () => {
     );
     expect(record.prices.map((p: { source: string }) => p.source)).toEqual(['live_mid', 'live_mid']);
 
+    // Every order final → portfolio_actual_state.json: holdings, NAV, actual vs target weights.
+    const statePath = join(dataDir, 'blobs', 'portfolio', 'rb-npm', 'portfolio_actual_state.json');
+    const state = await eventually(async () => {
+      try {
+        return JSON.parse(await readFile(statePath, 'utf8'));
+      } catch {
+        return undefined;
+      }
+    });
+    expect(state).toMatchObject({
+      schema_version: 1,
+      strategy_id: 'rb-npm',
+      rebalance_id: line?.rebalance_id,
+    });
+    expect(Number(state.nav)).toBeGreaterThan(0);
+    expect(state.orders.map((o: { status: string }) => o.status)).toEqual(['FILLED', 'FILLED']);
+    const btc = state.instruments.find((x: { instrument_key: string }) => x.instrument_key === BTC);
+    expect(btc.target_weight).toBe('0.3');
+    expect(Math.abs(Number(btc.actual_weight) - 0.3 * 0.98)).toBeLessThan(0.01);
+    expect(service.lines.some((l) => l.event === 'PortfolioActualStateWritten')).toBe(true);
+
     // The same bytes under another name: a duplicate, no second order.
     await writeFile(join(dataDir, 'weights', 'w1-copy.json'), text);
     await eventually(async () => (service.lines.some((l) => l.status === 'DUPLICATE') ? true : undefined));

@@ -4,11 +4,16 @@
  * operation ids from the file, idempotent on the same bytes, invalid files recorded with no order.
  */
 import { describe, expect, it } from 'vitest';
+import { MemoryPortfolioStateStore } from '../../../infra/memory/portfolio-state.memory.ts';
 import type { DecimalString } from '../../../shared/domain/decimal.ts';
-import type { InstrumentSpec, Position } from '../../../shared/domain/types.ts';
+import type { InstrumentSpec, OrderRecord, Position } from '../../../shared/domain/types.ts';
 import type { MarketQuote, QuoteKey, VenueState } from '../../../shared/ports/market-state.ts';
 import { DEFAULT_REBALANCE, rebalanceOperationId } from '../../../shared/rebalance/instructions.ts';
-import { createRebalanceService, rebalanceRecordKey } from '../../../shared/rebalance/rebalance-service.ts';
+import {
+  actualStateKey,
+  createRebalanceService,
+  rebalanceRecordKey,
+} from '../../../shared/rebalance/rebalance-service.ts';
 
 const BTC = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
 const ETH = 'BINANCE-SPOT:SPOT_PAIR:ETH-USDT';
@@ -32,7 +37,14 @@ function quote(key: string, bid: string | null, ask: string | null, mid: string 
   return { venue: 'BINANCE-SPOT', instrument_key: key, bid, ask, mid, bids: [], asks: [], ts_event: 1n };
 }
 
-function setup(opts: { balances?: Record<string, DecimalString> | null; positions?: Position[] } = {}) {
+function setup(
+  opts: {
+    balances?: Record<string, DecimalString> | null;
+    positions?: Position[];
+    orders?: Map<string, OrderRecord>;
+    portfolio?: MemoryPortfolioStateStore;
+  } = {},
+) {
   const published: Array<{ topic: string; data: unknown; attributes: Record<string, string> | undefined }> =
     [];
   const blobs = new Map<string, string>();
@@ -42,6 +54,7 @@ function setup(opts: { balances?: Record<string, DecimalString> | null; position
   ]);
   const balances = opts.balances === undefined ? { USDT: '10000' } : opts.balances;
   const sleeps: number[] = [];
+  let clock = 1_796_601_600_000_000_000n;
   const service = createRebalanceService({
     positions: { list: async () => opts.positions ?? [] },
     market: {
@@ -79,8 +92,14 @@ function setup(opts: { balances?: Record<string, DecimalString> | null; position
     dailyClose: async (k) => (k === SOL ? '100' : null),
     defaults: DEFAULT_REBALANCE,
     statePrefix: 'portfolio',
-    now: () => 1_796_601_600_000_000_000n,
+    now: () => {
+      clock += 1_000_000_000n;
+      return clock;
+    },
     paceMs: 100,
+    orders: { get: async (op) => opts.orders?.get(op) ?? null },
+    portfolio: opts.portfolio,
+    flatNavSnapshots: 2,
     sleep: async (ms) => {
       sleeps.push(ms);
     },
@@ -167,5 +186,75 @@ describe('rebalance service', () => {
     expect(r.status).toBe('UNPLANNABLE');
     expect(r.issues[0]?.path).toBe('holdings.cash.USDT');
     expect(published).toEqual([]);
+  });
+
+  it('completes when every order is final: actual state (BlobStore + store), NAV snapshot, flat-NAV alert', async () => {
+    const orders = new Map<string, OrderRecord>();
+    const portfolio = new MemoryPortfolioStateStore();
+    const positions: Position[] = [];
+    const { service, blobs } = setup({ orders, portfolio, positions });
+    const r = await service.onWeightsFile({
+      source: 'a.json',
+      bytes: bytes(
+        JSON.stringify({
+          schema_version: 1,
+          strategy_id: 'rb',
+          as_of: '2026-12-07T00:00:00Z',
+          weights: { [BTC]: '0.5' },
+        }),
+      ),
+    });
+    // 10000 × 0.98 × 0.5 / 50000 = 0.098 BTC
+    expect(r.instructions.map((i) => [i.side, i.quantity, i.venue])).toEqual([
+      ['BUY', '0.098', 'BINANCE-SPOT'],
+    ]);
+    const op = r.instructions[0]?.operation_id as string;
+    expect(await service.complete(r)).toEqual({ status: 'PENDING', open: [op] });
+    orders.set(op, {
+      operation_id: op,
+      instrument_key: BTC,
+      side: 'BUY',
+      quantity: '0.098',
+      status: 'FILLED',
+      filled_quantity: '0.098',
+      avg_fill_price: '50010',
+      fees: '4.90098',
+      rejection_reason: null,
+    } as OrderRecord);
+    positions.push({
+      account_id: 'BINANCE-SPOT',
+      instrument_key: BTC,
+      quantity: '0.098',
+      venues: {},
+    } as unknown as Position);
+    const c = await service.complete(r);
+    expect(c.status).toBe('COMPLETED');
+    if (c.status !== 'COMPLETED') return;
+    // cash 10000 − 0.098 × 50010 − 4.90098 = 5094.11902; NAV = cash + 0.098 × 50000 = 9994.11902
+    expect(c.state.cash.USDT).toBe('5094.11902');
+    expect(c.state.nav).toBe('9994.11902');
+    expect(c.state.instruments).toMatchObject([
+      {
+        instrument_key: BTC,
+        quantity: '0.098',
+        price_source: 'live_mid',
+        value: '4900',
+        target_weight: '0.5',
+      },
+    ]);
+    expect(c.state.orders).toMatchObject([{ operation_id: op, status: 'FILLED', avg_fill_price: '50010' }]);
+    expect(JSON.parse(blobs.get(actualStateKey('portfolio', 'rb')) ?? '{}').nav).toBe('9994.11902');
+    expect((await portfolio.getActualState('rb'))?.rebalance_id).toBe(r.rebalance_id);
+    expect(c.alert).toBeNull();
+    // Venue balances that never move and unchanged prices: the second equal snapshot (flat after 2).
+    const s1 = await service.snapshotNav('rb', 'USDT', [BTC], 'DAILY');
+    const s2 = await service.snapshotNav('rb', 'USDT', [BTC], 'DAILY');
+    expect(s1.alert).toBeNull();
+    expect(s2.alert).toMatchObject({ kind: 'NAV_FLAT', snapshots: 2 });
+    expect((await portfolio.listNavSnapshots('rb')).map((x) => x.reason)).toEqual([
+      'REBALANCE',
+      'DAILY',
+      'DAILY',
+    ]);
   });
 });
