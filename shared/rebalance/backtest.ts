@@ -154,6 +154,28 @@ function priceAt(closes: ReadonlyMap<string, Float64Array>, key: string, t: numb
   return null;
 }
 
+/** A weights file's record before its plan's figures are added. */
+function unapplied(
+  d: WeightsEntry,
+  ts: Nanos | null,
+  status: BtRebalance['status'],
+  message: string | null,
+): BtRebalance {
+  return {
+    rebalance_id: d.rebalance_id,
+    source: d.source,
+    strategy_id: d.file.strategy_id,
+    as_of: d.file.as_of,
+    ts_applied: ts,
+    status,
+    message,
+    plan: null,
+    orders: 0,
+    skipped: [],
+    denied: 0,
+  };
+}
+
 export function runRebalanceBacktest(input: RebalanceBacktestInput): RebalanceBacktestResult {
   const venue = input.venue ?? 'BACKTEST';
   const quoteDefault = input.defaults.quote_currency;
@@ -202,19 +224,14 @@ export function runRebalanceBacktest(input: RebalanceBacktestInput): RebalanceBa
     }
     const apply = due.pop();
     for (const d of due) {
-      rebalances.push({
-        rebalance_id: d.rebalance_id,
-        source: d.source,
-        strategy_id: d.file.strategy_id,
-        as_of: d.file.as_of,
-        ts_applied: null,
-        status: 'SUPERSEDED',
-        message: `superseded by ${apply?.source ?? 'a later file'} before the next close`,
-        plan: null,
-        orders: 0,
-        skipped: [],
-        denied: 0,
-      });
+      rebalances.push(
+        unapplied(
+          d,
+          null,
+          'SUPERSEDED',
+          `superseded by ${apply?.source ?? 'a later file'} before the next close`,
+        ),
+      );
     }
     const pricesNow: Record<string, DecimalString> = {};
     for (const k of input.closes.keys()) {
@@ -231,19 +248,12 @@ export function runRebalanceBacktest(input: RebalanceBacktestInput): RebalanceBa
         instrument: input.instrument,
         settings,
       });
-      const record: BtRebalance = {
-        rebalance_id: apply.rebalance_id,
-        source: apply.source,
-        strategy_id: apply.file.strategy_id,
-        as_of: apply.file.as_of,
-        ts_applied: now,
-        status: r.success ? 'APPLIED' : 'UNPLANNABLE',
-        message: r.success ? null : r.error.message,
-        plan: null,
-        orders: 0,
-        skipped: [],
-        denied: 0,
-      };
+      const record = unapplied(
+        apply,
+        now,
+        r.success ? 'APPLIED' : 'UNPLANNABLE',
+        r.success ? null : r.error.message,
+      );
       rebalances.push(record);
       if (r.success) {
         const plan = r.data;
@@ -378,20 +388,7 @@ export function runRebalanceBacktest(input: RebalanceBacktestInput): RebalanceBa
     });
   }
   for (; next < sorted.length; next++) {
-    const d = sorted[next] as WeightsEntry;
-    rebalances.push({
-      rebalance_id: d.rebalance_id,
-      source: d.source,
-      strategy_id: d.file.strategy_id,
-      as_of: d.file.as_of,
-      ts_applied: null,
-      status: 'NOT_REACHED',
-      message: 'dated after the last bar',
-      plan: null,
-      orders: 0,
-      skipped: [],
-      denied: 0,
-    });
+    rebalances.push(unapplied(sorted[next] as WeightsEntry, null, 'NOT_REACHED', 'dated after the last bar'));
   }
   return {
     orders,
