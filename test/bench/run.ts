@@ -23,6 +23,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     file: 'backtest.bench.ts',
     what: 'backtests end to end: ticks/s, bytes read, workers speed-up, memory',
   },
+  rebalance: {
+    file: 'rebalance.bench.ts',
+    what: 'rebalance backtest, 20 assets × 300 days: wall time, orders/s, divergence from the vectorized reference',
+  },
   edge: {
     file: 'edge.bench.ts',
     what: 'venue edge: order-to-ack through ccxt, fills persisted per second, memory',
