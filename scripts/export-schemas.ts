@@ -33,6 +33,7 @@ import {
   VwapParamsSchema,
 } from '../shared/domain/schemas.ts';
 import * as driftMessages from '../shared/drift/messages.ts';
+import { HoldingsSchema, PricesSchema, WeightsFileSchema } from '../shared/rebalance/weights.ts';
 import * as reconMessages from '../shared/recon/messages.ts';
 import { jsonSchemaOptions } from '../stateful/api/openapi/index.ts';
 
@@ -98,6 +99,30 @@ export const CONTRACTS: readonly Contract[] = [
     description:
       'instruments/<YYYY-MM-DD>.json in the tick-data bucket or folder: one object per instrument, decimals as strings.',
     schema: InstrumentFileSchema,
+    io: 'input',
+  },
+  {
+    name: 'weights-file',
+    title: 'Weights file',
+    description:
+      "A rebalance: one strategy's target weights by canonical instrument id, written by a portfolio optimizer to the watched folder or the weights prefix of the bucket (docs/rebalancing.md).",
+    schema: WeightsFileSchema,
+    io: 'input',
+  },
+  {
+    name: 'rebalance-holdings',
+    title: 'Rebalance holdings',
+    description:
+      'Holdings given to `npm run rebalance -- plan --holdings`: cash per currency and positions, the holdings part of portfolio_actual_state.json.',
+    schema: HoldingsSchema,
+    io: 'input',
+  },
+  {
+    name: 'rebalance-prices',
+    title: 'Rebalance prices',
+    description:
+      'Prices given to `npm run rebalance -- plan --prices`: a decimal price per canonical instrument id.',
+    schema: PricesSchema,
     io: 'input',
   },
 ];

@@ -11,6 +11,7 @@
 import { pathToFileURL } from 'node:url';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
+import { writeDailyMarket } from '../infra/rebalance/daily-data.ts';
 import { openBlobLocation } from '../infra/ticks/blob-location.ts';
 import { writeInstrumentSpecs, writeTickDay } from '../infra/ticks/writer.ts';
 import {
@@ -155,6 +156,19 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     )
     .option('--signals-per-day <n>', 'sample signals per day', nonNegativeInt('--signals-per-day'), 29)
     .option('--quiet', 'no progress bar', false)
+    // Daily multi-asset market for rebalance backtests (shared/data/daily.ts, docs/rebalancing.md).
+    .option(
+      '--daily',
+      'write a multi-asset daily-bar market and a sample weights series instead of ticks',
+      false,
+    )
+    .option('--assets <n>', 'with --daily: number of assets', positiveInt('--assets'), 20)
+    .option(
+      '--rebalance-every <n>',
+      'with --daily: sample weights every n days',
+      positiveInt('--rebalance-every'),
+      1,
+    )
     .parse(argv);
   const o = program.opts<{
     out: string;
@@ -168,8 +182,26 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     instruments?: string[];
     signalsPerDay: number;
     quiet: boolean;
+    daily: boolean;
+    assets: number;
+    rebalanceEvery: number;
   }>();
   const blobs = await openBlobLocation(o.out, { durable: false });
+  if (o.daily) {
+    const t = performance.now();
+    const opts = {
+      seed: o.seed,
+      assets: o.assets,
+      days: o.days,
+      start: o.start,
+      rebalanceEvery: o.rebalanceEvery,
+    };
+    const { files } = await writeDailyMarket(blobs, opts);
+    console.log(
+      `wrote ${files.length} daily files to ${o.out} in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
+    return;
+  }
   const bar = o.quiet
     ? null
     : new cliProgress.SingleBar(

@@ -29,6 +29,7 @@ import { type ServerType, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createPlatform, createPlatformOrderService, type Env, type Platform } from '../infra/compose.ts';
 import { loadConfig } from '../infra/config/load-config.ts';
+import { createPlatformRebalanceService, openPortfolioStateStore } from '../infra/rebalance/compose.ts';
 import { redactConfig } from '../shared/config/redact.ts';
 import { type AppConfig, EMBEDDED_CONFIG, parseConfig } from '../shared/config/schema.ts';
 import { ValidationError } from '../shared/domain/errors.ts';
@@ -48,6 +49,7 @@ import { createLogger, type Logger } from './observability/logger/index.ts';
 import { createMetrics, type Metrics } from './observability/metrics/index.ts';
 import { createProbeRouter } from './observability/probes.ts';
 import { withRequestTrace } from './observability/trace.ts';
+import { type RebalanceWatcher, startRebalanceWatcher } from './rebalance/watcher.ts';
 import { executionLog, type SimulatedVenues, startSimulatedVenues } from './venues/index.ts';
 
 export interface StartOptions {
@@ -86,6 +88,8 @@ export interface RunningService {
   readonly edgeStarted: Promise<EdgeRuntime | null>;
   /** The local exchange `npm start` runs for the embedded default (null otherwise). */
   readonly localExchange: EmbeddedLocalExchange | null;
+  /** The weights-folder watcher (null when `rebalance.enabled` is false). */
+  readonly rebalance: RebalanceWatcher | null;
   readonly app: Hono<ApiEnv>;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -258,6 +262,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
   }
   let venues: SimulatedVenues | null = null;
   let edge: { stop(): Promise<unknown> } | null = null;
+  let rebalance: RebalanceWatcher | null = null;
   try {
     // Venues subscribe before the API takes orders: the in-process bus only delivers messages
     // published after a subscription exists.
@@ -375,6 +380,18 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         edge: () => runningEdge?.router ?? null,
       }),
     );
+    const portfolioState = openPortfolioStateStore(platform, env);
+    rebalance = await startRebalanceWatcher({
+      config,
+      service: createPlatformRebalanceService(platform, portfolioState),
+      bus: platform.bus,
+      orders: createPlatformOrderService(platform),
+      log: logger,
+      registry: metrics.registry,
+      onStop: () => portfolioState.close(),
+    });
+    if (rebalance === null) await portfolioState.close();
+    const runningRebalance = rebalance;
     const host = options.host ?? config.server.host;
     const { server, port } = await listen(app, options.port ?? resolvePort(config, env), host);
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
@@ -407,8 +424,15 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         const left = () => Math.max(0, budgetMs - (performance.now() - t0));
         draining = true;
         stopAll.abort(new Error('shutting down'));
-        // 1. No new connections (running requests go on), /readyz answers 503 from here.
+        // 1. No new connections (running requests go on), /readyz answers 503 from here; no new
+        //    weights files are taken.
         const drained = closeServer(server, () => left());
+        await withDeadline(
+          runningRebalance?.stop() ?? Promise.resolve(),
+          Math.min(1_000, left()),
+          'stopping the weights watcher',
+          logger,
+        );
         // 2. The edge: no new work from the bus, sessions stopped, then the lease released so a
         //    successor takes over at once instead of after the TTL.
         const rt = runningEdge;
@@ -439,6 +463,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       lease,
       edgeStarted,
       localExchange: local,
+      rebalance: runningRebalance,
       app,
       metrics,
       logger,
@@ -447,6 +472,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       close,
     };
   } catch (err) {
+    await rebalance?.stop().catch(() => undefined);
     await edge?.stop().catch(() => undefined);
     await venues?.stop().catch(() => undefined);
     await platform.close().catch(() => undefined);

@@ -402,6 +402,35 @@ const serverSchema = z.strictObject({
   port: num(z.number().int().min(1).max(65_535)).default(8080),
 });
 
+// ---------------------------------------------------------------------------------------------
+// Rebalancing (target weights → orders; docs/rebalancing.md)
+// ---------------------------------------------------------------------------------------------
+
+const rebalanceSchema = z.strictObject({
+  /** Watch for weights files (the local folder under `npm start`; the function in the cloud). */
+  enabled: bool().default(true),
+  /** The currency portfolios are valued and bought in. */
+  quote_currency: currency().default('USDT'),
+  /** Fraction of equity kept in cash (the reference's 2%). */
+  cash_buffer: decimal('nonnegative')
+    .refine((v) => toDec(v).lt(1), 'must be less than 1')
+    .default('0.02'),
+  /** No-trade band: skip an order whose notional is under this fraction of equity. */
+  min_trade_weight: decimal('nonnegative').default('0'),
+  /** Folder watched under `npm start`; relative paths are under storage.data_dir. */
+  watch_dir: z.string().min(1).default('weights'),
+  /** How often the local watcher looks at the folder. */
+  poll_ms: num(z.number().int().min(50).max(60_000)).default(1000),
+  /** BlobStore prefix of weights files (the Cloud Storage trigger filters on it). */
+  weights_prefix: pathPrefix.default('weights'),
+  /** BlobStore prefix under which `<strategy_id>/portfolio_actual_state.json` is written. */
+  state_prefix: pathPrefix.default('portfolio'),
+  /** NAV snapshots this many in a row unchanged while positions are held raise a flat-NAV alert. */
+  flat_nav_snapshots: num(z.number().int().min(2).max(1000)).default(3),
+  /** Rebalance backtests on daily bars: slippage against the close, in basis points. */
+  backtest_slippage_bps: nonNegNumber().default(5),
+});
+
 /** The venue a minimal file gets: the simulated venue serving every instrument type. */
 export const DEFAULT_VENUE = { id: 'SIM', exchange: 'simulated', mode: 'SIMULATED' } as const;
 
@@ -428,6 +457,7 @@ export function makeConfigSchema(context: SchemaContext) {
       backtest: backtestSchema.prefault({}),
       logging: loggingSchema.prefault({}),
       server: serverSchema.prefault({}),
+      rebalance: rebalanceSchema.prefault({}),
     })
     .superRefine(
       (cfg, ctx) => {
@@ -510,6 +540,7 @@ export type StorageConfig = AppConfig['storage'];
 export type BacktestConfig = AppConfig['backtest'];
 export type LoggingConfig = AppConfig['logging'];
 export type ServerConfig = AppConfig['server'];
+export type RebalanceConfig = AppConfig['rebalance'];
 
 // ---------------------------------------------------------------------------------------------
 // Parsing

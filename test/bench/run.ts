@@ -31,6 +31,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     file: 'fanout.bench.ts',
     what: 'backtest fan-out through the function handlers: cold start, per-window fixed cost, N instances',
   },
+  rebalance: {
+    file: 'rebalance.bench.ts',
+    what: 'rebalance backtest, 20 assets × 300 days: wall time, orders/s, divergence from the vectorized reference',
+  },
   edge: {
     file: 'edge.bench.ts',
     what: 'venue edge: order-to-ack through ccxt, fills persisted per second, memory',

@@ -96,8 +96,20 @@ function subdirs(dir: string): string[] {
     .sort();
 }
 
-/** Function folders: every folder under functions/ except shared/ (and hidden ones). */
-const FUNCTION_FOLDERS = subdirs(FUNCTIONS_DIR).filter((d) => d !== 'shared');
+/**
+ * Functions triggered by Cloud Storage events (Eventarc) rather than a topic: declared in their own
+ * file of modules/platform (e.g. rebalance.tf) with an `event_trigger`, not in the catalog.
+ */
+const EVENT_TRIGGERED = new Set(
+  (existsSync(join(MODULES_DIR, 'platform')) ? readdirSync(join(MODULES_DIR, 'platform')) : [])
+    .filter((f) => f.endsWith('.tf'))
+    .map((f) => readFileSync(join(MODULES_DIR, 'platform', f), 'utf8'))
+    .filter((text) => /\bevent_trigger\s*\{/.test(text))
+    .flatMap((text) => [...text.matchAll(/_name\s*=\s*"([a-z0-9-]+)"/g)].map((m) => m[1] as string)),
+);
+
+/** Function folders: every folder under functions/ except shared/ (and hidden ones), topic-triggered. */
+const FUNCTION_FOLDERS = subdirs(FUNCTIONS_DIR).filter((d) => d !== 'shared' && !EVENT_TRIGGERED.has(d));
 
 /** Every .ts file under a folder (recursively), tests excluded. */
 function sourceFiles(dir: string): string[] {

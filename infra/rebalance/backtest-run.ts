@@ -1,0 +1,232 @@
+/**
+ * The shell of a rebalance backtest (docs/rebalancing.md): read the weights series and the daily
+ * bars, run the pure event-driven backtest (shared/rebalance/backtest.ts) and the vectorized
+ * reference over the same inputs, and write the five SPEC result files to
+ * `<out>/backtest_results/<run_id>/`, with the annualized return divergence in summary.json.
+ */
+
+import type { EquityOut, FillOut, OrderOut, PositionOut } from '../../shared/backtest/merge.ts';
+import { maxDrawdown, returnsOf, round, sharpeRatio } from '../../shared/backtest/metrics.ts';
+import { fmt, toDec } from '../../shared/domain/decimal.ts';
+import { indexInstruments } from '../../shared/domain/instrument.ts';
+import { canonicalInstrumentId } from '../../shared/domain/instrument-id.ts';
+import { nanosToIso } from '../../shared/domain/time.ts';
+import type { TradingState } from '../../shared/domain/types.ts';
+import type { BlobStore } from '../../shared/ports/blob-store.ts';
+import { runRebalanceBacktest } from '../../shared/rebalance/backtest.ts';
+import type { RebalanceDefaults } from '../../shared/rebalance/instructions.ts';
+import { annualizedReturn, runVectorized } from '../../shared/rebalance/vectorized.ts';
+import type { RiskLimits } from '../../shared/risk/limits.ts';
+import { writeResults } from '../backtest/results.ts';
+import { loadInstrumentSpecs } from '../ticks/instruments.ts';
+import { loadDailyCloses, loadWeightsSeries } from './daily-data.ts';
+
+const NS_PER_YEAR = 365 * 86_400 * 1e9;
+
+export interface RebalanceBacktestOptions {
+  data: BlobStore;
+  weights: BlobStore;
+  /** Prefix (folder) or key of the weights file(s) inside `weights`. */
+  weightsPrefix: string;
+  out: BlobStore;
+  runId: string;
+  startingCash: string;
+  slippageBps: number;
+  defaults: RebalanceDefaults;
+  limits: RiskLimits;
+  tradingState: TradingState;
+  flatNavSnapshots: number;
+  maxDivergence: number | null;
+  /** For the summary's `config`. */
+  config: Record<string, unknown>;
+  nowMs: () => number;
+}
+
+export interface RebalanceBacktestOutcome {
+  summary: Record<string, unknown>;
+  files: string[];
+  /** False when the divergence is beyond `maxDivergence`. */
+  withinGate: boolean;
+}
+
+export class RebalanceBacktestInputError extends Error {}
+
+export async function runRebalanceBacktestJob(
+  o: RebalanceBacktestOptions,
+): Promise<RebalanceBacktestOutcome> {
+  const t0 = o.nowMs();
+  const series = await loadWeightsSeries(o.weights, o.weightsPrefix);
+  if (series.entries.length === 0) {
+    const why = series.invalid.map(
+      (i) => `${i.source}: ${i.issues.map((x) => `${x.path}: ${x.message}`).join('; ')}`,
+    );
+    throw new RebalanceBacktestInputError(
+      `no valid weights file under ${o.weightsPrefix}${why.length ? `\n${why.join('\n')}` : ''}`,
+    );
+  }
+  const keys = new Set<string>();
+  for (const e of series.entries) for (const k of Object.keys(e.file.weights)) keys.add(k);
+  const asOfs = series.entries.map((e) => e.file.as_of_ns).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const firstDay = nanosToIso(asOfs[0] ?? 0n).slice(0, 10);
+  const instruments = await loadInstrumentSpecs(o.data, firstDay);
+  const index = indexInstruments(instruments.specs);
+  const bars = await loadDailyCloses(o.data, [...keys]);
+  if (bars.times.length < 2)
+    throw new RebalanceBacktestInputError('fewer than two daily bars for the weighted instruments');
+  const missingBars = [...keys].filter((k) => !bars.closes.has(k));
+
+  const tRun = o.nowMs();
+  const result = runRebalanceBacktest({
+    times: bars.times,
+    closes: bars.closes,
+    weights: series.entries,
+    instrument: (k) => index.get(canonicalInstrumentId(k)),
+    defaults: o.defaults,
+    starting_cash: o.startingCash,
+    slippage_bps: o.slippageBps,
+    limits: o.limits,
+    trading_state: o.tradingState,
+    flat_nav_snapshots: o.flatNavSnapshots,
+  });
+  const slip = o.slippageBps / 10_000;
+  const vec = runVectorized({
+    closes: bars.closes,
+    times: bars.times,
+    rebalances: result.applied,
+    costRate: (k) => slip + Number(index.get(k)?.taker_fee ?? 0),
+    startingNav: Number(o.startingCash),
+  });
+  const simSeconds = (o.nowMs() - tRun) / 1000;
+
+  const start = Number(o.startingCash);
+  const navs = result.snapshots.map((s) => (s.nav === null ? Number.NaN : Number(s.nav)));
+  const endNav = navs[navs.length - 1] ?? Number.NaN;
+  const years =
+    Number((bars.times[bars.times.length - 1] as bigint) - (bars.times[0] as bigint)) / NS_PER_YEAR;
+  const annEvent = annualizedReturn(start, endNav, years);
+  const annVec = annualizedReturn(start, vec.nav[vec.nav.length - 1] ?? Number.NaN, years);
+  const divergence = annEvent === null || annVec === null ? null : Math.abs(annEvent - annVec);
+  const withinGate = o.maxDivergence === null || (divergence !== null && divergence <= o.maxDivergence);
+
+  // Tables in the SPEC shapes.
+  const orders: OrderOut[] = result.orders.map((r) => ({
+    order_id: r.order_id,
+    parent_order_id: null,
+    operation_id: r.operation_id,
+    instrument_key: r.instrument_key,
+    venue: r.venue,
+    side: r.side,
+    order_type: 'MARKET',
+    quantity: Number(r.quantity),
+    price: null,
+    status: r.status,
+    ts_submitted: r.ts_submitted,
+    ts_last: r.ts_submitted,
+  }));
+  const fills: FillOut[] = result.fills.map((f) => ({
+    fill_id: f.fill_id,
+    order_id: f.order_id,
+    instrument_key: f.instrument_key,
+    venue: f.venue,
+    side: f.side,
+    quantity: Number(f.quantity),
+    price: Number(f.price),
+    fee: Number(f.fee),
+    fee_currency: f.fee_currency,
+    liquidity: 'TAKER',
+    ts_event: f.ts_event,
+  }));
+  const positions: PositionOut[] = [];
+  for (const s of result.snapshots) {
+    for (const [k, p] of Object.entries(s.positions)) {
+      const avg = p.avg_price === null ? null : Number(p.avg_price);
+      positions.push({
+        ts_event: s.ts_event,
+        instrument_key: k,
+        quantity: Number(p.quantity),
+        avg_price: avg,
+        realized_pnl: Number(p.realized_pnl),
+        unrealized_pnl:
+          avg === null || p.price === null
+            ? 0
+            : Number(toDec(p.quantity).times(toDec(p.price).minus(p.avg_price ?? 0))),
+      });
+    }
+  }
+  const equity: EquityOut[] = result.snapshots.map((s) => ({
+    ts_event: s.ts_event,
+    equity: s.nav === null ? Number.NaN : Number(s.nav),
+    cash: Number(s.cash),
+    exposure: s.exposure === null ? Number.NaN : Number(s.exposure),
+  }));
+
+  let slipCost = 0;
+  let base = 0;
+  const refOf = new Map(result.orders.map((r) => [r.order_id, Number(r.reference_price)]));
+  for (const f of result.fills) {
+    const ref = refOf.get(f.order_id) ?? Number(f.price);
+    const q = Number(f.quantity);
+    slipCost += (f.side === 'BUY' ? Number(f.price) - ref : ref - Number(f.price)) * q;
+    base += ref * q;
+  }
+  const fees = Number(result.fees);
+  const dd = maxDrawdown(navs);
+  const applied = result.rebalances.filter((r) => r.status === 'APPLIED');
+  const skipReasons: Record<string, number> = {};
+  for (const r of applied)
+    for (const s of r.skipped) skipReasons[s.reason] = (skipReasons[s.reason] ?? 0) + 1;
+  const summary: Record<string, unknown> = {
+    run_id: o.runId,
+    kind: 'rebalance',
+    config: o.config,
+    period: {
+      start: nanosToIso(bars.times[0] as bigint),
+      end: nanosToIso(bars.times[bars.times.length - 1] as bigint),
+    },
+    signals: {
+      weights_files: series.entries.length + series.invalid.length,
+      applied: applied.length,
+      superseded: result.rebalances.filter((r) => r.status === 'SUPERSEDED').length,
+      not_reached: result.rebalances.filter((r) => r.status === 'NOT_REACHED').length,
+      unplannable: result.rebalances.filter((r) => r.status === 'UNPLANNABLE').length,
+      invalid: series.invalid,
+    },
+    windows: { total: 0, fill_model: 'daily_bar', bars: bars.times.length },
+    orders: result.orders.length,
+    parent_orders: result.orders.length,
+    child_orders: 0,
+    risk_denials: result.orders.filter((r) => r.status === 'DENIED').length,
+    rejected: result.orders.filter((r) => r.status === 'REJECTED').length,
+    fills: result.fills.length,
+    pnl: round(endNav - start),
+    fees: round(fees),
+    sharpe: round(sharpeRatio(returnsOf(navs), 365)),
+    max_drawdown: round(dd.fraction),
+    max_drawdown_abs: round(dd.amount),
+    turnover: round(Number(result.traded_notional) / start),
+    implementation_shortfall_bps: round(base > 0 ? ((slipCost + fees) / base) * 10_000 : null),
+    slippage_bps: round(base > 0 ? (slipCost / base) * 10_000 : null),
+    skipped: skipReasons,
+    nav_alerts: result.alerts.map((a) => ({ ...a, ts_event: nanosToIso(a.ts_event) })),
+    instruments_without_bars: missingBars,
+    final_holdings: result.final_holdings,
+    final_nav: Number.isFinite(endNav) ? fmt(toDec(endNav)) : null,
+    divergence: {
+      event_driven_annualized_return: round(annEvent),
+      vectorized_annualized_return: round(annVec),
+      annualized_return_divergence: round(divergence),
+      max_divergence: o.maxDivergence,
+      within: withinGate,
+      vectorized_turnover: round(vec.turnover),
+      vectorized_costs: round(vec.costs),
+      years: round(years),
+    },
+    bytes_read: bars.bytes_read,
+    bytes_total: bars.bytes_total,
+    simulation_seconds: round(simSeconds),
+    wall_seconds: 0,
+  };
+  summary.wall_seconds = round((o.nowMs() - t0) / 1000);
+  const files = await writeResults(o.out, o.runId, { orders, fills, positions, equity }, summary);
+  return { summary, files, withinGate };
+}

@@ -1,0 +1,58 @@
+/**
+ * The rebalance service over a composed platform's ports (the function and the `npm start` watcher
+ * build it the same way): the position book, the market state, the order store, the bus, the
+ * BlobStore (records, actual state, daily closes), the instrument catalog, and the
+ * PortfolioStateStore — Firestore when `storage.order_store` is firestore, memory otherwise;
+ * settings from the `rebalance` configuration block.
+ */
+
+import type { PortfolioStateStore } from '../../shared/ports/portfolio-state-store.ts';
+import { createRebalanceService, type RebalanceService } from '../../shared/rebalance/rebalance-service.ts';
+import type { Env, Platform } from '../compose.ts';
+import { createFirestore } from '../firestore/order-store.firestore.ts';
+import { FirestorePortfolioStateStore } from '../firestore/portfolio-state.firestore.ts';
+import { MemoryPortfolioStateStore } from '../memory/portfolio-state.memory.ts';
+import { dailyCloseReader } from './daily-data.ts';
+
+export function openPortfolioStateStore(platform: Platform, env: Env = process.env): PortfolioStateStore {
+  const { storage } = platform.config;
+  if (storage.order_store !== 'firestore') return new MemoryPortfolioStateStore();
+  const emulatorHost = env.FIRESTORE_EMULATOR_HOST;
+  return new FirestorePortfolioStateStore({
+    firestore: createFirestore({
+      ...(storage.gcp_project ? { projectId: storage.gcp_project } : {}),
+      ...(storage.firestore_database ? { databaseId: storage.firestore_database } : {}),
+      ...(emulatorHost ? { emulatorHost } : {}),
+    }),
+    ...(storage.collection_prefix ? { collectionPrefix: storage.collection_prefix } : {}),
+    ownsClient: true,
+  });
+}
+
+export function createPlatformRebalanceService(
+  platform: Platform,
+  portfolio: PortfolioStateStore = new MemoryPortfolioStateStore(),
+): RebalanceService {
+  const cfg = platform.config.rebalance;
+  return createRebalanceService({
+    positions: platform.positions,
+    market: platform.marketState,
+    bus: platform.bus,
+    blobs: platform.blobs,
+    instrument: async (k) => (await platform.instruments.get(k)) ?? undefined,
+    dailyClose: dailyCloseReader(platform.blobs),
+    defaults: {
+      quote_currency: cfg.quote_currency,
+      cash_buffer: cfg.cash_buffer,
+      min_trade_weight: cfg.min_trade_weight,
+    },
+    statePrefix: cfg.state_prefix,
+    now: () => platform.clock.now(),
+    // One velocity slot apart, as the backtest releases them (docs/rebalancing.md).
+    paceMs: Math.ceil(1000 / platform.config.risk.max_orders_per_second),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    orders: platform.orders,
+    portfolio,
+    flatNavSnapshots: cfg.flat_nav_snapshots,
+  });
+}
