@@ -25,6 +25,7 @@ import { ValidationError } from '../shared/domain/errors.ts';
 import type { ComponentStatus, VenueHealth } from './api/health/index.ts';
 import { createApp } from './api/index.ts';
 import type { ApiEnv } from './api/types.ts';
+import { wireConsole } from './console.ts';
 import {
   type EmbeddedLocalExchange,
   startEmbeddedLocalExchange,
@@ -32,7 +33,8 @@ import {
   withLocalExchangeVenue,
 } from './edge/embedded.ts';
 import { type EdgeRuntime, startEdgeRuntime } from './edge/runtime.ts';
-import { createLogger, type Logger } from './observability/logger/index.ts';
+import { createLogger, type Logger, shouldPrettyPrint } from './observability/logger/index.ts';
+import { eventOnceLog } from './observability/logger/once.ts';
 import { createMetrics, type Metrics } from './observability/metrics/index.ts';
 import { executionLog, type SimulatedVenues, startSimulatedVenues } from './venues/index.ts';
 
@@ -86,6 +88,15 @@ export function configuredVenueHealth(config: AppConfig): VenueHealth {
       else out[v.id] = { ok: false, detail: `${v.mode} ${v.exchange}: no venue session in this process` };
     }
     return out;
+  };
+}
+
+/** The first log line: what runs, in a few fields (the whole redacted configuration is at debug). */
+function configSummary(config: AppConfig): Record<string, unknown> {
+  return {
+    venues: config.venues.map((v) => `${v.id} ${v.mode}${v.enabled ? '' : ' (disabled)'}`),
+    storage: config.storage.order_store,
+    server: `${config.server.host}:${config.server.port}`,
   };
 }
 
@@ -150,8 +161,11 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     await local?.exchange.stop().catch(() => undefined);
     throw err;
   }
-  const logger = options.logger ?? createLogger({ level: config.logging.level });
-  logger.info({ config: redactConfig(config) }, 'configuration loaded');
+  const logger =
+    options.logger ??
+    createLogger({ level: config.logging.level, pretty: shouldPrettyPrint(env, process.stdout.isTTY) });
+  logger.info(configSummary(config), 'configuration loaded');
+  logger.debug({ config: redactConfig(config) }, 'configuration');
   if (local !== null)
     logger.info({ url: local.exchange.url }, `local exchange listening on ${local.exchange.url}`);
 
@@ -185,7 +199,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       config,
       platform,
       recorder: started.recorder,
-      log: executionLog(logger),
+      log: eventOnceLog(executionLog(logger)),
       registry: metrics.registry,
     });
     const runningEdge = edge;
@@ -197,7 +211,19 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         ...(await started.health()),
         ...(runningEdge === null ? {} : await runningEdge.health()),
       }));
+    // --- ops console (stateful/console.ts) ---
+    const consoleWiring = await wireConsole({
+      platform,
+      services: {
+        order_intake: true,
+        venue_edge: runningEdge !== null,
+        simulated_venues: started.venues.length > 0,
+        backtest_runner: false,
+      },
+      localExchange: local?.exchange ?? null,
+    });
     const app = createApp({
+      ...consoleWiring.deps,
       orders: createPlatformOrderService(platform),
       positions: platform.positions,
       health: { checks: platform.health, venues: venueHealth },
@@ -231,6 +257,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     const close = () => {
       closing ??= (async () => {
         await closeServer(server, options.shutdownTimeoutMs ?? 10_000);
+        await consoleWiring.close();
         await runningEdge?.stop();
         await started.stop();
         await platform.close();
