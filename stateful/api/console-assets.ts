@@ -16,15 +16,12 @@ export function mountConsole(app: Hono<ApiEnv>, dir: string): boolean {
   const indexFile = join(dir, 'index.html');
   if (!existsSync(indexFile)) return false;
   const index = readFileSync(indexFile, 'utf8');
-  app.use(
-    '/assets/*',
-    serveStatic({
-      root: dir,
-      onFound: (_path, c) => {
-        c.header('Cache-Control', 'public, max-age=31536000, immutable');
-      },
-    }),
-  );
+  app.use('/assets/*', async (c, next) => {
+    await next();
+    // Hashed file names: a new build has new names, so these never change.
+    if (c.res.status === 200) c.res.headers.set('Cache-Control', 'public, max-age=31536000, immutable');
+  });
+  app.use('/assets/*', serveStatic({ root: dir }));
   app.get('*', async (c, next) => {
     if (NOT_CONSOLE.test(c.req.path) || c.req.method !== 'GET') return next();
     if (/\.[a-z0-9]+$/i.test(c.req.path)) return next();

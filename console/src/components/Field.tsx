@@ -6,13 +6,15 @@ export function Field(props: {
   label: string;
   error?: string | undefined;
   hint?: string | undefined;
+  /** Two columns wide in a form grid. */
+  wide?: boolean | undefined;
   children: (a11y: { id: string; 'aria-invalid': boolean; 'aria-describedby'?: string }) => ReactNode;
 }) {
   const errId = `${props.id}-error`;
   const hintId = `${props.id}-hint`;
   const describedBy = [props.error ? errId : null, props.hint ? hintId : null].filter(Boolean).join(' ');
   return (
-    <div className={`field${props.error ? ' invalid' : ''}`}>
+    <div className={`field${props.error ? ' invalid' : ''}${props.wide ? ' wide' : ''}`}>
       <label htmlFor={props.id}>{props.label}</label>
       {props.children({
         id: props.id,

@@ -111,6 +111,7 @@ export function OrderForm(props: OrderFormProps) {
         <Field
           id="order-instrument_key"
           label="Instrument"
+          wide
           error={shown('instrument_key')}
           hint="type to search the catalog"
         >

@@ -206,29 +206,31 @@ function Rows({
   label: string;
 }) {
   return (
-    <table className="grid-table compact" aria-label={label}>
-      <thead>
-        <tr>
-          {cols.map((c) => (
-            <th key={c}>{c}</th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((r, i) => (
-          <tr key={String(r[cols[1] ?? ''] ?? i)}>
+    <div className="scroll">
+      <table className="grid-table compact" aria-label={label}>
+        <thead>
+          <tr>
             {cols.map((c) => (
-              <td key={c}>
-                {c.startsWith('ts_')
-                  ? fmtTime(String(r[c] ?? ''), true)
-                  : r[c] === null || r[c] === undefined
-                    ? '–'
-                    : String(r[c])}
-              </td>
+              <th key={c}>{c}</th>
             ))}
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {rows.map((r, i) => (
+            <tr key={String(r[cols[1] ?? ''] ?? i)}>
+              {cols.map((c) => (
+                <td key={c}>
+                  {c.startsWith('ts_')
+                    ? fmtTime(String(r[c] ?? ''), true)
+                    : r[c] === null || r[c] === undefined
+                      ? '–'
+                      : String(r[c])}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

@@ -136,7 +136,9 @@ export function StatusPage({ services }: { services: ServicesView | null }) {
                   <td>{s === undefined ? '–' : s.connected ? 'connected' : 'disconnected'}</td>
                   <td>{s === undefined ? '–' : `${s.private_stream} / ${s.public_stream}`}</td>
                   <td>{v.state?.status ?? '–'}</td>
-                  <td className="num">{v.state?.latency_ms == null ? '–' : `${v.state.latency_ms} ms`}</td>
+                  <td className="num">
+                    {v.state?.latency_ms == null ? '–' : `${Math.round(v.state.latency_ms)} ms`}
+                  </td>
                   <td className="num">
                     {v.state ? `${v.state.recent_rejections}/${v.state.recent_orders}` : '–'}
                   </td>
@@ -160,7 +162,9 @@ export function StatusPage({ services }: { services: ServicesView | null }) {
             ? null
             : Object.entries(services).map(([k, up]) => (
                 <li key={k} data-testid="service" data-up={up}>
-                  <Dot ok={up} label={up ? 'available' : 'unavailable'} /> {k.replace(/_/g, ' ')}
+                  <Dot ok={up ? true : null} label={up ? 'available' : 'not in this deployment'} />{' '}
+                  {k.replace(/_/g, ' ')}
+                  {up ? '' : ' (absent)'}
                 </li>
               ))}
         </ul>

@@ -131,7 +131,7 @@ export function TcaPage() {
           fees over filled qty × arrival mid; slippage = side × (fill − arrival mid) × qty over mid × qty.
         </p>
       </section>
-      <section className="panel cols3">
+      <section className="panel groups" aria-label="TCA by venue, algorithm and strategy">
         <Groups title="Venue" rows={tca.data?.by_venue ?? []} />
         <Groups title="Algorithm" rows={tca.data?.by_algorithm ?? []} />
         <Groups title="Strategy" rows={tca.data?.by_strategy ?? []} />
