@@ -3,9 +3,8 @@
  * in view, and the page of the current path. Pages of services this deployment lacks (service
  * detection, `GET /api/services`) are marked unavailable instead of failing.
  */
-import { type ReactNode, useEffect } from 'react';
+import { lazy, type ReactNode, Suspense, useEffect } from 'react';
 import { usePoll } from './api.ts';
-import { BacktestsPage } from './pages/Backtests.tsx';
 import { ExecutePage } from './pages/Execute.tsx';
 import { LogsPage } from './pages/Logs.tsx';
 import { OrderDetailPage } from './pages/OrderDetail.tsx';
@@ -16,6 +15,9 @@ import { TcaPage } from './pages/Tca.tsx';
 import { TradingStatePage } from './pages/TradingState.tsx';
 import { Link, navigate, usePath } from './router.tsx';
 import type { ServicesView, TradingStateView } from './types.ts';
+
+// The chart library loads with the Backtests page only.
+const BacktestsPage = lazy(() => import('./pages/Backtests.tsx').then((m) => ({ default: m.BacktestsPage })));
 
 interface PageDef {
   path: string;
@@ -64,7 +66,11 @@ function page(path: string, services: ServicesView | null): ReactNode {
     case '/trading-state':
       return <TradingStatePage />;
     case '/backtests':
-      return <BacktestsPage runId={rest === '' ? null : rest} />;
+      return (
+        <Suspense fallback={<p className="muted">Loading…</p>}>
+          <BacktestsPage runId={rest === '' ? null : rest} />
+        </Suspense>
+      );
     case '/tca':
       return <TcaPage />;
     default:
