@@ -36,8 +36,8 @@ export interface ConsoleWiring {
 
 export interface ConsoleWiringOptions {
   platform: Platform;
-  /** What runs in this process, for service detection. */
-  services: Omit<ServiceMap, 'api' | 'trading_state' | 'backtest_results'>;
+  /** What runs in this process, for service detection (read on every request). */
+  services: () => Omit<ServiceMap, 'api' | 'trading_state' | 'backtest_results'>;
   /** Serve the console from here (default console/dist). */
   consoleDir?: string | undefined;
   /** The local exchange `npm start` runs in process, for `/api/dev/local-exchange`. */
@@ -149,7 +149,7 @@ export async function wireConsole(opts: ConsoleWiringOptions): Promise<ConsoleWi
           api: true,
           trading_state: true,
           backtest_results: true,
-          ...opts.services,
+          ...opts.services(),
         }),
       },
       tca: platform.orders,

@@ -25,7 +25,7 @@ import { ValidationError } from '../shared/domain/errors.ts';
 import type { ComponentStatus, VenueHealth } from './api/health/index.ts';
 import { createApp } from './api/index.ts';
 import type { ApiEnv } from './api/types.ts';
-import { wireConsole } from './console.ts';
+import { type ConsoleWiring, wireConsole } from './console.ts';
 import {
   type EmbeddedLocalExchange,
   startEmbeddedLocalExchange,
@@ -178,7 +178,19 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
   }
   let venues: SimulatedVenues | null = null;
   let edge: EdgeRuntime | null = null;
+  let consoleWiring: ConsoleWiring | null = null;
   try {
+    // --- ops console (stateful/console.ts): subscribes before the venues start, to see their first events ---
+    consoleWiring = await wireConsole({
+      platform,
+      services: () => ({
+        order_intake: true,
+        venue_edge: edge !== null,
+        simulated_venues: (venues?.venues.length ?? 0) > 0,
+        backtest_runner: false,
+      }),
+      localExchange: local?.exchange ?? null,
+    });
     // Venues subscribe before the API takes orders: the in-process bus only delivers messages
     // published after a subscription exists.
     venues = await startSimulatedVenues({
@@ -211,19 +223,9 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         ...(await started.health()),
         ...(runningEdge === null ? {} : await runningEdge.health()),
       }));
-    // --- ops console (stateful/console.ts) ---
-    const consoleWiring = await wireConsole({
-      platform,
-      services: {
-        order_intake: true,
-        venue_edge: runningEdge !== null,
-        simulated_venues: started.venues.length > 0,
-        backtest_runner: false,
-      },
-      localExchange: local?.exchange ?? null,
-    });
+    const wired = consoleWiring;
     const app = createApp({
-      ...consoleWiring.deps,
+      ...wired.deps,
       orders: createPlatformOrderService(platform),
       positions: platform.positions,
       health: { checks: platform.health, venues: venueHealth },
@@ -257,7 +259,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     const close = () => {
       closing ??= (async () => {
         await closeServer(server, options.shutdownTimeoutMs ?? 10_000);
-        await consoleWiring.close();
+        await wired.close();
         await runningEdge?.stop();
         await started.stop();
         await platform.close();
@@ -280,6 +282,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       close,
     };
   } catch (err) {
+    await consoleWiring?.close().catch(() => undefined);
     await edge?.stop().catch(() => undefined);
     await venues?.stop().catch(() => undefined);
     await platform.close().catch(() => undefined);

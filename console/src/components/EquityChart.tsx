@@ -25,16 +25,17 @@ export function EquityChart({ data, title }: { data: EquitySeries; title: string
         title,
         width,
         height: 320,
-        scales: { x: { time: true }, dd: { range: (_u, min) => [Math.min(min, -0.001) * 100, 0] } },
+        scales: { x: { time: true }, dd: { range: (_u, min) => [Math.min(min * 1.1, -0.1), 0] } },
         axes: [
           { stroke: '#9aa4b2', grid: { stroke: '#283140' } },
           { stroke: '#9aa4b2', grid: { stroke: '#283140' }, size: 70 },
           {
             scale: 'dd',
             side: 1,
+            size: 64,
             stroke: '#e06c75',
             grid: { show: false },
-            values: (_u, v) => v.map((x) => `${x.toFixed(1)}%`),
+            values: (_u, v) => v.map((x) => `${x.toFixed(Math.abs(x) < 1 ? 2 : 1)}%`),
           },
         ],
         series: [
