@@ -2,7 +2,7 @@
  * The position book as a desk reads it: one row per instrument (every account's net position
  * added up) with the breakdown by account and by venue, marked to the latest mid — quantity,
  * average entry price, realized PnL, unrealized PnL and exposure — and totals per currency of
- * account. Pure: the caller supplies the positions and the marks (null = no fresh mid: the row
+ * Pure: the caller supplies the positions and the marks (null = no fresh mid: the row
  * shows no unrealized PnL or exposure rather than a wrong one).
  */
 import { Dec, type DecimalString, fmt, toDec } from '../domain/decimal.ts';
@@ -36,6 +36,7 @@ export interface PositionInstrumentRow {
   accounts: PositionAccountRow[];
 }
 
+/** Totals add the rows as they are: meaningful for a book quoted in one currency (USDT here). */
 export interface PositionView {
   instruments: PositionInstrumentRow[];
   totals: {

@@ -2,6 +2,7 @@
 import { useMemo } from 'react';
 import { usePoll } from '../api.ts';
 import { EquityChart } from '../components/EquityChart.tsx';
+import { ErrorLine } from '../components/ErrorLine.tsx';
 import { fmtBps, fmtNum, fmtPct, fmtTime, signClass } from '../format.ts';
 import { Link } from '../router.tsx';
 
@@ -24,11 +25,7 @@ function RunList() {
   return (
     <section className="panel" aria-labelledby="bt-h">
       <h1 id="bt-h">Backtests</h1>
-      {runs.error ? (
-        <p className="error" role="alert">
-          {runs.error}
-        </p>
-      ) : null}
+      <ErrorLine error={runs.error} />
       <table className="grid-table" aria-label="Backtest runs">
         <thead>
           <tr>
@@ -135,11 +132,7 @@ function RunDetail({ runId }: { runId: string }) {
           <Link to="/backtests">Backtests</Link> /
         </p>
         <h1 id="run-h">Run {runId}</h1>
-        {summary.error ? (
-          <p className="error" role="alert">
-            {summary.error}
-          </p>
-        ) : null}
+        <ErrorLine error={summary.error} />
         <dl className="facts wide">
           {facts.map(([k, v]) => (
             <div key={k}>

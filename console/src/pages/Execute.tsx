@@ -1,6 +1,7 @@
 /** Execute: the order ticket, then the order's status as it moves (polled each second). */
 import { useEffect, useState } from 'react';
 import { ApiFailure, api, usePoll } from '../api.ts';
+import { ErrorLine } from '../components/ErrorLine.tsx';
 import { OrderForm } from '../components/OrderForm.tsx';
 import { fmtNum, statusClass, TERMINAL } from '../format.ts';
 import { Link } from '../router.tsx';
@@ -52,11 +53,7 @@ export function ExecutePage() {
           baseUrl={window.location.origin}
           onSubmit={submit}
         />
-        {failure ? (
-          <p className="error" role="alert">
-            {failure}
-          </p>
-        ) : null}
+        <ErrorLine error={failure} />
       </section>
       <section className="panel narrow" aria-labelledby="sent-h">
         <h2 id="sent-h">Sent from here</h2>

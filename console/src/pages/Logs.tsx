@@ -1,14 +1,13 @@
 /** Logs: the execution event stream (GET /api/events), filterable, newest first, live. */
-import { useState } from 'react';
 import { queryString, usePoll } from '../api.ts';
+import { ErrorLine } from '../components/ErrorLine.tsx';
+import { FilterFields, useFilters } from '../components/Filters.tsx';
 import { fmtTime, localInputToNs } from '../format.ts';
 import { Link } from '../router.tsx';
 import type { EventEntryView } from '../types.ts';
 
 export function LogsPage() {
-  const [f, setF] = useState({ category: '', outcome: '', venue: '', instrument_key: '', from: '', to: '' });
-  const set = (k: keyof typeof f) => (e: { target: { value: string } }) =>
-    setF((p) => ({ ...p, [k]: e.target.value }));
+  const [f, set] = useFilters({ category: '', outcome: '', venue: '', instrument_key: '', from: '', to: '' });
   const qs = queryString({
     category: f.category,
     outcome: f.outcome,
@@ -45,28 +44,17 @@ export function LogsPage() {
             <option value="venue">venue sessions</option>
           </select>
         </label>
-        <label>
-          Venue
-          <input value={f.venue} onChange={set('venue')} />
-        </label>
-        <label>
-          Instrument
-          <input value={f.instrument_key} onChange={set('instrument_key')} />
-        </label>
-        <label>
-          From (UTC)
-          <input type="datetime-local" step="1" value={f.from} onChange={set('from')} />
-        </label>
-        <label>
-          To (UTC)
-          <input type="datetime-local" step="1" value={f.to} onChange={set('to')} />
-        </label>
+        <FilterFields
+          fields={[
+            ['venue', 'Venue'],
+            ['instrument_key', 'Instrument'],
+          ]}
+          values={f}
+          set={set}
+          timeRange={{ from: 'from', to: 'to' }}
+        />
       </form>
-      {events.error ? (
-        <p className="error" role="alert">
-          {events.error}
-        </p>
-      ) : null}
+      <ErrorLine error={events.error} />
       <table className="grid-table log" aria-label="Execution events">
         <thead>
           <tr>

@@ -1,6 +1,8 @@
 /** Orders: filters (status, venue, instrument, strategy, time range), search by operation or order id. */
-import { useState } from 'react';
+
 import { queryString, usePoll } from '../api.ts';
+import { ErrorLine } from '../components/ErrorLine.tsx';
+import { FilterFields, useFilters } from '../components/Filters.tsx';
 import { fmtNum, fmtTime, localInputToNs, statusClass } from '../format.ts';
 import { Link, navigate } from '../router.tsx';
 import type { OrderRecordView } from '../types.ts';
@@ -19,7 +21,7 @@ const STATUSES = [
 ];
 
 export function OrdersPage() {
-  const [f, setF] = useState({
+  const [f, set] = useFilters({
     status: '',
     venue: '',
     instrument_key: '',
@@ -28,8 +30,6 @@ export function OrdersPage() {
     to: '',
     search: '',
   });
-  const set = (k: keyof typeof f) => (e: { target: { value: string } }) =>
-    setF((p) => ({ ...p, [k]: e.target.value }));
   const qs = queryString({
     status: f.status,
     venue: f.venue,
@@ -75,33 +75,19 @@ export function OrdersPage() {
             ))}
           </select>
         </label>
-        <label>
-          Venue
-          <input value={f.venue} onChange={set('venue')} />
-        </label>
-        <label>
-          Instrument
-          <input value={f.instrument_key} onChange={set('instrument_key')} />
-        </label>
-        <label>
-          Strategy
-          <input value={f.strategy_id} onChange={set('strategy_id')} />
-        </label>
-        <label>
-          From (UTC)
-          <input type="datetime-local" step="1" value={f.from} onChange={set('from')} />
-        </label>
-        <label>
-          To (UTC)
-          <input type="datetime-local" step="1" value={f.to} onChange={set('to')} />
-        </label>
+        <FilterFields
+          fields={[
+            ['venue', 'Venue'],
+            ['instrument_key', 'Instrument'],
+            ['strategy_id', 'Strategy'],
+          ]}
+          values={f}
+          set={set}
+          timeRange={{ from: 'from', to: 'to' }}
+        />
         <button type="submit">Open</button>
       </form>
-      {list.error ? (
-        <p className="error" role="alert">
-          {list.error}
-        </p>
-      ) : null}
+      <ErrorLine error={list.error} />
       <table className="grid-table" aria-label="Orders">
         <thead>
           <tr>

@@ -1,6 +1,8 @@
 /** Positions per instrument (breakdown by account and venue) marked to the latest mid, with totals. */
+
 import { Fragment, useState } from 'react';
 import { usePoll } from '../api.ts';
+import { ErrorLine } from '../components/ErrorLine.tsx';
 import { fmtNum, signClass } from '../format.ts';
 
 interface AccountRow {
@@ -36,11 +38,7 @@ export function PositionsPage() {
   return (
     <section className="panel" aria-labelledby="positions-h">
       <h1 id="positions-h">Positions</h1>
-      {view.error ? (
-        <p className="error" role="alert">
-          {view.error}
-        </p>
-      ) : null}
+      <ErrorLine error={view.error} />
       <table className="grid-table" aria-label="Positions by instrument">
         <thead>
           <tr>

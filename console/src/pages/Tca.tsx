@@ -3,8 +3,9 @@
  * slippage vs mid (bps), fees and fill ratio — per order and per venue / algorithm / strategy, with
  * the definitions of the backtest summary so live and backtest figures compare directly.
  */
-import { useState } from 'react';
 import { queryString, usePoll } from '../api.ts';
+import { ErrorLine } from '../components/ErrorLine.tsx';
+import { FilterFields, useFilters } from '../components/Filters.tsx';
 import { fmtBps, fmtNum, fmtPct, localInputToNs } from '../format.ts';
 import { Link } from '../router.tsx';
 import type { TcaFiguresView } from '../types.ts';
@@ -61,9 +62,7 @@ function Groups({ title, rows }: { title: string; rows: Array<TcaFiguresView & {
 }
 
 export function TcaPage() {
-  const [f, setF] = useState({ venue: '', strategy_id: '', instrument_key: '', from: '', to: '' });
-  const set = (k: keyof typeof f) => (e: { target: { value: string } }) =>
-    setF((p) => ({ ...p, [k]: e.target.value }));
+  const [f, set] = useFilters({ venue: '', strategy_id: '', instrument_key: '', from: '', to: '' });
   const qs = queryString({ ...f, from: localInputToNs(f.from), to: localInputToNs(f.to), limit: '500' });
   const tca = usePoll<TcaView>(`/api/tca${qs}`, 5000);
   const t = tca.data?.total;
@@ -72,32 +71,18 @@ export function TcaPage() {
       <section className="panel" aria-labelledby="tca-h">
         <h1 id="tca-h">Transaction-cost analysis</h1>
         <form className="filters" aria-label="TCA filters" onSubmit={(e) => e.preventDefault()}>
-          <label>
-            Venue
-            <input value={f.venue} onChange={set('venue')} />
-          </label>
-          <label>
-            Strategy
-            <input value={f.strategy_id} onChange={set('strategy_id')} />
-          </label>
-          <label>
-            Instrument
-            <input value={f.instrument_key} onChange={set('instrument_key')} />
-          </label>
-          <label>
-            From (UTC)
-            <input type="datetime-local" step="1" value={f.from} onChange={set('from')} />
-          </label>
-          <label>
-            To (UTC)
-            <input type="datetime-local" step="1" value={f.to} onChange={set('to')} />
-          </label>
+          <FilterFields
+            fields={[
+              ['venue', 'Venue'],
+              ['strategy_id', 'Strategy'],
+              ['instrument_key', 'Instrument'],
+            ]}
+            values={f}
+            set={set}
+            timeRange={{ from: 'from', to: 'to' }}
+          />
         </form>
-        {tca.error ? (
-          <p className="error" role="alert">
-            {tca.error}
-          </p>
-        ) : null}
+        <ErrorLine error={tca.error} />
         {t ? (
           <dl className="facts wide" aria-label="All orders">
             <div>
