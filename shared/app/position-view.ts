@@ -1,8 +1,9 @@
 /**
  * The position book as a desk reads it: one row per instrument (every account's net position
  * added up) with the breakdown by account and by venue, marked to the latest mid — quantity,
- * average entry price, realized PnL, unrealized PnL and exposure — and totals. Pure: the caller supplies the positions and the marks (null = no fresh mid: the row
- * shows no unrealized PnL or exposure rather than a wrong one).
+ * average entry price, realized PnL, unrealized PnL and exposure — and totals. Pure: the caller
+ * supplies the positions and the marks (null = no fresh mid: the row shows no unrealized PnL or
+ * exposure rather than a wrong one).
  */
 import { Dec, type DecimalString, fmt, toDec } from '../domain/decimal.ts';
 import { exposure, unrealizedPnl } from '../domain/position.ts';
