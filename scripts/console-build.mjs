@@ -29,12 +29,14 @@ const INPUTS = [
   'package-lock.json',
 ];
 
-async function files(rel: string): Promise<string[]> {
+/** @param {string} rel @returns {Promise<string[]>} */
+async function files(rel) {
   const abs = path.join(ROOT, rel);
   if (!existsSync(abs)) return [];
   const entries = await readdir(abs, { withFileTypes: true }).catch(() => null);
   if (entries === null) return [rel];
-  const out: string[] = [];
+  /** @type {string[]} */
+  const out = [];
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const child = `${rel}/${e.name}`;
     if (e.isDirectory()) out.push(...(await files(child)));
@@ -43,7 +45,8 @@ async function files(rel: string): Promise<string[]> {
   return out;
 }
 
-export async function inputsHash(): Promise<string> {
+/** @returns {Promise<string>} */
+export async function inputsHash() {
   const h = createHash('sha256');
   for (const rel of INPUTS) {
     for (const f of await files(rel)) {
@@ -54,14 +57,16 @@ export async function inputsHash(): Promise<string> {
   return h.digest('hex');
 }
 
-export async function buildConsole(
-  opts: { force?: boolean; log?: (line: string) => void } = {},
-): Promise<'fresh' | 'built' | 'kept'> {
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+/**
+ * @param {{ force?: boolean, log?: (line: string) => void }} [opts]
+ * @returns {Promise<'fresh' | 'built' | 'kept'>}
+ */
+export async function buildConsole(opts = {}) {
+  const log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
   const hash = await inputsHash();
   const built = existsSync(path.join(DIST, 'index.html'));
   if (!opts.force && built && (await readFile(STAMP, 'utf8').catch(() => '')) === hash) return 'fresh';
-  let vite: typeof import('vite');
+  let vite;
   try {
     vite = await import('vite');
   } catch {
@@ -85,7 +90,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     (r) => {
       if (r === 'fresh') process.stderr.write('console: up to date\n');
     },
-    (err: unknown) => {
+    (err) => {
       process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(1);
     },
