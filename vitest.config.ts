@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Three suites: unit (pure, fast), contract (one suite per port, run against the embedded adapter
-// AND the Google adapter on its emulator), integration (functions, services and emulators together).
+// Five suites: unit (pure, fast), contract (one suite per port, run against the embedded adapter
+// AND the Google adapter on its emulator), integration (functions, services and emulators together),
+// console (the ops console's components in happy-dom) and browser (the console in headless
+// Chromium against `npm start` as a process; fails under CI=true when Chromium cannot start).
 export default defineConfig({
   test: {
     projects: [
@@ -28,6 +30,23 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: './console/vite.config.ts',
+        test: {
+          name: 'console',
+          include: ['console/test/**/*.test.{ts,tsx}'],
+          environment: 'happy-dom',
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
         },
       },
     ],

@@ -36,6 +36,7 @@ import { ValidationError } from '../shared/domain/errors.ts';
 import type { ComponentStatus, VenueHealth } from './api/health/index.ts';
 import { createApp } from './api/index.ts';
 import type { ApiEnv } from './api/types.ts';
+import { type ConsoleWiring, wireConsole } from './console.ts';
 import {
   assertNoFakeExchange,
   type EmbeddedLocalExchange,
@@ -45,7 +46,8 @@ import {
 } from './edge/embedded.ts';
 import { createEdgeLease, type EdgeLease, type LeaseLog } from './edge/lease.ts';
 import { type EdgeRuntime, type EdgeRuntimeDeps, edgeVenues, startEdgeRuntime } from './edge/runtime.ts';
-import { createLogger, type Logger } from './observability/logger/index.ts';
+import { createLogger, type Logger, shouldPrettyPrint } from './observability/logger/index.ts';
+import { eventOnceLog } from './observability/logger/once.ts';
 import { createMetrics, type Metrics } from './observability/metrics/index.ts';
 import { createProbeRouter } from './observability/probes.ts';
 import { withRequestTrace } from './observability/trace.ts';
@@ -115,6 +117,15 @@ export function configuredVenueHealth(config: AppConfig): VenueHealth {
       else out[v.id] = { ok: false, detail: `${v.mode} ${v.exchange}: no venue session in this process` };
     }
     return out;
+  };
+}
+
+/** The first log line: what runs, in a few fields (the whole redacted configuration is at debug). */
+function configSummary(config: AppConfig): Record<string, unknown> {
+  return {
+    venues: config.venues.map((v) => `${v.id} ${v.mode}${v.enabled ? '' : ' (disabled)'}`),
+    storage: config.storage.order_store,
+    server: `${config.server.host}:${config.server.port}`,
   };
 }
 
@@ -248,8 +259,11 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     await local?.exchange.stop().catch(() => undefined);
     throw err;
   }
-  const logger = options.logger ?? createLogger({ level: config.logging.level });
-  logger.info({ config: redactConfig(config) }, 'configuration loaded');
+  const logger =
+    options.logger ??
+    createLogger({ level: config.logging.level, pretty: shouldPrettyPrint(env, process.stdout.isTTY) });
+  logger.info(configSummary(config), 'configuration loaded');
+  logger.debug({ config: redactConfig(config) }, 'configuration');
   if (local !== null)
     logger.info({ url: local.exchange.url }, `local exchange listening on ${local.exchange.url}`);
 
@@ -263,7 +277,19 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
   let venues: SimulatedVenues | null = null;
   let edge: { stop(): Promise<unknown> } | null = null;
   let rebalance: RebalanceWatcher | null = null;
+  let consoleWiring: ConsoleWiring | null = null;
   try {
+    // --- ops console (stateful/console.ts): subscribes before the venues start, to see their first events ---
+    consoleWiring = await wireConsole({
+      platform,
+      services: () => ({
+        order_intake: true,
+        venue_edge: edge !== null,
+        simulated_venues: (venues?.venues.length ?? 0) > 0,
+        backtest_runner: false,
+      }),
+      localExchange: local?.exchange ?? null,
+    });
     // Venues subscribe before the API takes orders: the in-process bus only delivers messages
     // published after a subscription exists.
     // Every venue — SIMULATED ones too, as ShadowVenues on the seeded moving market — runs behind
@@ -309,7 +335,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       config,
       platform,
       recorder: started.recorder,
-      log: executionLog(logger),
+      log: eventOnceLog(executionLog(logger)),
       registry: metrics.registry,
     };
     const heldLease = lease;
@@ -362,7 +388,9 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         ...(await started.health()),
         ...(runningEdge === null ? {} : await runningEdge.health()),
       }));
+    const wired = consoleWiring;
     const app = createApp({
+      ...wired.deps,
       orders: createPlatformOrderService(platform),
       positions: platform.positions,
       health: { checks: platform.health, venues: venueHealth },
@@ -446,6 +474,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         );
         // 3. Running HTTP requests finish (or are cut when the budget is spent).
         await drained;
+        await wired.close();
         await started.stop();
         await platform.close();
         await local?.exchange.stop();
@@ -473,6 +502,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     };
   } catch (err) {
     await rebalance?.stop().catch(() => undefined);
+    await consoleWiring?.close().catch(() => undefined);
     await edge?.stop().catch(() => undefined);
     await venues?.stop().catch(() => undefined);
     await platform.close().catch(() => undefined);

@@ -280,7 +280,8 @@ class OrderPipeline {
       this.decideRisk(ledgers[scope] as RiskLedger, scope, instruction, ctx, routing, now),
     );
 
-    const { order, events } = this.buildOrder(instruction, risk, routing, now);
+    const { order, events: built } = this.buildOrder(instruction, risk, routing, now);
+    const events = withRequester(built, 'OrderReceived', source.actor);
     const created = await this.d.orders.create(order, events);
     const reserved = risk.kind !== 'denied';
     if (!created.created) {
@@ -623,7 +624,7 @@ class OrderPipeline {
   // cancel
   // -------------------------------------------------------------------------------------------
 
-  async cancel(input: unknown, _source: SubmitSource): Promise<CancelOutcome> {
+  async cancel(input: unknown, source: SubmitSource): Promise<CancelOutcome> {
     const decoded = decodeJson(input);
     if (!decoded.ok)
       return { kind: 'invalid', code: 'invalid_json', issues: [{ path: '', message: decoded.message }] };
@@ -660,7 +661,8 @@ class OrderPipeline {
         };
       }
       const next = applyEvents(order, d.data);
-      const r = await this.d.orders.transition(operationId, order.version, next, d.data);
+      const events = withRequester(d.data, 'OrderCancelRequested', source.actor);
+      const r = await this.d.orders.transition(operationId, order.version, next, events);
       if (!r.ok) {
         if (r.reason === 'not_found') return { kind: 'not_found', operation_id: operationId };
         continue; // someone moved the order first: look again
@@ -668,11 +670,11 @@ class OrderPipeline {
       if (next.status === 'CANCELED') {
         // Never reached a venue: nothing to tell the edge; free the reservation.
         await this.d.ledger.releaseReservation(operationId, next.filled_quantity, this.scopeOf(next));
-        await this.publishUpdate(next, d.data, now);
+        await this.publishUpdate(next, events, now);
         return { kind: 'canceled', reply: toOrderReply(next, await this.fillsOf(next)) };
       }
       await this.publishVenueCancel(next, reason, now);
-      await this.publishUpdate(next, d.data, now);
+      await this.publishUpdate(next, events, now);
       return { kind: 'cancel_requested', reply: toOrderReply(next, await this.fillsOf(next)) };
     }
     throw new Error(`cancel of ${operationId}: the order kept changing under ${attempts} attempts; retry`);
@@ -934,6 +936,16 @@ function resumedChecks(risk: { reservation: Reservation; ledger_version: number 
       message: 'from the reservation',
     },
   ];
+}
+
+/** Stamp who asked on the events of one type (the order's received / cancel-requested event). */
+function withRequester(
+  events: OrderEvent[],
+  type: 'OrderReceived' | 'OrderCancelRequested',
+  actor: string | undefined,
+): OrderEvent[] {
+  if (actor === undefined) return events;
+  return events.map((e) => (e.type === type ? { ...e, requested_by: actor } : e));
 }
 
 /** The price risk valued the order at, from its OrderRiskApproved checks. */

@@ -21,6 +21,8 @@ export interface SubmitSource {
   /** Pub/Sub message id (poison input without a usable operation_id is recorded under it). */
   message_id?: string | undefined;
   delivery_attempt?: number | undefined;
+  /** Who asked (the verified caller of an HTTP request); recorded as `requested_by` on the order's timeline. */
+  actor?: string | undefined;
 }
 
 export type SubmitOutcome =

@@ -18,8 +18,8 @@ import { Dec, type DecimalString, fmt, toDec } from '../domain/decimal.ts';
 import { applyFill, exposure, settlementFor, unrealizedPnl } from '../domain/position.ts';
 import { type Nanos, nanosToIso } from '../domain/time.ts';
 import type { ExecAlgorithm, Fill, Position, Side } from '../domain/types.ts';
+import { addFillTerms, addOrderTerms, bpsOf, emptyTcaSums, type TcaSums } from '../tca/tca.ts';
 import {
-  bps,
   type EquityPoint,
   MINUTES_PER_YEAR,
   maxDrawdown,
@@ -107,39 +107,15 @@ function n(d: Dec | DecimalString): number {
   return Number(typeof d === 'string' ? d : fmt(d));
 }
 
-interface ExecStats {
+/** Execution statistics of a run: the TCA sums (shared/tca) plus the run's own counts. */
+interface ExecStats extends TcaSums {
   windows: number;
   parents: number;
   children: number;
-  fills: number;
-  quantity: Dec;
-  filled: Dec;
-  notional: Dec;
-  fees: Dec;
-  /** Implementation shortfall: Σ signed cost in quote currency (incl. fees) and Σ arrival value. */
-  isCost: Dec;
-  isBase: Dec;
-  /** Slippage vs the child's mid at arrival: Σ signed cost and Σ mid value. */
-  slipCost: Dec;
-  slipBase: Dec;
 }
 
 function emptyStats(): ExecStats {
-  const z = new Dec(0);
-  return {
-    windows: 0,
-    parents: 0,
-    children: 0,
-    fills: 0,
-    quantity: z,
-    filled: z,
-    notional: z,
-    fees: z,
-    isCost: z,
-    isBase: z,
-    slipCost: z,
-    slipBase: z,
-  };
+  return { ...emptyTcaSums(), windows: 0, parents: 0, children: 0 };
 }
 
 function statsJson(s: ExecStats): Record<string, unknown> {
@@ -153,40 +129,31 @@ function statsJson(s: ExecStats): Record<string, unknown> {
     fill_ratio: s.quantity.gt(0) ? round(n(s.filled.div(s.quantity))) : null,
     traded_notional: round(n(s.notional)),
     fees: round(n(s.fees)),
-    implementation_shortfall_bps: round(bps(n(s.isCost), n(s.isBase))),
-    slippage_bps: round(bps(n(s.slipCost), n(s.slipBase))),
+    implementation_shortfall_bps: bpsOf(s.isCost, s.isBase),
+    slippage_bps: bpsOf(s.slipCost, s.slipBase),
   };
 }
 
 function addWindowStats(s: ExecStats, p: WindowPartial): void {
   const parent = p.orders[0];
   if (parent === undefined) return;
-  const sign = parent.side === 'BUY' ? 1 : -1;
   s.windows++;
   s.parents++;
-  s.quantity = s.quantity.plus(parent.quantity);
-  s.filled = s.filled.plus(parent.filled_quantity);
-  s.notional = s.notional.plus(parent.filled_notional);
-  s.fees = s.fees.plus(parent.fees);
-  if (p.arrival_mid !== null && toDec(parent.filled_quantity).gt(0)) {
-    const arrivalValue = toDec(parent.filled_quantity).times(p.arrival_mid);
-    s.isCost = s.isCost.plus(toDec(parent.filled_notional).minus(arrivalValue).times(sign)).plus(parent.fees);
-    s.isBase = s.isBase.plus(arrivalValue);
-  }
+  addOrderTerms(s, {
+    side: parent.side,
+    quantity: parent.quantity,
+    filled_quantity: parent.filled_quantity,
+    filled_notional: parent.filled_notional,
+    fees: parent.fees,
+    arrival_mid: p.arrival_mid,
+  });
   const children = new Map<string, OrderRow>();
   for (const o of p.orders) {
     if (o.parent_order_id === null) continue;
     s.children++;
     children.set(o.order_id, o);
   }
-  for (const f of p.fills) {
-    s.fills++;
-    const mid = children.get(f.order_id)?.mid_at_arrival ?? null;
-    if (mid === null) continue;
-    const fs = f.side === 'BUY' ? 1 : -1;
-    s.slipCost = s.slipCost.plus(toDec(f.price).minus(mid).times(f.quantity).times(fs));
-    s.slipBase = s.slipBase.plus(toDec(mid).times(f.quantity));
-  }
+  for (const f of p.fills) addFillTerms(s, f, children.get(f.order_id)?.mid_at_arrival ?? null);
 }
 
 type TimelineEvent =
@@ -556,8 +523,8 @@ export function mergeRun(
     max_drawdown: round(dd.fraction),
     max_drawdown_abs: round(dd.amount),
     turnover: round(n(tradedNotional.div(startingCash))),
-    implementation_shortfall_bps: round(bps(n(all.isCost), n(all.isBase))),
-    slippage_bps: round(bps(n(all.slipCost), n(all.slipBase))),
+    implementation_shortfall_bps: bpsOf(all.isCost, all.isBase),
+    slippage_bps: bpsOf(all.slipCost, all.slipBase),
     fill_ratio: all.quantity.gt(0) ? round(n(all.filled.div(all.quantity))) : null,
     per_algorithm: algoJson,
     bytes_read: bytesRead,

@@ -398,7 +398,8 @@ const loggingSchema = z.strictObject({
 });
 
 const serverSchema = z.strictObject({
-  host: z.string().min(1).default('0.0.0.0'),
+  /** Loopback unless configured: a container sets `HOST=0.0.0.0` (stateful/Dockerfile). */
+  host: z.string().min(1).default('127.0.0.1'),
   port: num(z.number().int().min(1).max(65_535)).default(8080),
 });
 
@@ -673,5 +674,5 @@ export const EMBEDDED_CONFIG = {
   },
   storage: { order_store: 'local', bus: 'memory', blob: 'local', data_dir: '${EXEC_DATA_DIR:-.data}' },
   logging: { level: '${LOG_LEVEL:-info}', log_orders: true, log_fills: true },
-  server: { port: '${PORT:-8080}' },
+  server: { host: '${HOST:-127.0.0.1}', port: '${PORT:-8080}' },
 } as const satisfies AppConfigInput;

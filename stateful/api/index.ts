@@ -7,28 +7,46 @@
  *   GET    /api/orders/:operation_id    the order + timeline + fills
  *   DELETE /api/orders/:operation_id    cancel
  *   GET    /api/positions?account_id=&instrument_key=
+ *   GET    /api/positions/view          positions per instrument, marked to the latest mid
  *   GET    /api/health                  every component; 200 all ok, 503 otherwise
+ *   GET    /api/events?...              the execution event stream (orders, trading state, venues)
+ *   GET    /api/trading-state           platform and strategy trading states with their history
+ *   PUT    /api/trading-state           set ACTIVE / REDUCING / HALTED (reason required)
+ *   GET    /api/instruments, /api/venues, /api/services   catalog, venue states, service detection
+ *   GET    /api/tca?...                 transaction-cost analysis of live orders
+ *   GET    /api/backtests[/:run_id[/equity|orders|fills]]  backtest runs from the results store
+ *   GET    /*                           the ops console (console/dist), when built
  *   GET    /metrics                     Prometheus text
  *   GET    /api/openapi.json, /api/docs the OpenAPI 3.1 document and a readable page
  *
  * Every error goes through one `onError` (stateful/api/errors); every JSON body through one
  * replacer (stateful/api/json). Each request gets an id (`X-Request-Id`, taken from the request
- * when the caller sends one), is counted and timed by route, and logged as one line.
+ * when the caller sends one) and the caller's identity (stateful/api/identity), is counted and
+ * timed by route, and logged as one line.
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { OrderService } from '../../shared/app/order-service.ts';
+import type { BlobStore } from '../../shared/ports/blob-store.ts';
 import type { PositionStore } from '../../shared/ports/position-store.ts';
 import { silentLogger } from '../observability/logger/index.ts';
 import { createMetrics, type Metrics, meterOrderService } from '../observability/metrics/index.ts';
+import { backtestRoutes } from './backtests/index.ts';
+import { type CatalogDeps, catalogRoutes } from './catalog/index.ts';
+import { mountConsole } from './console-assets.ts';
+import { devRoutes, type LocalExchangeControl } from './dev/index.ts';
 import { ApiError, createErrorHandler, notFoundHandler } from './errors/index.ts';
+import { type EventFeed, eventRoutes } from './events/index.ts';
 import { type HealthCheck, healthRoutes, type VenueHealth } from './health/index.ts';
+import { type Identify, identityMiddleware } from './identity/index.ts';
 import { httpMetrics, metricsRoutes, routeLabel } from './metrics/index.ts';
 import { type OpenApiInfo, openApiRoutes } from './openapi/index.ts';
 import { type OrderReader, orderRoutes } from './orders/index.ts';
-import { positionRoutes } from './positions/index.ts';
+import { type PositionMarks, positionRoutes } from './positions/index.ts';
+import { tcaRoutes } from './tca/index.ts';
+import { type TradingStateDeps, tradingStateRoutes } from './trading-state/index.ts';
 import type { ApiEnv } from './types.ts';
 
 export type { OrderReader } from './orders/index.ts';
@@ -57,6 +75,24 @@ export interface ApiDeps {
   logOrders?: boolean | undefined;
   maxBodyBytes?: number | undefined;
   openapi?: OpenApiInfo | undefined;
+  /** Names the caller of every request (default: IAP / Cloud Run IAM headers, else the local address). */
+  identify?: Identify | undefined;
+  /** Latest mids for `GET /api/positions/view` (absent: no unrealized PnL or exposure). */
+  marks?: PositionMarks | undefined;
+  /** `GET|PUT /api/trading-state` (absent: not served). */
+  tradingState?: TradingStateDeps | undefined;
+  /** `GET /api/events` (absent: not served). */
+  events?: EventFeed | undefined;
+  /** `GET /api/instruments`, `/api/venues`, `/api/services`. */
+  catalog?: CatalogDeps | undefined;
+  /** `GET /api/tca` reads orders, timelines and fills here (absent: not served). */
+  tca?: Parameters<typeof tcaRoutes>[0] | undefined;
+  /** `GET /api/backtests...` reads the results store here (absent: not served). */
+  backtests?: BlobStore | undefined;
+  /** `GET|PUT /api/dev/local-exchange`: only when the local exchange runs in this process. */
+  localExchange?: LocalExchangeControl | undefined;
+  /** Serve the built console from this folder at `/` (absent or not built: not served). */
+  consoleDir?: string | undefined;
 }
 
 /** Requests that probes and scrapers make all the time: logged at debug, not info. */
@@ -72,6 +108,7 @@ export function createApp(deps: ApiDeps): Hono<ApiEnv> {
 
   const app = new Hono<ApiEnv>();
   app.use(requestId());
+  app.use(identityMiddleware(deps.identify));
   app.use(httpMetrics(metrics));
   app.use(async (c, next) => {
     const started = performance.now();
@@ -103,7 +140,13 @@ export function createApp(deps: ApiDeps): Hono<ApiEnv> {
   );
 
   app.route('/api/orders', orderRoutes(orders, { logger: (deps.logOrders ?? true) ? logger : undefined }));
-  app.route('/api/positions', positionRoutes(deps.positions));
+  app.route('/api/positions', positionRoutes(deps.positions, deps.marks));
+  if (deps.tradingState !== undefined) app.route('/api/trading-state', tradingStateRoutes(deps.tradingState));
+  if (deps.events !== undefined) app.route('/api/events', eventRoutes(deps.events));
+  if (deps.catalog !== undefined) app.route('/api', catalogRoutes(deps.catalog));
+  if (deps.tca !== undefined) app.route('/api/tca', tcaRoutes(deps.tca));
+  if (deps.backtests !== undefined) app.route('/api/backtests', backtestRoutes(deps.backtests));
+  if (deps.localExchange !== undefined) app.route('/api/dev', devRoutes(deps.localExchange));
   app.route(
     '/api/health',
     healthRoutes({
@@ -115,6 +158,7 @@ export function createApp(deps: ApiDeps): Hono<ApiEnv> {
   );
   app.route('/api', openApiRoutes(deps.openapi));
   app.route('/metrics', metricsRoutes(metrics.registry));
+  if (deps.consoleDir !== undefined) mountConsole(app, deps.consoleDir);
 
   app.notFound(notFoundHandler);
   app.onError(createErrorHandler(logger));

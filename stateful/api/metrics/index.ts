@@ -11,11 +11,15 @@ import type { ApiEnv } from '../types.ts';
 /** The route pattern that served the request (`/api/orders/:operation_id`), or `unmatched`. */
 export function routeLabel(c: Parameters<MiddlewareHandler>[0]): string {
   const routes = matchedRoutes(c);
+  // A catch-all (the console's pages) labels only requests no other route took.
+  let catchAll: string | null = null;
   for (let i = routes.length - 1; i >= 0; i--) {
     const r = routes[i];
-    if (r && r.method !== 'ALL') return r.path;
+    if (!r || r.method === 'ALL') continue;
+    if (r.path === '*' || r.path === '/*') catchAll ??= r.path;
+    else return r.path;
   }
-  return 'unmatched';
+  return catchAll ?? 'unmatched';
 }
 
 /** Count and time every request (`exec_http_requests_total`, `exec_http_request_duration_seconds`). */

@@ -28,6 +28,7 @@ import {
   PositionSchema,
 } from '../schemas/index.ts';
 import type { ApiEnv } from '../types.ts';
+import { CONSOLE_COMPONENTS, consolePaths } from './console-paths.ts';
 
 type JsonObject = Record<string, unknown>;
 
@@ -64,6 +65,7 @@ const COMPONENTS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['Health', HealthSchema],
   ['Issue', IssueSchema],
   ['Error', ErrorBodySchema],
+  ...CONSOLE_COMPONENTS,
 ];
 
 function componentSchemas(): Record<string, JsonObject> {
@@ -133,9 +135,12 @@ export function buildOpenApiDocument(info: OpenApiInfo = {}): JsonObject {
     tags: [
       { name: 'orders', description: 'Submit, read, list and cancel orders' },
       { name: 'positions', description: 'The position book' },
-      { name: 'operations', description: 'Health, metrics and this document' },
+      { name: 'operations', description: 'Health, metrics, events, catalog, venues and this document' },
+      { name: 'trading state', description: 'ACTIVE / REDUCING / HALTED, platform-wide and per strategy' },
+      { name: 'backtests', description: 'Backtest runs from the results store' },
     ],
     paths: {
+      ...consolePaths(queryParameters),
       '/api/orders': {
         post: {
           tags: ['orders'],

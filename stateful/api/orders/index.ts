@@ -81,7 +81,9 @@ export function orderRoutes(
   app.post('/', async (c) => {
     if (!hasIntake(service)) throw intakeUnavailable();
     const body = await readJsonBody(c, { required: true, what: 'an order instruction' });
-    const outcome = await callDependency('order service', () => service.submit(body, { via: 'http' }));
+    const outcome = await callDependency('order service', () =>
+      service.submit(body, { via: 'http', actor: c.get('identity')?.subject }),
+    );
     log(c, 'order submitted', outcome);
     switch (outcome.kind) {
       case 'invalid':
@@ -147,7 +149,9 @@ export function orderRoutes(
     }
     const request =
       reason === undefined ? { operation_id: operationId } : { operation_id: operationId, reason };
-    const outcome = await callDependency('order service', () => service.cancel(request, { via: 'http' }));
+    const outcome = await callDependency('order service', () =>
+      service.cancel(request, { via: 'http', actor: c.get('identity')?.subject }),
+    );
     log(c, 'order cancel', outcome);
     switch (outcome.kind) {
       case 'cancel_requested':

@@ -38,7 +38,7 @@ const TIMESTAMP_DESCRIPTION =
   'ISO-8601 with a zone (2025-07-01T00:05:00Z, fraction up to nanoseconds) or integer nanoseconds since the epoch';
 
 /** A point in time in a query: ISO-8601 with a zone, or integer nanoseconds since the epoch. */
-const QueryTimestamp = z
+export const QueryTimestamp = z
   .string()
   .transform((s, ctx): Nanos => {
     const v = s.trim();
@@ -91,7 +91,7 @@ const QueryLimit = z
     description: `Most orders returned, newest first (default ${DEFAULT_LIST_LIMIT}, max ${MAX_LIST_LIMIT})`,
   });
 
-const QueryText = (description: string) =>
+export const QueryText = (description: string) =>
   z.string().min(1, { error: 'must not be empty' }).max(256).meta({ description });
 
 /** `GET /api/orders` query parameters. */

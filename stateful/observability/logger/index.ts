@@ -3,12 +3,17 @@
  * INFO, WARNING, ERROR, CRITICAL) and `message`, which Cloud Run's log agent reads as the entry's
  * severity and text, plus `time` (RFC 3339). Locally the same lines go to stdout.
  *
+ * On a terminal (`npm start` in a shell) the same lines are printed readable instead, one per event,
+ * by pino-pretty (`shouldPrettyPrint`): time, level, message and the event's own fields, without
+ * the Cloud Logging envelope. `LOG_FORMAT=json` or `LOG_FORMAT=pretty` forces either.
+ *
  * Secrets: configuration is logged only through `redactConfig` (shared/config/redact.ts); as a
  * second line of defence every value under a key that looks secret (api_key, api_secret, password,
  * passphrase, token, authorization, cookie) is replaced by "***" up to four levels deep.
  */
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { errorReportingFields, logCorrelation } from '../trace.ts';
+import pretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
 
@@ -55,6 +60,34 @@ export interface CreateLoggerOptions {
   base?: Record<string, unknown> | undefined;
   /** Project of the trace ids in `logging.googleapis.com/trace` (default GOOGLE_CLOUD_PROJECT / GCP_PROJECT). */
   project?: string | undefined;
+  /** Readable lines for a terminal instead of JSON (see `shouldPrettyPrint`). */
+  pretty?: boolean | undefined;
+}
+
+/** Pretty on a TTY unless LOG_FORMAT says otherwise (`json` / `pretty`). */
+export function shouldPrettyPrint(
+  env: Readonly<Record<string, string | undefined>>,
+  isTty: boolean | undefined,
+): boolean {
+  const format = env.LOG_FORMAT?.trim().toLowerCase();
+  if (format === 'json') return false;
+  if (format === 'pretty') return true;
+  return isTty === true;
+}
+
+/** Fields of the JSON envelope a reader at a terminal does not need. */
+const PRETTY_HIDDEN = 'pid,hostname,name,severity';
+
+function prettyStream(destination?: DestinationStream): DestinationStream {
+  return pretty({
+    colorize: destination === undefined,
+    messageKey: 'message',
+    ignore: PRETTY_HIDDEN,
+    translateTime: 'SYS:HH:MM:ss.l',
+    singleLine: true,
+    sync: true,
+    ...(destination !== undefined ? { destination } : {}),
+  });
 }
 
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
@@ -76,6 +109,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     redact: { paths: redactPaths(), censor: '***' },
     serializers: { err: pino.stdSerializers.err },
   };
+  if (options.pretty === true) return pino(config, prettyStream(options.destination));
   return options.destination ? pino(config, options.destination) : pino(config);
 }
 

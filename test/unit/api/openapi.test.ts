@@ -25,14 +25,27 @@ describe('GET /api/openapi.json', () => {
     expect(doc.openapi).toBe('3.1.0');
     const paths = obj(doc.paths);
     expect(Object.keys(paths).sort()).toEqual([
+      '/api/backtests',
+      '/api/backtests/{run_id}',
+      '/api/backtests/{run_id}/equity',
       '/api/docs',
+      '/api/events',
       '/api/health',
+      '/api/instruments',
       '/api/openapi.json',
       '/api/orders',
       '/api/orders/{operation_id}',
       '/api/positions',
+      '/api/positions/view',
+      '/api/services',
+      '/api/tca',
+      '/api/trading-state',
+      '/api/venues',
       '/metrics',
     ]);
+    expect(obj(obj(paths['/api/events']).get).parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'outcome', in: 'query' })]),
+    );
     const codes = (path: string, method: string) =>
       Object.keys(obj(obj(obj(paths[path])[method]).responses)).sort();
     expect(codes('/api/orders', 'post')).toEqual(['200', '201', '400', '413', '415', '500', '503']);

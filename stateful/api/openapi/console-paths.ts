@@ -1,0 +1,173 @@
+/**
+ * The OpenAPI paths of the console's endpoints (stateful/api/index.ts): trading-state control,
+ * the execution event stream, positions marked to the mid, TCA, backtest results, the catalog,
+ * venue states and service detection. Request bodies and query parameters come from the zod
+ * schemas the routes validate with.
+ */
+import type { z } from 'zod';
+import { TradingStateRequestSchema } from '../../../shared/domain/trading-state-request.ts';
+import { EventQuerySchema } from '../events/index.ts';
+import { OrderListQuerySchema, PositionQuerySchema } from '../schemas/index.ts';
+
+type JsonObject = Record<string, unknown>;
+type QueryParameters = (schema: z.ZodObject) => JsonObject[];
+
+const errorRef = { $ref: '#/components/schemas/Error' };
+const error = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: errorRef } },
+});
+const ok = (description: string, schema: JsonObject = { type: 'object' }) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+const EventEntry: JsonObject = {
+  type: 'object',
+  required: ['id', 'ts_event', 'time', 'category', 'type', 'outcome', 'message'],
+  properties: {
+    id: { type: 'string' },
+    ts_event: { type: 'string', pattern: '^\\d+$', description: 'Integer nanoseconds' },
+    time: { type: 'string', description: 'ISO-8601 with nanoseconds' },
+    category: { enum: ['order', 'trading_state', 'venue'] },
+    type: {
+      type: 'string',
+      description: 'OrderFilled, OrderDenied, TradingStateChanged, venue_diagnostic.stream, ...',
+    },
+    outcome: { enum: ['executed', 'denied', 'rejected', 'canceled', 'info', 'warning'] },
+    venue: { type: ['string', 'null'] },
+    instrument_key: { type: ['string', 'null'] },
+    operation_id: { type: ['string', 'null'] },
+    strategy_id: { type: ['string', 'null'] },
+    actor: {
+      type: ['string', 'null'],
+      description: 'Who asked (order submit / cancel, trading-state change)',
+    },
+    message: { type: 'string' },
+  },
+};
+
+export const CONSOLE_COMPONENTS: ReadonlyArray<readonly [string, z.ZodType]> = [
+  ['TradingStateRequest', TradingStateRequestSchema],
+];
+
+export function consolePaths(queryParameters: QueryParameters): JsonObject {
+  return {
+    '/api/trading-state': {
+      get: {
+        tags: ['trading state'],
+        operationId: 'getTradingState',
+        summary: 'The platform and strategy trading states with the recent changes (who, when, why)',
+        responses: { '200': ok('The states') },
+      },
+      put: {
+        tags: ['trading state'],
+        operationId: 'setTradingState',
+        summary: 'Set ACTIVE / REDUCING / HALTED for the platform, or one strategy (`strategy_id`)',
+        description:
+          'A reason is required; the verified caller is recorded as `updated_by`. Every order intake honours the change within `risk.trading_state_poll_ms` (≤ 1 s).',
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/TradingStateRequest' } } },
+        },
+        responses: {
+          '200': ok('The stored state with its version'),
+          '400': error('A bad state, a missing reason (issues name the field)'),
+        },
+      },
+    },
+    '/api/events': {
+      get: {
+        tags: ['operations'],
+        operationId: 'listEvents',
+        summary: 'The execution event stream, newest first',
+        description:
+          'Order events from the order book of record (received, risk decision, routing, acks, fills, cancels, rejections), trading-state changes, and the venue diagnostics this process saw (stream up/down, retries, circuit breaker, gap fills).',
+        parameters: queryParameters(EventQuerySchema),
+        responses: {
+          '200': ok('The events', {
+            type: 'object',
+            properties: {
+              events: { type: 'array', items: EventEntry },
+              count: { type: 'integer' },
+              limit: { type: 'integer' },
+            },
+          }),
+          '400': error('A bad or unknown query parameter'),
+        },
+      },
+    },
+    '/api/positions/view': {
+      get: {
+        tags: ['positions'],
+        operationId: 'positionView',
+        summary: 'Positions per instrument with the breakdown by account and venue, marked to the latest mid',
+        parameters: queryParameters(PositionQuerySchema),
+        responses: { '200': ok('Rows per instrument and totals') },
+      },
+    },
+    '/api/tca': {
+      get: {
+        tags: ['orders'],
+        operationId: 'tca',
+        summary:
+          'Transaction-cost analysis of top-level orders: per order and per venue / algorithm / strategy',
+        description:
+          'Arrival mid, average fill, implementation shortfall and slippage vs mid (bps), fees and fill ratio, with the definitions of the backtest summary.',
+        parameters: queryParameters(OrderListQuerySchema),
+        responses: { '200': ok('Per order, groups and total'), '400': error('A bad query parameter') },
+      },
+    },
+    '/api/backtests': {
+      get: {
+        tags: ['backtests'],
+        operationId: 'listBacktests',
+        summary: 'Backtest runs in the results store (completed, failed, running), newest first',
+        responses: { '200': ok('The runs') },
+      },
+    },
+    '/api/backtests/{run_id}': {
+      get: {
+        tags: ['backtests'],
+        operationId: 'getBacktest',
+        summary: "A run's summary.json (or summary.failed.json)",
+        parameters: [{ name: 'run_id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': ok('The summary'), '404': error('No such run') },
+      },
+    },
+    '/api/backtests/{run_id}/equity': {
+      get: {
+        tags: ['backtests'],
+        operationId: 'getBacktestEquity',
+        summary: 'The equity curve and its drawdown as columns (at most 20,000 points)',
+        parameters: [{ name: 'run_id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': ok('ts_event, equity, drawdown'), '404': error('No such run') },
+      },
+    },
+    '/api/instruments': {
+      get: {
+        tags: ['operations'],
+        operationId: 'listInstruments',
+        summary: 'The instrument catalog (`search` filters by id)',
+        parameters: [{ name: 'search', in: 'query', required: false, schema: { type: 'string' } }],
+        responses: { '200': ok('The instruments') },
+      },
+    },
+    '/api/venues': {
+      get: {
+        tags: ['operations'],
+        operationId: 'listVenues',
+        summary: 'Configured venues with the state the venue edge last published',
+        responses: { '200': ok('The venues') },
+      },
+    },
+    '/api/services': {
+      get: {
+        tags: ['operations'],
+        operationId: 'services',
+        summary: 'Service detection: which services run behind this API',
+        responses: { '200': ok('One boolean per service') },
+      },
+    },
+  };
+}
