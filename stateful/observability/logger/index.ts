@@ -12,8 +12,8 @@
  * passphrase, token, authorization, cookie) is replaced by "***" up to four levels deep.
  */
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { errorReportingFields, logCorrelation } from '../trace.ts';
 import pretty from 'pino-pretty';
+import { errorReportingFields, logCorrelation } from '../trace.ts';
 
 export type { Logger } from 'pino';
 
