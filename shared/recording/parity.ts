@@ -172,10 +172,10 @@ function compareFields<T extends object>(
   return out;
 }
 
-// Fill ids are compared too: the matching engine derives them deterministically, and a SHADOW
-// replay must reproduce them; a LIVE venue's trade ids never match ours, which the tolerances absorb.
+// Compared: what the order and the fill ARE (side, type, quantity, price, status, time, fee). Ids
+// are shown but not compared: a backtest window and a venue name orders and fills their own way
+// (venue trade ids, the engine's fill ids); children are matched by the order they were sent in.
 const ORDER_FIELDS: ReadonlyArray<keyof OrderView> = [
-  'order_id',
   'side',
   'order_type',
   'time_in_force',
@@ -185,7 +185,6 @@ const ORDER_FIELDS: ReadonlyArray<keyof OrderView> = [
   'ts_submitted',
 ];
 const FILL_FIELDS: ReadonlyArray<keyof FillView> = [
-  'fill_id',
   'quantity',
   'price',
   'fee',
