@@ -5,8 +5,8 @@
  * ordinary backtestable tick data. Rebuilt from every committed market part of the session (all
  * runs) each time a run closes, so a restart's data joins the earlier runs' files.
  *
- * Memory: one instrument-day's rows of the session are held while its files are written (about 40
- * bytes a trade or quote row, 24 a book level).
+ * Memory: up to 2,000,000 market rows the whole session is held while its files are written;
+ * beyond that one instrument-day at a time (a decoded event is about 150 bytes).
  */
 
 import {
@@ -27,6 +27,9 @@ import { decodeMarketPart } from './market-parts.ts';
 
 type TickFile = RecordingManifest['tick_files'][number];
 
+/** Sessions up to this many market rows are compacted from one read of their parts. */
+const SINGLE_PASS_MAX_ROWS = 2_000_000;
+
 function byEventTime(a: SequencedMarketEvent, b: SequencedMarketEvent): number {
   return a.ts_event < b.ts_event ? -1 : a.ts_event > b.ts_event ? 1 : a.run - b.run || a.seq - b.seq;
 }
@@ -37,30 +40,42 @@ export async function writeSessionTicks(
   manifest: RecordingManifest,
   instruments: readonly InstrumentSpec[],
 ): Promise<TickFile[]> {
-  // Pass 1: which instrument-days exist (keeps only keys in memory).
-  const groups = new Set<string>();
-  const days = new Set<string>();
   const parts = manifest.segments.filter((s) => s.market !== null);
+  const totalRows = parts.reduce((n, s) => n + (s.market?.rows ?? 0), 0);
+  const decode = async (s: (typeof parts)[number]) =>
+    decodeMarketPart(await blobs.get(s.market!.key), s.market!.key, s.run);
+  const groupOf = (e: SequencedMarketEvent) => `${e.instrument_key}\u0000${utcDayOf(e.ts_event)}`;
+  // Small sessions: one read of every part. Large ones: one instrument-day at a time (a first pass
+  // finds the groups), so memory holds one instrument-day, at the cost of a read per group.
+  const held = totalRows <= SINGLE_PASS_MAX_ROWS ? new Map<string, SequencedMarketEvent[]>() : null;
+  const groups = new Set<string>();
   for (const s of parts) {
-    const events = await decodeMarketPart(await blobs.get(s.market!.key), s.market!.key, s.run);
-    for (const e of events) {
-      const day = utcDayOf(e.ts_event);
-      groups.add(`${e.instrument_key}\u0000${day}`);
-      days.add(day);
+    for (const e of await decode(s)) {
+      const g = groupOf(e);
+      groups.add(g);
+      if (held !== null) {
+        let list = held.get(g);
+        if (list === undefined) {
+          list = [];
+          held.set(g, list);
+        }
+        list.push(e);
+      }
     }
   }
+  const days = new Set([...groups].map((g) => g.split('\u0000')[1] as string));
   const out: TickFile[] = [];
-  // Pass 2: one instrument-day at a time.
   for (const group of [...groups].sort()) {
     const [key, day] = group.split('\u0000') as [string, string];
-    const events: SequencedMarketEvent[] = [];
-    for (const s of parts) {
-      const decoded = await decodeMarketPart(await blobs.get(s.market!.key), s.market!.key, s.run);
-      for (const e of decoded) if (e.instrument_key === key && utcDayOf(e.ts_event) === day) events.push(e);
+    let events = held?.get(group);
+    if (events === undefined) {
+      events = [];
+      for (const s of parts) for (const e of await decode(s)) if (groupOf(e) === group) events.push(e);
     }
     events.sort(byEventTime);
     const written = await writeTickDay(blobs, key, day, columnsOf(events));
     for (const w of written) out.push({ key: w.key, rows: w.rows, bytes: w.bytes });
+    held?.delete(group);
   }
   for (const day of [...days].sort()) {
     if (instruments.length === 0) break;

@@ -30,41 +30,107 @@ export const MARKET_PART_COLUMNS: readonly ColumnDef[] = [
   { name: 'ask_sz', kind: 'DOUBLE', nullable: true },
 ];
 
-type Cell = string | number | bigint | null;
-
 /** Encode the events of one part (one run, sorted by seq). Returns the bytes and the row count. */
 export function encodeMarketPart(
   events: readonly SequencedMarketEvent[],
   meta: Readonly<Record<string, string>>,
 ): { bytes: Uint8Array; rows: number } {
-  const cols: Cell[][] = MARKET_PART_COLUMNS.map(() => []);
-  const push = (row: readonly Cell[]) => {
-    for (let i = 0; i < cols.length; i++) cols[i]!.push(row[i] ?? null);
+  const seq: bigint[] = [];
+  const tsInit: bigint[] = [];
+  const tsEvent: bigint[] = [];
+  const inst: string[] = [];
+  const kind: string[] = [];
+  const side: Array<string | null> = [];
+  const level: Array<number | null> = [];
+  const price: Array<number | null> = [];
+  const size: Array<number | null> = [];
+  const tradeId: Array<string | null> = [];
+  const bidPx: Array<number | null> = [];
+  const bidSz: Array<number | null> = [];
+  const askPx: Array<number | null> = [];
+  const askSz: Array<number | null> = [];
+  const row = (e: SequencedMarketEvent) => {
+    seq.push(BigInt(e.seq));
+    tsInit.push(e.ts_init);
+    tsEvent.push(e.ts_event);
+    inst.push(e.instrument_key);
+    kind.push(e.kind);
+  };
+  const l2 = (sd: string | null, lv: number | null, p: number | null, sz: number | null) => {
+    side.push(sd);
+    level.push(lv);
+    price.push(p);
+    size.push(sz);
+    tradeId.push(null);
+    bidPx.push(null);
+    bidSz.push(null);
+    askPx.push(null);
+    askSz.push(null);
   };
   for (const e of events) {
-    const base: Cell[] = [BigInt(e.seq), e.ts_init, e.ts_event, e.instrument_key, e.kind];
     if (e.kind === 'trade') {
-      push([...base, e.side, null, e.price, e.size, e.trade_id, null, null, null, null]);
+      row(e);
+      side.push(e.side);
+      level.push(null);
+      price.push(e.price);
+      size.push(e.size);
+      tradeId.push(e.trade_id);
+      bidPx.push(null);
+      bidSz.push(null);
+      askPx.push(null);
+      askSz.push(null);
     } else if (e.kind === 'quote') {
-      push([...base, null, null, null, null, null, e.bid_px, e.bid_sz, e.ask_px, e.ask_sz]);
+      row(e);
+      side.push(null);
+      level.push(null);
+      price.push(null);
+      size.push(null);
+      tradeId.push(null);
+      bidPx.push(e.bid_px);
+      bidSz.push(e.bid_sz);
+      askPx.push(e.ask_px);
+      askSz.push(e.ask_sz);
     } else {
-      for (const [side, levels] of [
-        ['BID', e.bids],
-        ['ASK', e.asks],
-      ] as const) {
-        levels.forEach(([p, s], level) => {
-          push([...base, side, level, p, s, null, null, null, null, null]);
-        });
+      for (let i = 0; i < e.bids.length; i++) {
+        row(e);
+        l2('BID', i, e.bids[i]![0], e.bids[i]![1]);
+      }
+      for (let i = 0; i < e.asks.length; i++) {
+        row(e);
+        l2('ASK', i, e.asks[i]![0], e.asks[i]![1]);
       }
       // An empty snapshot (a cleared book) is still an event: one row without a level.
       if (e.bids.length === 0 && e.asks.length === 0) {
-        push([...base, null, null, null, null, null, null, null, null, null]);
+        row(e);
+        l2(null, null, null, null);
       }
     }
   }
-  const rows = cols[0]!.length;
+  const data = [
+    seq,
+    tsInit,
+    tsEvent,
+    inst,
+    kind,
+    side,
+    level,
+    price,
+    size,
+    tradeId,
+    bidPx,
+    bidSz,
+    askPx,
+    askSz,
+  ];
+  const rows = seq.length;
   const bytes = writeParquet({
-    columns: MARKET_PART_COLUMNS.map((def, i) => ({ def, data: cols[i]!, statistics: i < 3 })),
+    // seq and the times carry statistics; doubles are PLAIN (the dictionary trial rarely pays).
+    columns: MARKET_PART_COLUMNS.map((def, i) => ({
+      def,
+      data: data[i]!,
+      statistics: i < 3,
+      ...(def.kind === 'DOUBLE' ? { encoding: 'PLAIN' as const } : {}),
+    })),
     codec: 'SNAPPY',
     metadata: meta,
     createdBy: 'execution-platform recorder (hyparquet-writer)',
@@ -108,54 +174,54 @@ export async function decodeMarketPart(
   ].map(col) as Array<ArrayLike<unknown>>;
   const out: SequencedMarketEvent[] = [];
   let lastSeq = -1;
+  let snapshot: Extract<SequencedMarketEvent, { kind: 'book' }> | null = null;
   for (let i = 0; i < seq.length; i++) {
     const s = Number(seq[i]);
-    const k = str(kind![i]);
-    const base = {
-      run,
-      seq: s,
-      instrument_key: str(inst![i]) ?? '',
-      ts_init: tsInit[i] as bigint,
-      ts_event: tsEvent[i] as bigint,
-    };
     if (s < lastSeq) throw new ParquetFileError(key, `row ${i}: seq ${s} after ${lastSeq} (not in order)`);
+    const k = kind![i];
+    const instrument_key = str(inst![i]) ?? '';
+    const ts_init = tsInit[i] as bigint;
+    const ts_event = tsEvent[i] as bigint;
     if (k === 'book') {
-      const prev = out[out.length - 1];
-      const snapshot =
-        prev !== undefined && prev.kind === 'book' && prev.seq === s
-          ? prev
-          : (() => {
-              const e: SequencedMarketEvent = { ...base, kind: 'book', bids: [], asks: [] };
-              out.push(e);
-              return e;
-            })();
-      if (snapshot.kind !== 'book') continue;
-      const sd = str(side![i]);
-      if (sd === null) continue;
-      const lv = level![i];
-      const list = sd === 'BID' ? snapshot.bids : sd === 'ASK' ? snapshot.asks : null;
-      if (list === null || typeof lv !== 'number' || lv !== list.length) {
-        throw new ParquetFileError(key, `row ${i}: book level ${String(lv)} ${String(sd)} out of order`);
+      if (snapshot === null || snapshot.seq !== s) {
+        snapshot = { kind: 'book', instrument_key, ts_event, ts_init, bids: [], asks: [], run, seq: s };
+        out.push(snapshot);
       }
-      list.push([dbl(price![i]), dbl(size![i])]);
+      const sd = side![i];
+      if (sd !== null && sd !== undefined) {
+        const lv = level![i];
+        const list = sd === 'BID' ? snapshot.bids : sd === 'ASK' ? snapshot.asks : null;
+        if (list === null || typeof lv !== 'number' || lv !== list.length) {
+          throw new ParquetFileError(key, `row ${i}: book level ${String(lv)} ${String(sd)} out of order`);
+        }
+        list.push([dbl(price![i]), dbl(size![i])]);
+      }
     } else if (k === 'trade') {
-      const sd = str(side![i]);
+      const sd = side![i];
       out.push({
-        ...base,
         kind: 'trade',
+        instrument_key,
+        ts_event,
+        ts_init,
         price: dbl(price![i]),
         size: dbl(size![i]),
         side: sd === 'BUY' || sd === 'SELL' ? sd : null,
         trade_id: str(tradeId![i]),
+        run,
+        seq: s,
       });
     } else if (k === 'quote') {
       out.push({
-        ...base,
         kind: 'quote',
+        instrument_key,
+        ts_event,
+        ts_init,
         bid_px: dbl(bidPx![i]),
         bid_sz: dbl(bidSz![i]),
         ask_px: dbl(askPx![i]),
         ask_sz: dbl(askSz![i]),
+        run,
+        seq: s,
       });
     } else {
       throw new ParquetFileError(key, `row ${i}: unknown kind ${JSON.stringify(k)}`);

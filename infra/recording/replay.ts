@@ -27,6 +27,9 @@ import type { OpenedRecording } from './reader.ts';
 type SessionStarted = Extract<SequencedRecord, { type: 'session_started' }>;
 type ParentRouted = Extract<SequencedRecord, { type: 'parent_routed' }>;
 
+/** How long a replayed parent may run past its horizon (the algorithm's duration or its last recorded report). */
+const REPLAY_GRACE_NS = 300_000_000_000n;
+
 /** Mark samples for the equity curve and the final valuation: one per 10 s of receive time. */
 const MARK_INTERVAL_NS = 10_000_000_000n;
 
@@ -199,12 +202,31 @@ export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutco
   );
   const warnings: string[] = [];
   const replayedParents: ParentExecution[] = [];
+  const recordedParents = projectRecordedExecutions(records);
+  const recordedLast = new Map<string, Nanos>();
+  for (const rp of recordedParents) {
+    let t = rp.ts_routed;
+    for (const c of rp.children) {
+      if (c.ts_last > t) t = c.ts_last;
+      for (const f of c.fills) if (f.ts_event > t) t = f.ts_event;
+    }
+    recordedLast.set(rp.parent_order_id, t);
+  }
   const parents = records.filter((r): r is ParentRouted => r.type === 'parent_routed');
   for (const [index, r] of parents.entries()) {
     const p = r.parent;
     const session = started.findLast((s) => s.run === r.run) ?? first;
     const start = BigInt(r.ts_init);
-    const end = (runEnd.get(r.run) ?? start) + 1n;
+    // The window runs until the algorithm's horizon or the recorded parent's last report, whichever
+    // is later, plus a grace period, and never past the end of its run's recording.
+    const params = (p.exec_algorithm_params ?? {}) as Record<string, unknown>;
+    const durationNs =
+      typeof params.duration_sec === 'number' ? BigInt(Math.ceil(params.duration_sec)) * 1_000_000_000n : 0n;
+    const horizon = [start + durationNs, recordedLast.get(p.order_id) ?? start].reduce((a, b) =>
+      b > a ? b : a,
+    );
+    const runLast = (runEnd.get(r.run) ?? start) + 1n;
+    const end = horizon + REPLAY_GRACE_NS < runLast ? horizon + REPLAY_GRACE_NS : runLast;
     const vs = venueSettings(session.config, p.venue);
     const baseSpec = session.instruments.find((s) => s.instrument_key === p.instrument_key);
     if (baseSpec === undefined) {
@@ -311,7 +333,7 @@ export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutco
   };
   return {
     session: first,
-    recorded: { ...base, parents: projectRecordedExecutions(records) },
+    recorded: { ...base, parents: recordedParents },
     replayed: { ...base, parents: replayedParents },
     market_events: marketEvents,
     parents: parents.length,

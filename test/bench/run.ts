@@ -27,6 +27,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     file: 'edge.bench.ts',
     what: 'venue edge: order-to-ack through ccxt, fills persisted per second, memory',
   },
+  replay: {
+    file: 'replay.bench.ts',
+    what: 'session recordings: recorder cost at 1,000 events/s, recorder ceiling, replay ticks/s',
+  },
 };
 
 const here = fileURLToPath(new URL('.', import.meta.url));
