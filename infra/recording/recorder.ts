@@ -21,8 +21,8 @@ import { type DecimalString, fmt, toDec } from '../../shared/domain/decimal.ts';
 import type { Nanos } from '../../shared/domain/time.ts';
 import type { InstrumentSpec } from '../../shared/domain/types.ts';
 import { BlobNotFoundError, type BlobStore } from '../../shared/ports/blob-store.ts';
-import type { VenueEvent } from '../../shared/ports/venue.ts';
 import {
+  type JournalInput,
   type JournalRecord,
   JournalRecordSchema,
   journalPartKey,
@@ -34,11 +34,13 @@ import {
   type RecordingManifest,
   RecordingManifestSchema,
   type RecordingMode,
+  type RecordingSink,
   type Segment,
   type SequencedMarketEvent,
   SessionIdSchema,
   sessionPrefix,
 } from '../../shared/recording/format.ts';
+import { jsonSafe } from '../../shared/recording/tap.ts';
 import { errorMessage } from '../parquet/reader.ts';
 import { writeSessionTicks } from './compact.ts';
 import { decodeJournalPart, encodeJournalPart } from './journal-parts.ts';
@@ -65,13 +67,6 @@ export interface RecorderOptions {
   auto_flush?: boolean | undefined;
 }
 
-/** A journal record as the edge hands it: no `seq` (the recorder assigns it), `ts_init` as bigint. */
-export type JournalInput = JournalRecord extends infer R
-  ? R extends { type: infer T; ts_init: string }
-    ? Omit<R, 'seq' | 'ts_init'> & { type: T; ts_init: Nanos }
-    : never
-  : never;
-
 export interface RecorderStats {
   run: number;
   parts_written: number;
@@ -82,62 +77,8 @@ export interface RecorderStats {
   last_flush_ts_ms: number | null;
 }
 
-/** JSON with bigints as digit strings (venue payloads carry bigint `ts_event`). */
-export function jsonSafe(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
-}
-
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** The venue report journal entry for an order or trade event (other kinds are not reports). */
-export function venueReportInput(venue: string, event: VenueEvent, tsInit: Nanos): JournalInput | null {
-  if (event.kind === 'order') {
-    return {
-      type: 'venue_report',
-      ts_init: tsInit,
-      venue,
-      report: { kind: 'order', order: jsonSafe(event.order) as never },
-    };
-  }
-  if (event.kind === 'trade') {
-    return {
-      type: 'venue_report',
-      ts_init: tsInit,
-      venue,
-      report: { kind: 'trade', trade: jsonSafe(event.trade) as never },
-    };
-  }
-  return null;
-}
-
-/** The market event of a venue's public feed (book snapshot or public trade), or null. */
-export function marketEventOf(event: VenueEvent, tsInit: Nanos): MarketEvent | null {
-  if (event.kind === 'book') {
-    const b = event.book;
-    return {
-      kind: 'book',
-      instrument_key: b.instrument_key,
-      ts_event: b.ts_event,
-      ts_init: tsInit,
-      bids: b.bids.map((l) => [Number(l.price), Number(l.size)] as const),
-      asks: b.asks.map((l) => [Number(l.price), Number(l.size)] as const),
-    };
-  }
-  if (event.kind === 'public_trade') {
-    return {
-      kind: 'trade',
-      instrument_key: event.instrument_key,
-      ts_event: event.ts_event,
-      ts_init: tsInit,
-      price: Number(event.price),
-      size: Number(event.size),
-      side: event.side,
-      trade_id: null,
-    };
-  }
-  return null;
 }
 
 /** Problem with a recording's files that the recorder cannot append to. */
@@ -158,7 +99,7 @@ interface Gap {
   last: Nanos;
 }
 
-export class Recorder {
+export class Recorder implements RecordingSink {
   private records: JournalRecord[] = [];
   private market: SequencedMarketEvent[] = [];
   private seq = 0;

@@ -293,12 +293,20 @@ export const JournalRecordSchema = z.discriminatedUnion('type', [
 ]);
 export type JournalRecord = z.output<typeof JournalRecordSchema>;
 export type JournalRecordType = JournalRecord['type'];
-/** A record as the caller hands it to the recorder: the recorder assigns `seq`. */
-export type JournalEntry = JournalRecord extends infer R
-  ? R extends unknown
-    ? Omit<R, 'seq'>
+/** A journal record as the edge hands it to the recorder: no `seq` (assigned), `ts_init` as bigint. */
+export type JournalInput = JournalRecord extends infer R
+  ? R extends { type: infer T; ts_init: string }
+    ? Omit<R, 'seq' | 'ts_init'> & { type: T; ts_init: Nanos }
     : never
   : never;
+
+/** Where the edge sends what it records (the Recorder, or nothing when recording is off). */
+export interface RecordingSink {
+  /** One market event as received. Synchronous and cheap; never throws. */
+  marketEvent(e: MarketEvent): void;
+  /** One journal entry. Synchronous and cheap; never throws. */
+  record(entry: JournalInput): void;
+}
 
 /** A journal record with its run. */
 export type SequencedRecord = JournalRecord & { run: number };

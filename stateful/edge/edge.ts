@@ -32,6 +32,7 @@ import { NANOS_PER_MILLI, type Nanos } from '../../shared/domain/time.ts';
 import type { TradingState } from '../../shared/domain/types.ts';
 import type { BusMessage, HandlerOutcome, Subscription } from '../../shared/ports/event-bus.ts';
 import type { TradingStateSnapshot } from '../../shared/ports/trading-state-store.ts';
+import { tradingStateEntry } from '../../shared/recording/tap.ts';
 import {
   type SessionContext,
   type SessionSettings,
@@ -370,6 +371,13 @@ class Edge implements VenueEdge {
       this.d.metrics?.tradingState.set({ scope: key }, RANK[entry.state]);
       const seen = this.seenVersions.get(key);
       if (seen !== undefined && seen.version >= entry.version) continue;
+      const change = tradingStateEntry(
+        scope.kind === 'global' ? null : scope.strategy_id,
+        entry.state,
+        entry.reason,
+        now,
+      );
+      for (const sink of this.d.recordings?.values() ?? []) sink.record(change);
       const m = tradingStateMessage(entry, scope, seen?.state ?? null, serviceName, now);
       try {
         await this.d.bus.publish(RISK_STATE_TOPIC, m, tradingStateAttributes(m));

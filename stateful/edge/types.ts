@@ -14,6 +14,7 @@ import type { OrderStore } from '../../shared/ports/order-store.ts';
 import type { PositionStore } from '../../shared/ports/position-store.ts';
 import type { TradingStateReader } from '../../shared/ports/trading-state-store.ts';
 import type { Venue } from '../../shared/ports/venue.ts';
+import type { RecordingSink } from '../../shared/recording/format.ts';
 import type { EdgeMetrics } from './metrics.ts';
 
 /** Where fills go for drift detection (stateful/edge/drift `createDriftMonitor` fits). */
@@ -56,6 +57,8 @@ export interface VenueEdgeDeps {
   drift?: DriftSink | undefined;
   /** Edge metrics (create once per registry with `createEdgeMetrics`); none when absent. */
   metrics?: EdgeMetrics | undefined;
+  /** Session recordings by venue id (docs/recording.md); venues without one are not recorded. */
+  recordings?: ReadonlyMap<string, RecordingSink> | undefined;
 }
 
 export interface VenueEdgeOptions {

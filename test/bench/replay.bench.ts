@@ -20,10 +20,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalBlobStore } from '../../infra/local/blob-store.local.ts';
 import { openRecording } from '../../infra/recording/reader.ts';
-import { type JournalInput, Recorder, type RecorderOptions } from '../../infra/recording/recorder.ts';
+import { Recorder, type RecorderOptions } from '../../infra/recording/recorder.ts';
 import { replayRecording } from '../../infra/recording/replay.ts';
 import { runReplay } from '../../infra/recording/replay-run.ts';
-import type { MarketEvent } from '../../shared/recording/format.ts';
+import type { JournalInput, MarketEvent } from '../../shared/recording/format.ts';
 import { DEFAULT_PARITY_TOLERANCES } from '../../shared/recording/parity.ts';
 
 const BTC = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';

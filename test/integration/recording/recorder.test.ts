@@ -10,10 +10,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { GcsBlobStore } from '../../../infra/gcs/blob-store.gcs.ts';
 import { LocalBlobStore } from '../../../infra/local/blob-store.local.ts';
 import { openRecording, type RecordingError } from '../../../infra/recording/reader.ts';
-import { type JournalInput, Recorder, type RecorderOptions } from '../../../infra/recording/recorder.ts';
+import { Recorder, type RecorderOptions } from '../../../infra/recording/recorder.ts';
 import { loadWindow } from '../../../infra/ticks/loader.ts';
 import type { BlobStore } from '../../../shared/ports/blob-store.ts';
 import {
+  type JournalInput,
   type MarketEvent,
   manifestKey,
   type SequencedMarketEvent,
