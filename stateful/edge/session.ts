@@ -1052,6 +1052,7 @@ export class VenueSession {
         break;
       }
       run.paused = false;
+      this.rec?.record({ type: 'timer_fired', ts_init: now, parent_order_id: run.rec.order_id });
       const step = nextAlgo(run.state, now, this.marketSnapshot(run));
       let state = step.state;
       const actions: AlgoAction[] = [];
