@@ -248,6 +248,10 @@ export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutco
       if (t <= start && scope === 'global') platform = c.state;
       else changes.push({ ts_ns: String(t < start ? start : t), scope, state: c.state });
     }
+    const cancel = records.find(
+      (c): c is Extract<SequencedRecord, { type: 'parent_cancel_requested' }> =>
+        c.type === 'parent_cancel_requested' && c.run === r.run && c.parent_order_id === p.order_id,
+    );
     const signed = p.side === 'BUY' ? toDec(p.quantity) : toDec(p.quantity).neg();
     const plan: WindowPlan = {
       // The parent's own id, so the core derives the same child ids as the edge did.
@@ -287,6 +291,15 @@ export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutco
       limits: recordedLimits(session.config),
       ticks: tape.window(start, end),
       trading_state_changes: changes,
+      limit_price: p.order_type === 'LIMIT' ? p.price : null,
+      ...(cancel === undefined
+        ? {}
+        : {
+            cancel: {
+              ts_ns: BigInt(cancel.ts_init) < start ? String(start) : cancel.ts_init,
+              reason: cancel.reason,
+            },
+          }),
     });
     warnings.push(...sim.warnings);
     const children = new Map<string, ChildExecution>();

@@ -77,6 +77,10 @@ export interface WindowInput {
    * starts with `settings.trading_state` (platform) and ACTIVE (strategy).
    */
   trading_state_changes?: readonly TradingStateChangeAt[] | undefined;
+  /** The parent's limit price (a LIMIT parent: its children are LIMIT orders at it); default MARKET. */
+  limit_price?: DecimalString | null | undefined;
+  /** A cancel request for the parent at `ts_ns` (its working children are canceled). */
+  cancel?: { ts_ns: string; reason: string } | undefined;
 }
 
 /** A trading-state change at `ts_ns` (integer nanoseconds, digits). */
@@ -135,6 +139,9 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   const abs = (t: number): Nanos => start + BigInt(t);
   const rel = (t: Nanos): number => Number(t - start);
   const window = `${key} ${nanosToIso(start)} → ${nanosToIso(end)}`;
+  const limitPrice = input.limit_price ?? null;
+  const cancelAt = input.cancel === undefined ? null : BigInt(input.cancel.ts_ns);
+  let cancelDone = false;
 
   const rows = new Map<string, OrderRow>();
   const fills: FillRow[] = [];
@@ -235,10 +242,10 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     instrument_key: key,
     venue: w.venue,
     side: w.side,
-    order_type: 'MARKET',
+    order_type: limitPrice === null ? 'MARKET' : 'LIMIT',
     time_in_force: 'GTC',
     quantity: w.quantity,
-    price: null,
+    price: limitPrice,
     status: 'ACCEPTED',
     ts_submitted_ns: w.start_ns,
     ts_last_ns: w.start_ns,
@@ -255,8 +262,8 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
       instrument_key: key,
       side: w.side,
       quantity: w.quantity,
-      price: null,
-      order_type: 'MARKET',
+      price: limitPrice,
+      order_type: limitPrice === null ? 'MARKET' : 'LIMIT',
       time_in_force: 'GTC',
       strategy_id: w.strategy_id,
       exec_algorithm: w.exec_algorithm,
@@ -278,7 +285,7 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
             instrument_key: key,
             side: w.side,
             quantity: w.quantity,
-            limit_price: null,
+            limit_price: limitPrice,
           },
           params: w.exec_algorithm_params,
           spec,
@@ -494,7 +501,8 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   if (exec !== null) stepAlgo(start);
   for (;;) {
     const wakeRel = wakeAt === null ? Number.POSITIVE_INFINITY : Math.max(rel(wakeAt), 0);
-    const tgt = Math.min(wakeRel, nextSample, endRel, engine.nextTimerRelative(), nextChangeRel());
+    const cancelRel = cancelAt === null || cancelDone ? Number.POSITIVE_INFINITY : Math.max(rel(cancelAt), 0);
+    const tgt = Math.min(wakeRel, nextSample, endRel, engine.nextTimerRelative(), nextChangeRel(), cancelRel);
     if (hasOpenChild()) {
       let reacted = false;
       while (feed.nextTime() <= tgt) {
@@ -511,6 +519,12 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     engine.advanceToRelative(tgt);
     processEvents();
     applyChanges(tgt);
+    if (!cancelDone && tgt >= cancelRel && input.cancel !== undefined) {
+      cancelDone = true;
+      const reason = input.cancel.reason;
+      run((now) => ({ kind: 'cancel', now, reason }), abs(tgt));
+      stepAlgo(abs(tgt));
+    }
     if (tgt >= nextSample) {
       sample(tgt);
       nextSample += interval;

@@ -233,6 +233,13 @@ export const ChildSubmittedRecord = z.strictObject({
   mid_at_arrival: DecimalSchema.nullable(),
 });
 
+export const ParentCancelRequestedRecord = z.strictObject({
+  ...head,
+  type: z.literal('parent_cancel_requested'),
+  parent_order_id: z.string().min(1),
+  reason: z.string(),
+});
+
 export const ChildCancelRequestedRecord = z.strictObject({
   ...head,
   type: z.literal('child_cancel_requested'),
@@ -285,6 +292,7 @@ export const JournalRecordSchema = z.discriminatedUnion('type', [
   ParentRoutedRecord,
   ChildSubmittedRecord,
   ChildCancelRequestedRecord,
+  ParentCancelRequestedRecord,
   VenueReportRecord,
   TradingStateChangedRecord,
   TimerFiredRecord,

@@ -28,6 +28,7 @@ import type { InstrumentCatalog } from '../../shared/ports/instrument-catalog.ts
 import type { MarketStateStore } from '../../shared/ports/market-state.ts';
 import type { OrderStore } from '../../shared/ports/order-store.ts';
 import type { PositionStore } from '../../shared/ports/position-store.ts';
+import type { RiskLedgerStore } from '../../shared/ports/risk-ledger-store.ts';
 import type { TradingStateStore } from '../../shared/ports/trading-state-store.ts';
 import type { Venue } from '../../shared/ports/venue.ts';
 import { createDriftMonitor, type DriftThresholds } from './drift/index.ts';
@@ -49,6 +50,8 @@ export interface EdgePorts {
   algoStates: AlgoStateStore;
   /** Where session recordings go unless `recording.location` says otherwise (docs/recording.md). */
   blobs?: BlobStore | undefined;
+  /** Intake's risk ledger (read only: each strategy's position for the child policy). */
+  riskLedger?: Pick<RiskLedgerStore, 'get'> | undefined;
 }
 
 /** What a venue factory gets besides the venue's configuration. */
@@ -196,6 +199,7 @@ export async function startEdgeRuntime(deps: EdgeRuntimeDeps): Promise<EdgeRunti
       venues,
       orders: p.orders,
       positions: p.positions,
+      riskLedger: p.riskLedger,
       bus: p.bus,
       clock: p.clock,
       recorder: deps.recorder,
