@@ -14,11 +14,13 @@ import {
   BOOK_BID,
   emptyQuotes,
   emptyTrades,
+  type QuoteColumns,
   SIDE_BUY,
   SIDE_SELL,
 } from '../../shared/data/tick-columns.ts';
 import { utcDayOf } from '../../shared/data/tick-layout.ts';
 import { fmt, toDec } from '../../shared/domain/decimal.ts';
+import type { Nanos } from '../../shared/domain/time.ts';
 import type { InstrumentSpec } from '../../shared/domain/types.ts';
 import type { BlobStore } from '../../shared/ports/blob-store.ts';
 import type { RecordingManifest, SequencedMarketEvent } from '../../shared/recording/format.ts';
@@ -91,6 +93,30 @@ export async function writeSessionTicks(
   return out;
 }
 
+/**
+ * Quote columns of quote events, or of the top of two-sided book snapshots (one-sided ones and
+ * other events are skipped), timed by `time`.
+ */
+export function quoteColumns(
+  events: readonly SequencedMarketEvent[],
+  time: (e: SequencedMarketEvent) => Nanos,
+): QuoteColumns {
+  const rows: Array<[Nanos, number, number, number, number]> = [];
+  for (const e of events) {
+    if (e.kind === 'quote') rows.push([time(e), e.bid_px, e.bid_sz, e.ask_px, e.ask_sz]);
+    else if (e.kind === 'book' && e.bids[0] !== undefined && e.asks[0] !== undefined) {
+      rows.push([time(e), e.bids[0][0], e.bids[0][1], e.asks[0][0], e.asks[0][1]]);
+    }
+  }
+  return {
+    ts: BigInt64Array.from(rows, (r) => r[0]),
+    bid_px: Float64Array.from(rows, (r) => r[1]),
+    bid_sz: Float64Array.from(rows, (r) => r[2]),
+    ask_px: Float64Array.from(rows, (r) => r[3]),
+    ask_sz: Float64Array.from(rows, (r) => r[4]),
+  };
+}
+
 function columnsOf(events: readonly SequencedMarketEvent[]) {
   const trades = events.filter((e) => e.kind === 'trade');
   const quotes = events.filter((e) => e.kind === 'quote');
@@ -118,42 +144,10 @@ function columnsOf(events: readonly SequencedMarketEvent[]) {
     });
     data.trades = t;
   }
-  if (quotes.length > 0) {
-    const n = quotes.length;
-    const q = {
-      ts: new BigInt64Array(n),
-      bid_px: new Float64Array(n),
-      bid_sz: new Float64Array(n),
-      ask_px: new Float64Array(n),
-      ask_sz: new Float64Array(n),
-    };
-    quotes.forEach((e, i) => {
-      q.ts[i] = e.ts_event;
-      q.bid_px[i] = e.bid_px;
-      q.bid_sz[i] = e.bid_sz;
-      q.ask_px[i] = e.ask_px;
-      q.ask_sz[i] = e.ask_sz;
-    });
-    data.quotes = q;
-  } else if (books.length > 0) {
-    // Venues that stream L2 and no separate quotes: the top of each two-sided snapshot is the quote,
-    // so the default backtest (trades + quotes) reads the recording as it is.
-    const tops = books.filter((e) => e.bids.length > 0 && e.asks.length > 0);
-    const n = tops.length;
-    const q = {
-      ts: new BigInt64Array(n),
-      bid_px: new Float64Array(n),
-      bid_sz: new Float64Array(n),
-      ask_px: new Float64Array(n),
-      ask_sz: new Float64Array(n),
-    };
-    tops.forEach((e, i) => {
-      q.ts[i] = e.ts_event;
-      [q.bid_px[i], q.bid_sz[i]] = e.bids[0]!;
-      [q.ask_px[i], q.ask_sz[i]] = e.asks[0]!;
-    });
-    if (n > 0) data.quotes = q;
-  }
+  // Venues that stream L2 and no separate quotes: the top of each two-sided snapshot is the quote,
+  // so the default backtest (trades + quotes) reads the recording as it is.
+  const q = quoteColumns(quotes.length > 0 ? quotes : books, (e) => e.ts_event);
+  if (q.ts.length > 0) data.quotes = q;
   if (books.length > 0) {
     let n = 0;
     for (const b of books) n += b.bids.length + b.asks.length;

@@ -7,21 +7,23 @@
  * trading-state changes at their `ts_init`, and the session's seed, latency, fees and risk limits.
  * The result is compared with the recorded session (shared/recording/parity.ts).
  */
-import { DEFAULT_BACKTEST_SETTINGS, type WindowPlan } from '../../shared/backtest/model.ts';
+import { DEFAULT_BACKTEST_SETTINGS } from '../../shared/backtest/model.ts';
 import { simulateWindow, type TradingStateChangeAt } from '../../shared/backtest/window.ts';
 import { BOOK_ASK, BOOK_BID, SIDE_BUY, SIDE_SELL, SIDE_UNKNOWN } from '../../shared/data/tick-columns.ts';
 import { fmt, toDec } from '../../shared/domain/decimal.ts';
-import { type Nanos, nanosToIso } from '../../shared/domain/time.ts';
+import type { Nanos } from '../../shared/domain/time.ts';
 import type { InstrumentSpec, TradingState } from '../../shared/domain/types.ts';
 import {
   type ChildExecution,
   type ExecutionSet,
   type ParentExecution,
+  parentWindowPlan,
   projectRecordedExecutions,
 } from '../../shared/recording/executions.ts';
 import type { SequencedMarketEvent, SequencedRecord } from '../../shared/recording/format.ts';
 import { MarkSampler } from '../../shared/recording/timeline.ts';
 import { NO_LIMITS, type RiskLimits } from '../../shared/risk/limits.ts';
+import { quoteColumns } from './compact.ts';
 import type { OpenedRecording } from './reader.ts';
 
 type SessionStarted = Extract<SequencedRecord, { type: 'session_started' }>;
@@ -81,13 +83,7 @@ class InstrumentTape {
       ),
       trade_id: trades.map((e) => e.trade_id ?? `r${e.run}-s${e.seq}`),
     };
-    const q = {
-      ts: BigInt64Array.from(quotes, (e) => e.ts_init),
-      bid_px: Float64Array.from(quotes, (e) => e.bid_px),
-      bid_sz: Float64Array.from(quotes, (e) => e.bid_sz),
-      ask_px: Float64Array.from(quotes, (e) => e.ask_px),
-      ask_sz: Float64Array.from(quotes, (e) => e.ask_sz),
-    };
+    const q = quoteColumns(quotes, (e) => e.ts_init);
     const rows: Array<[Nanos, number, number, number, number]> = [];
     for (const b of books) {
       b.bids.forEach(([p, s], level) => {
@@ -252,31 +248,16 @@ export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutco
       (c): c is Extract<SequencedRecord, { type: 'parent_cancel_requested' }> =>
         c.type === 'parent_cancel_requested' && c.run === r.run && c.parent_order_id === p.order_id,
     );
-    const signed = p.side === 'BUY' ? toDec(p.quantity) : toDec(p.quantity).neg();
-    const plan: WindowPlan = {
-      // The parent's own id, so the core derives the same child ids as the edge did.
+    // The window carries the parent's own id, so the core derives the same child ids as the edge did.
+    const plan = parentWindowPlan(p, {
       window_id: p.order_id,
       index,
-      strategy_id: p.strategy_id,
-      instrument_key: p.instrument_key,
-      venue: p.venue,
-      signal: { line: index + 1, ts: nanosToIso(start), target_position: fmt(signed) },
-      start_ns: String(start),
-      end_ns: String(end),
-      nominal_end_ns: String(end),
-      truncated_by: null,
-      previous_target: '0',
-      target: fmt(signed),
-      delta: fmt(signed),
-      side: p.side,
-      quantity: fmt(toDec(p.quantity)),
-      instrument_position_at_start: '0',
-      exec_algorithm: p.exec_algorithm,
-      exec_algorithm_params: (p.exec_algorithm_params as Record<string, unknown> | undefined) ?? {},
+      start,
+      end,
+      params,
       spec,
-      instruments_file: '',
       seed: session.seed,
-    };
+    });
     const tape = tapes.get(p.instrument_key) ?? new InstrumentTape();
     const sim = simulateWindow({
       window: plan,

@@ -225,6 +225,58 @@ function lastTime(p: ParentExecution): Nanos {
   return t;
 }
 
+/** A parent's fields that make a backtest window. */
+export interface WindowParent {
+  strategy_id: string;
+  instrument_key: string;
+  venue: string;
+  side: Side;
+  quantity: DecimalString;
+  exec_algorithm: ExecAlgorithm;
+}
+
+/**
+ * The backtest window of one parent order: from `start` to `end`, its whole quantity as the
+ * target change (the replay and the parity merge see each parent as one window).
+ */
+export function parentWindowPlan(
+  p: WindowParent,
+  o: {
+    window_id: string;
+    index: number;
+    start: Nanos;
+    end: Nanos;
+    params: Record<string, unknown>;
+    spec: InstrumentSpec;
+    seed: number;
+  },
+): WindowPlan {
+  const signed = p.side === 'BUY' ? toDec(p.quantity) : toDec(p.quantity).neg();
+  return {
+    window_id: o.window_id,
+    index: o.index,
+    strategy_id: p.strategy_id,
+    instrument_key: p.instrument_key,
+    venue: p.venue,
+    signal: { line: o.index + 1, ts: nanosToIso(o.start), target_position: fmt(signed) },
+    start_ns: String(o.start),
+    end_ns: String(o.end),
+    nominal_end_ns: String(o.end),
+    truncated_by: null,
+    previous_target: '0',
+    target: fmt(signed),
+    delta: fmt(signed),
+    side: p.side,
+    quantity: fmt(toDec(p.quantity)),
+    instrument_position_at_start: '0',
+    exec_algorithm: p.exec_algorithm,
+    exec_algorithm_params: o.params,
+    spec: o.spec,
+    instruments_file: '',
+    seed: o.seed,
+  };
+}
+
 const ONE_NS_SPEC = (key: string): InstrumentSpec => ({
   instrument_key: key,
   tick_size: '0.00000001',
@@ -282,30 +334,17 @@ export function toMergeInput(
     periodEnd = periodEnd === null || end > periodEnd ? end : periodEnd;
     strategies.add(p.strategy_id);
     instruments.add(p.instrument_key);
-    const signed = p.side === 'BUY' ? toDec(p.quantity) : toDec(p.quantity).neg();
-    windows.push({
-      window_id: windowId,
-      index,
-      strategy_id: p.strategy_id,
-      instrument_key: p.instrument_key,
-      venue: p.venue,
-      signal: { line: index + 1, ts: nanosToIso(start), target_position: fmt(signed) },
-      start_ns: String(start),
-      end_ns: String(end),
-      nominal_end_ns: String(end),
-      truncated_by: null,
-      previous_target: '0',
-      target: fmt(signed),
-      delta: fmt(signed),
-      side: p.side,
-      quantity: p.quantity,
-      instrument_position_at_start: '0',
-      exec_algorithm: p.exec_algorithm,
-      exec_algorithm_params: {},
-      spec: specByKey.get(p.instrument_key) ?? ONE_NS_SPEC(p.instrument_key),
-      instruments_file: '',
-      seed: set.seed,
-    });
+    windows.push(
+      parentWindowPlan(p, {
+        window_id: windowId,
+        index,
+        start,
+        end,
+        params: {},
+        spec: specByKey.get(p.instrument_key) ?? ONE_NS_SPEC(p.instrument_key),
+        seed: set.seed,
+      }),
+    );
 
     const orders: OrderRow[] = [];
     const fills: FillRow[] = [];

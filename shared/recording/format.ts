@@ -18,6 +18,7 @@
  * local receive time `ts_init`; market events also carry the venue's `ts_event`.
  */
 import { z } from 'zod';
+import { NanosString, RunIdSchema } from '../backtest/model.ts';
 import { InstrumentSpecSchema } from '../domain/instrument.ts';
 import { DecimalSchema } from '../domain/schemas.ts';
 import type { Nanos } from '../domain/time.ts';
@@ -29,17 +30,11 @@ export const RECORDING_FORMAT_VERSION = 1;
 export const RECORDINGS_ROOT = 'recordings';
 export const MANIFEST_FILE = 'manifest.json';
 
-/** Session ids name a folder: letters, digits, `.`, `_`, `-`; at most 128 characters. */
-export const SessionIdSchema = z
-  .string()
-  .min(1, { error: 'must not be empty' })
-  .max(128, { error: 'must be at most 128 characters' })
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
-    error: "must start with a letter or digit and contain only letters, digits, '.', '_' and '-'",
-  });
+/** Session ids name a folder: the rule of backtest run ids (letters, digits, `.`, `_`, `-`; ≤ 128). */
+export const SessionIdSchema = RunIdSchema;
 
 /** Integer nanoseconds as a string of digits (bigint at runtime). */
-export const NanosText = z.string().regex(/^-?\d+$/, { error: 'must be integer nanoseconds as digits' });
+export const NanosText = NanosString;
 
 export function sessionPrefix(sessionId: string): string {
   return `${RECORDINGS_ROOT}/${sessionId}/`;

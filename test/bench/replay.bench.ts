@@ -25,20 +25,7 @@ import { replayRecording } from '../../infra/recording/replay.ts';
 import { runReplay } from '../../infra/recording/replay-run.ts';
 import type { JournalInput, MarketEvent } from '../../shared/recording/format.ts';
 import { DEFAULT_PARITY_TOLERANCES } from '../../shared/recording/parity.ts';
-
-const BTC = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
-const T0 = 1_751_328_000_000_000_000n;
-const MS = 1_000_000n;
-const SPEC = {
-  instrument_key: BTC,
-  tick_size: '0.01',
-  step_size: '0.00001',
-  min_qty: '0.00001',
-  max_qty: '9000',
-  min_notional: '5',
-  maker_fee: '0.001',
-  taker_fee: '0.001',
-};
+import { BTC, BTC_SPEC, MS, T0 } from '../support/recording.ts';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -61,7 +48,7 @@ function options(blobs: LocalBlobStore, over: Partial<RecorderOptions> = {}): Re
     venues: ['BINANCE-SPOT'],
     seed: 1,
     config: { venues: [{ id: 'BINANCE-SPOT', mode: 'SHADOW', latency_ms: 5 }] },
-    instruments: [SPEC],
+    instruments: [BTC_SPEC],
     starting_cash: '100000',
     ...over,
   };

@@ -22,22 +22,9 @@ import {
 import { replaySteps } from '../../../shared/recording/timeline.ts';
 import { startOrSkip } from '../../support/emulator-guard.ts';
 import { startGcsEmulator } from '../../support/gcs-emulator.ts';
+import { BTC, BTC_SPEC, SEC, T0 } from '../../support/recording.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
-
-const BTC = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
-const T0 = 1_751_328_000_000_000_000n; // 2025-07-01T00:00:00Z
-const SEC = 1_000_000_000n;
-const SPEC = {
-  instrument_key: BTC,
-  tick_size: '0.01',
-  step_size: '0.00001',
-  min_qty: '0.00001',
-  max_qty: '9000',
-  min_notional: '5',
-  maker_fee: '0.001',
-  taker_fee: '0.001',
-};
 
 const dirs: string[] = [];
 function localStore(): { store: LocalBlobStore; root: string } {
@@ -57,7 +44,7 @@ function options(blobs: BlobStore, over: Partial<RecorderOptions> = {}): Recorde
     venues: ['BINANCE-SPOT'],
     seed: 42,
     config: { venues: [{ id: 'BINANCE-SPOT', mode: 'SHADOW' }] },
-    instruments: [SPEC],
+    instruments: [BTC_SPEC],
     starting_cash: '100000',
     auto_flush: false,
     ...over,

@@ -20,21 +20,7 @@ import { main } from '../../../scripts/replay.ts';
 import type { ParentExecution } from '../../../shared/recording/executions.ts';
 import type { RecordingManifest, RecordingMode } from '../../../shared/recording/format.ts';
 import { DEFAULT_PARITY_TOLERANCES, type ParityReport } from '../../../shared/recording/parity.ts';
-
-const BTC = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
-const T0 = 1_751_328_000_000_000_000n;
-const SEC = 1_000_000_000n;
-const MS = 1_000_000n;
-const SPEC = {
-  instrument_key: BTC,
-  tick_size: '0.01',
-  step_size: '0.00001',
-  min_qty: '0.00001',
-  max_qty: '9000',
-  min_notional: '5',
-  maker_fee: '0.001',
-  taker_fee: '0.001',
-};
+import { BTC, BTC_SPEC, MS, SEC, T0 } from '../../support/recording.ts';
 
 const dirs: string[] = [];
 function folder(): string {
@@ -54,7 +40,7 @@ function options(blobs: LocalBlobStore, mode: RecordingMode): RecorderOptions {
     venues: ['BINANCE-SPOT'],
     seed: 11,
     config: { venues: [{ id: 'BINANCE-SPOT', mode, latency_ms: 5 }] },
-    instruments: [SPEC],
+    instruments: [BTC_SPEC],
     starting_cash: '100000',
     auto_flush: false,
   };
