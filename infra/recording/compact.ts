@@ -101,20 +101,31 @@ export function quoteColumns(
   events: readonly SequencedMarketEvent[],
   time: (e: SequencedMarketEvent) => Nanos,
 ): QuoteColumns {
-  const rows: Array<[Nanos, number, number, number, number]> = [];
-  for (const e of events) {
-    if (e.kind === 'quote') rows.push([time(e), e.bid_px, e.bid_sz, e.ask_px, e.ask_sz]);
-    else if (e.kind === 'book' && e.bids[0] !== undefined && e.asks[0] !== undefined) {
-      rows.push([time(e), e.bids[0][0], e.bids[0][1], e.asks[0][0], e.asks[0][1]]);
-    }
-  }
-  return {
-    ts: BigInt64Array.from(rows, (r) => r[0]),
-    bid_px: Float64Array.from(rows, (r) => r[1]),
-    bid_sz: Float64Array.from(rows, (r) => r[2]),
-    ask_px: Float64Array.from(rows, (r) => r[3]),
-    ask_sz: Float64Array.from(rows, (r) => r[4]),
+  const usable = (e: SequencedMarketEvent) =>
+    e.kind === 'quote' || (e.kind === 'book' && e.bids[0] !== undefined && e.asks[0] !== undefined);
+  let n = 0;
+  for (const e of events) if (usable(e)) n++;
+  const q: QuoteColumns = {
+    ts: new BigInt64Array(n),
+    bid_px: new Float64Array(n),
+    bid_sz: new Float64Array(n),
+    ask_px: new Float64Array(n),
+    ask_sz: new Float64Array(n),
   };
+  let i = 0;
+  for (const e of events) {
+    if (e.kind === 'quote') {
+      q.bid_px[i] = e.bid_px;
+      q.bid_sz[i] = e.bid_sz;
+      q.ask_px[i] = e.ask_px;
+      q.ask_sz[i] = e.ask_sz;
+    } else if (e.kind === 'book' && e.bids[0] !== undefined && e.asks[0] !== undefined) {
+      [q.bid_px[i], q.bid_sz[i]] = e.bids[0];
+      [q.ask_px[i], q.ask_sz[i]] = e.asks[0];
+    } else continue;
+    q.ts[i++] = time(e);
+  }
+  return q;
 }
 
 function columnsOf(events: readonly SequencedMarketEvent[]) {
