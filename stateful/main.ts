@@ -175,8 +175,10 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
   try {
     // Venues subscribe before the API takes orders: the in-process bus only delivers messages
     // published after a subscription exists.
+    // Every venue — SIMULATED ones too, as ShadowVenues on the seeded moving market — runs behind
+    // the venue edge (stateful/edge/runtime.ts); this only builds the one ExecutionRecorder.
     venues = await startSimulatedVenues({
-      config,
+      config: { ...config, venues: [] },
       orders: platform.orders,
       positions: platform.positions,
       bus: platform.bus,
@@ -188,7 +190,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     });
     const started = venues;
     const metrics = createMetrics();
-    // The LIVE / SHADOW venues: sessions, durable scheduler, reconciliation (before HTTP takes orders).
+    // The venues: sessions, durable scheduler, reconciliation (before HTTP takes orders).
     edge = await startEdgeRuntime({
       config,
       platform,

@@ -168,9 +168,6 @@ class Edge implements VenueEdge {
     for (const [id, venue] of deps.venues) {
       const vc: VenueConfig | undefined = cfg.venues.find((v) => v.id === id);
       if (vc === undefined) throw new RangeError(`venue ${id} has a session but is not in the configuration`);
-      if (vc.mode === 'SIMULATED') {
-        throw new RangeError(`venue ${id} is SIMULATED: it runs as a simulated venue, not behind the edge`);
-      }
       if (venue.id !== id) throw new RangeError(`the session for ${id} says it is venue ${venue.id}`);
       this.sessions.set(id, new VenueSession(vc, venue, ctx));
     }

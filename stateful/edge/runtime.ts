@@ -31,6 +31,7 @@ import type { PositionStore } from '../../shared/ports/position-store.ts';
 import type { RiskLedgerStore } from '../../shared/ports/risk-ledger-store.ts';
 import type { TradingStateStore } from '../../shared/ports/trading-state-store.ts';
 import type { Venue } from '../../shared/ports/venue.ts';
+import { SyntheticDataVenue } from '../venues/simulated/data-venue.ts';
 import { createDriftMonitor, type DriftThresholds } from './drift/index.ts';
 import { createVenueEdge, type VenueEdge } from './edge.ts';
 import { createEdgeHealthRouter } from './health.ts';
@@ -63,6 +64,8 @@ export interface VenueFactoryContext {
   log: ExecutionLog | undefined;
   /** Diagnostics of the session (retries, breaker, streams, gap fills) → the edge. */
   onEvent: (event: VenueDiagnosticEvent) => void;
+  /** Seed of simulated markets and engines (the configuration's `backtest.seed`). */
+  seed?: number | undefined;
 }
 
 export type VenueFactory = (venue: VenueConfig, ctx: VenueFactoryContext) => Venue;
@@ -98,13 +101,35 @@ export interface EdgeRuntime {
   stop(): Promise<void>;
 }
 
-/** The venues the edge serves: enabled LIVE and SHADOW venues. */
+/** The venues the edge serves: every enabled venue (LIVE, SHADOW, and SIMULATED as a shadow of a synthetic market). */
 export function edgeVenues(config: Pick<AppConfig, 'venues'>): VenueConfig[] {
-  return config.venues.filter((v) => v.enabled && (v.mode === 'LIVE' || v.mode === 'SHADOW'));
+  return config.venues.filter((v) => v.enabled);
 }
 
 /** LIVE: the ccxt session with the venue's first account. SHADOW: fills by our engine on the venue's public data. */
 export const defaultVenueFactory: VenueFactory = (vc, ctx) => {
+  if (vc.mode === 'SIMULATED') {
+    // `npm start`'s SIM: a ShadowVenue on the seeded moving market — the edge runs it exactly as a
+    // SHADOW venue in production (durable scheduler, the execution core's gates, HALTED).
+    const accountId = vc.accounts[0]?.account_id ?? vc.id;
+    return createShadowVenue({
+      id: vc.id,
+      account_id: accountId,
+      data: new SyntheticDataVenue({
+        id: vc.id,
+        instruments: ctx.specs,
+        clock: ctx.clock,
+        seed: ctx.seed ?? 42,
+      }),
+      instruments: ctx.specs,
+      clock: ctx.clock,
+      seed: ctx.seed,
+      startingCash: vc.shadow.starting_cash,
+      cashCurrency: vc.shadow.cash_currency,
+      latency: vc.latency_ms,
+      fees: vc.fees,
+    });
+  }
   const account = vc.accounts[0];
   if (account === undefined) throw new RangeError(`venue ${vc.id} has no account`);
   if (vc.mode === 'LIVE') {
@@ -168,6 +193,7 @@ export async function startEdgeRuntime(deps: EdgeRuntimeDeps): Promise<EdgeRunti
         clock: p.clock,
         log,
         onEvent: (e) => edge?.onVenueDiagnostic(e),
+        seed: deps.config.backtest.seed,
       }),
     );
   }

@@ -70,10 +70,13 @@ describe('npm start: a LIVE BINANCE-SPOT on the in-process local exchange', () =
     ).toBe(true);
     const ready = await fetch(`${service.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({
-      status: 'ready',
-      venues: [{ venue: 'BINANCE-SPOT', mode: 'LIVE' }],
-    });
+    // Both venues run behind the edge: SIM as a ShadowVenue on the seeded moving market.
+    const body = (await ready.json()) as { status: string; venues: Array<{ venue: string; mode: string }> };
+    expect(body.status).toBe('ready');
+    expect(body.venues.map((v) => [v.venue, v.mode]).sort()).toEqual([
+      ['BINANCE-SPOT', 'LIVE'],
+      ['SIM', 'SIMULATED'],
+    ]);
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     const health = (await (await fetch(`${service.url}/api/health`)).json()) as {
       components: Record<string, { ok: boolean; detail?: string }>;
@@ -134,6 +137,45 @@ describe('npm start: a LIVE BINANCE-SPOT on the in-process local exchange', () =
     expect(new Set(o.fills.map((f) => f.fill_id.replace(/-T\d+$/, ''))).size).toBe(3);
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toMatch(/exec_edge_orders_total\{venue="BINANCE-SPOT",kind="child",outcome="sent"\} 3/);
+  });
+
+  it('SIM runs through the edge like production: a MARKET order FILLED, a TWAP in slices on the durable scheduler', async () => {
+    const res = await post({
+      operation_id: 'OP-START-SIM',
+      instrument_key: 'SIM:SPOT_PAIR:BTC-USDT',
+      side: 'BUY',
+      quantity: '0.02',
+      order_type: 'MARKET',
+      strategy_id: 'demo',
+      venue: 'SIM',
+    });
+    expect(res.status).toBe(201);
+    const o = await eventually(async () => {
+      const v = await get('OP-START-SIM');
+      return v.status === 'FILLED' ? v : undefined;
+    });
+    expect(o.venue).toBe('SIM');
+    expect(o.order.filled_quantity).toBe('0.02');
+    expect(o.fills.length).toBeGreaterThan(0);
+    const twap = await post({
+      operation_id: 'OP-START-SIM-TWAP',
+      instrument_key: 'SIM:SPOT_PAIR:BTC-USDT',
+      side: 'BUY',
+      quantity: '0.03',
+      order_type: 'MARKET',
+      strategy_id: 'demo',
+      venue: 'SIM',
+      exec_algorithm: 'TWAP',
+      exec_algorithm_params: { duration_sec: 3, max_slices: 3 },
+    });
+    expect(twap.status).toBe(201);
+    const t = await eventually(async () => {
+      const v = await get('OP-START-SIM-TWAP');
+      return v.status === 'FILLED' ? v : undefined;
+    });
+    expect(new Set(t.fills.map((f) => f.fill_id.replace(/-T\d+$/, ''))).size).toBe(3);
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toMatch(/exec_edge_orders_total\{venue="SIM",kind="child",outcome="sent"\} 3/);
   });
 
   it('stops cleanly on SIGTERM (exit 0)', async () => {
