@@ -1,7 +1,7 @@
 /**
  * The venue edge's recordings (docs/recording.md): one Recorder per recorded venue session —
- * SHADOW venues when `recording.shadow` (default on), LIVE venues when `recording.live` (default
- * off) — under `recording.location` or the platform's blob store. The session id is the venue id
+ * SHADOW and SIMULATED venues when `recording.shadow` (default on), LIVE venues when
+ * `recording.live` (default off) — under `recording.location` or the platform's blob store. The session id is the venue id
  * and the UTC day (`binance-spot-2025-07-01`), so a restart the same day appends a run to the same
  * session. A recorder that cannot open is logged and the venue trades unrecorded.
  */
@@ -34,9 +34,13 @@ export interface EdgeRecordings {
   close(): Promise<void>;
 }
 
-/** Whether a venue's sessions are recorded under this configuration. */
+/**
+ * Whether a venue's sessions are recorded under this configuration: LIVE venues by `recording.live`;
+ * SHADOW venues — and SIMULATED ones, which run behind the edge as shadows of the synthetic
+ * market — by `recording.shadow`.
+ */
 export function recordsVenue(config: Pick<AppConfig, 'recording'>, vc: Pick<VenueConfig, 'mode'>): boolean {
-  return vc.mode === 'SHADOW' ? config.recording.shadow : vc.mode === 'LIVE' ? config.recording.live : false;
+  return vc.mode === 'LIVE' ? config.recording.live : config.recording.shadow;
 }
 
 export async function openEdgeRecordings(o: EdgeRecordingsOptions): Promise<EdgeRecordings> {

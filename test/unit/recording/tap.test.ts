@@ -198,10 +198,11 @@ describe('recording configuration', () => {
     });
     expect(recordsVenue(cfg, { mode: 'SHADOW' })).toBe(true);
     expect(recordsVenue(cfg, { mode: 'LIVE' })).toBe(false);
-    expect(recordsVenue(cfg, { mode: 'SIMULATED' })).toBe(false);
+    expect(recordsVenue(cfg, { mode: 'SIMULATED' })).toBe(true); // a shadow of the synthetic market
     const live = parseConfig({ recording: { live: 'true', shadow: false } }, { env: {}, cores: 2 });
     expect(recordsVenue(live, { mode: 'LIVE' })).toBe(true);
     expect(recordsVenue(live, { mode: 'SHADOW' })).toBe(false);
+    expect(recordsVenue(live, { mode: 'SIMULATED' })).toBe(false);
   });
 
   it('bad values are named by their path', () => {
