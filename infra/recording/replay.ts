@@ -10,13 +10,13 @@
 import { DEFAULT_BACKTEST_SETTINGS } from '../../shared/backtest/model.ts';
 import { simulateWindow, type TradingStateChangeAt } from '../../shared/backtest/window.ts';
 import { BOOK_ASK, BOOK_BID, SIDE_BUY, SIDE_SELL, SIDE_UNKNOWN } from '../../shared/data/tick-columns.ts';
-import { fmt, toDec } from '../../shared/domain/decimal.ts';
 import type { Nanos } from '../../shared/domain/time.ts';
 import type { InstrumentSpec, TradingState } from '../../shared/domain/types.ts';
 import {
   type ChildExecution,
   type ExecutionSet,
   type ParentExecution,
+  parentExecutionOf,
   parentWindowPlan,
   projectRecordedExecutions,
 } from '../../shared/recording/executions.ts';
@@ -302,21 +302,7 @@ export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutco
         ts_event: BigInt(f.ts_ns),
       });
     }
-    replayedParents.push({
-      parent_order_id: p.order_id,
-      operation_id: p.operation_id,
-      strategy_id: p.strategy_id,
-      instrument_key: p.instrument_key,
-      venue: p.venue,
-      side: p.side,
-      order_type: p.order_type,
-      quantity: fmt(toDec(p.quantity)),
-      price: p.price === null ? null : fmt(toDec(p.price)),
-      exec_algorithm: p.exec_algorithm,
-      ts_routed: start,
-      arrival_mid: r.arrival_mid,
-      children: list,
-    });
+    replayedParents.push({ ...parentExecutionOf(r), children: list });
   }
 
   const base = {

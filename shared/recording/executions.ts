@@ -107,6 +107,26 @@ function filledOf(child: ChildExecution): Dec {
   return q;
 }
 
+/** A routed parent as an execution without children yet (its time: the record's `ts_init`). */
+export function parentExecutionOf(r: Extract<SequencedRecord, { type: 'parent_routed' }>): ParentExecution {
+  const p = r.parent;
+  return {
+    parent_order_id: p.order_id,
+    operation_id: p.operation_id,
+    strategy_id: p.strategy_id,
+    instrument_key: p.instrument_key,
+    venue: p.venue,
+    side: p.side,
+    order_type: p.order_type,
+    quantity: fmt(toDec(p.quantity)),
+    price: p.price === null ? null : fmt(toDec(p.price)),
+    exec_algorithm: p.exec_algorithm,
+    ts_routed: BigInt(r.ts_init),
+    arrival_mid: r.arrival_mid,
+    children: [],
+  };
+}
+
 /**
  * The recorded session's executions, from its journal records (in run/seq order): parents as
  * routed, children as submitted, each child's status from the venue's order reports and its fills
@@ -126,21 +146,7 @@ export function projectRecordedExecutions(records: readonly SequencedRecord[]): 
       case 'parent_routed': {
         const p = r.parent;
         if (parentById.has(p.order_id)) break;
-        const parent: ParentExecution = {
-          parent_order_id: p.order_id,
-          operation_id: p.operation_id,
-          strategy_id: p.strategy_id,
-          instrument_key: p.instrument_key,
-          venue: p.venue,
-          side: p.side,
-          order_type: p.order_type,
-          quantity: fmt(toDec(p.quantity)),
-          price: p.price === null ? null : fmt(toDec(p.price)),
-          exec_algorithm: p.exec_algorithm,
-          ts_routed: ts,
-          arrival_mid: r.arrival_mid,
-          children: [],
-        };
+        const parent = parentExecutionOf(r);
         parents.push(parent);
         parentById.set(p.order_id, parent);
         break;

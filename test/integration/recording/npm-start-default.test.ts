@@ -14,8 +14,8 @@ import { openRecording } from '../../../infra/recording/reader.ts';
 import { runReplay } from '../../../infra/recording/replay-run.ts';
 import { sessionIdsOf } from '../../../shared/recording/format.ts';
 import { DEFAULT_PARITY_TOLERANCES, formatParityTable } from '../../../shared/recording/parity.ts';
-import { eventually } from '../edge/support.ts';
 import { type MainProcess, startMainProcess } from '../support/main-process.ts';
+import { killService, tradeMixThenStop } from './support.ts';
 
 let dataDir: string;
 let service: MainProcess;
@@ -35,55 +35,13 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  if (service && service.child.exitCode === null) {
-    service.child.kill('SIGKILL');
-    await service.exited;
-  }
+  await killService(service);
   await rm(dataDir, { recursive: true, force: true });
 });
 
-const post = (body: unknown) =>
-  fetch(`${service.url}/api/orders`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-const status = async (op: string) =>
-  ((await (await fetch(`${service.url}/api/orders/${op}`)).json()) as { status: string }).status;
-
 describe('npm start (embedded default): its shadow venues are recorded and replay', () => {
   it('records BINANCE-SPOT by default; the replay compares it order by order and fill by fill', async () => {
-    await new Promise((r) => setTimeout(r, 1_000));
-    const orders = [
-      {
-        operation_id: 'OP-DEF-TWAP',
-        side: 'BUY',
-        quantity: '0.03',
-        exec_algorithm: 'TWAP',
-        exec_algorithm_params: { duration_sec: 3, max_slices: 3 },
-      },
-      { operation_id: 'OP-DEF-NORMAL', side: 'SELL', quantity: '0.01' },
-    ];
-    for (const o of orders) {
-      const res = await post({
-        instrument_key: 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT',
-        order_type: 'MARKET',
-        strategy_id: 'demo',
-        venue: 'BINANCE-SPOT',
-        ...o,
-      });
-      expect(res.status).toBe(201);
-    }
-    for (const o of orders) {
-      await eventually(
-        async () => ((await status(o.operation_id)) === 'FILLED' ? true : undefined),
-        30_000,
-        `${o.operation_id} FILLED`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 500));
-    service.child.kill('SIGTERM');
-    expect(await service.exited).toBe(0);
+    await tradeMixThenStop(service, 'OP-DEF');
 
     const blobs = new LocalBlobStore(join(dataDir, 'blobs'), { durable: false });
     const sessions = sessionIdsOf((await blobs.list('recordings/')).map((b) => b.key));
