@@ -18,7 +18,15 @@ import { floorToStep, isMultipleOf } from '../../shared/domain/instrument.ts';
 import { NANOS_PER_SECOND, type Nanos } from '../../shared/domain/time.ts';
 import type { InstrumentSpec, Side } from '../../shared/domain/types.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
-import { type FillModel, MatchingEngine, type SimEvent, type SimFilled } from '../../shared/sim/index.ts';
+import {
+  applySimEvent,
+  type FillModel,
+  MatchingEngine,
+  newSimOrderView,
+  type SimEvent,
+  type SimFilled,
+  type SimOrderView,
+} from '../../shared/sim/index.ts';
 import { type MarketEvent, SyntheticMarketStream } from '../../stateful/venues/simulated/market-model.ts';
 import { BinanceError, Errors } from './errors.ts';
 import { d8, nsToMs, type SymbolInfo, symbolInfoOf, up8 } from './format.ts';
@@ -87,6 +95,8 @@ export interface ExOrder {
   /** Locked per unit of quantity (released as the order fills). */
   reservePerUnit: Dec;
   fills: ExFill[];
+  /** The engine's events about it, through the one mapping (shared/sim/order-view.ts). */
+  view: SimOrderView;
 }
 
 export interface MyTrade {
@@ -355,6 +365,7 @@ export class LocalVenue {
   private onEngineEvent(book: Book, ev: SimEvent, trades: PublicTrade[]): void {
     const order = this.ordersByEngineId.get(ev.order_id);
     if (order === undefined) return;
+    order.view = applySimEvent(order.view, ev);
     switch (ev.type) {
       case 'accepted':
         return;
@@ -407,9 +418,9 @@ export class LocalVenue {
       timeMs,
     };
     order.fills.push(fill);
-    order.executedQty = order.executedQty.plus(qty);
-    order.cumQuote = order.cumQuote.plus(quoteQty);
-    order.status = order.executedQty.gte(order.origQty) ? 'FILLED' : 'PARTIALLY_FILLED';
+    order.executedQty = order.view.filled;
+    order.cumQuote = order.view.notional;
+    order.status = order.view.phase === 'FILLED' ? 'FILLED' : 'PARTIALLY_FILLED';
     order.updateTimeMs = timeMs;
     if (order.status === 'FILLED') this.closed(order);
 
@@ -936,6 +947,7 @@ export class LocalVenue {
       origQuoteOrderQty: quoteOrderQty,
       executedQty: new Dec(0),
       cumQuote: new Dec(0),
+      view: newSimOrderView(),
       status: 'NEW',
       timeMs: nowMs,
       updateTimeMs: nowMs,

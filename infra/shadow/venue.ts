@@ -40,7 +40,17 @@ import {
   type VenuePosition,
   type VenueTrade,
 } from '../../shared/ports/venue.ts';
-import { deriveSeed, type FillModel, MatchingEngine, type SimEvent, toSeed } from '../../shared/sim/index.ts';
+import {
+  applySimEvent,
+  deriveSeed,
+  type FillModel,
+  MatchingEngine,
+  newSimOrderView,
+  type SimEvent,
+  type SimOrderPhase,
+  type SimOrderView,
+  toSeed,
+} from '../../shared/sim/index.ts';
 import { ShadowAccount } from './account.ts';
 
 export interface ShadowLatency {
@@ -97,6 +107,8 @@ interface Book {
 
 interface ShadowOrder {
   req: VenueOrderRequest;
+  /** The engine's events about it, through the one mapping (shared/sim/order-view.ts). */
+  view: SimOrderView;
   key: string;
   venue_order_id: string;
   status: VenueOrderStatus;
@@ -108,6 +120,17 @@ interface ShadowOrder {
 }
 
 const DAY_NS = 86_400n * NANOS_PER_SECOND;
+
+/** The venue's status of an order in each phase of the engine mapping. */
+const VENUE_STATUS: Record<SimOrderPhase, VenueOrderStatus> = {
+  PENDING: 'NEW',
+  WORKING: 'NEW',
+  PARTIALLY_FILLED: 'PARTIALLY_FILLED',
+  FILLED: 'FILLED',
+  CANCELED: 'CANCELED',
+  EXPIRED: 'EXPIRED',
+  REJECTED: 'REJECTED',
+};
 const AVG_PRICE_DECIMALS = 12;
 
 /** Create the SHADOW venue (see the module doc). */
@@ -292,6 +315,7 @@ export class ShadowVenue implements Venue {
       req: { ...req },
       key: book.key,
       venue_order_id: `${this.id}-S${this.orderSeq}`,
+      view: newSimOrderView(),
       status: 'NEW',
       filled: new Dec(0),
       notional: new Dec(0),
@@ -495,59 +519,35 @@ export class ShadowVenue implements Venue {
 
   private onEngineEvent(book: Book, ev: SimEvent): void {
     const order = this.orders.get(ev.order_id);
-    if (order === undefined) return;
-    switch (ev.type) {
-      case 'accepted':
-        order.mid_at_arrival = ev.mid_at_arrival;
-        order.ts_event = ev.ts_event;
-        this.emitOrder(order);
-        return;
-      case 'filled': {
-        this.tradeSeq++;
-        const trade: VenueTrade = {
-          trade_id: String(this.tradeSeq),
-          venue_order_id: order.venue_order_id,
-          client_order_id: order.req.client_order_id,
-          instrument_key: book.key,
-          side: ev.side,
-          quantity: ev.quantity,
-          price: ev.price,
-          fee: ev.fee,
-          fee_currency: ev.fee_currency,
-          liquidity: ev.liquidity,
-          ts_event: ev.ts_event,
-        };
-        this.trades.push(trade);
-        this.account.apply(accountFill(trade, this.id));
-        order.filled = order.filled.plus(ev.quantity);
-        order.notional = order.notional.plus(toDec(ev.quantity).times(ev.price));
-        order.status = ev.leaves_quantity === '0' ? 'FILLED' : 'PARTIALLY_FILLED';
-        order.ts_event = ev.ts_event;
-        this.emit({ kind: 'trade', trade: { ...trade } });
-        this.emitOrder(order);
-        return;
-      }
-      case 'canceled':
-        order.status = 'CANCELED';
-        order.reason = `${ev.reason}: ${ev.message}`;
-        order.ts_event = ev.ts_event;
-        this.emitOrder(order);
-        return;
-      case 'expired':
-        order.status = 'EXPIRED';
-        order.reason = `${ev.reason}: ${ev.message}`;
-        order.ts_event = ev.ts_event;
-        this.emitOrder(order);
-        return;
-      case 'rejected':
-        order.status = 'REJECTED';
-        order.reason = `${ev.reason}: ${ev.message}`;
-        order.ts_event = ev.ts_event;
-        this.emitOrder(order);
-        return;
-      case 'cancel_rejected':
-        return;
+    if (order === undefined || ev.type === 'cancel_rejected') return;
+    const v = applySimEvent(order.view, ev);
+    order.view = v;
+    order.status = VENUE_STATUS[v.phase];
+    order.filled = v.filled;
+    order.notional = v.notional;
+    order.reason = v.reason ?? undefined;
+    order.mid_at_arrival = v.mid_at_arrival;
+    if (v.ts_event !== null) order.ts_event = v.ts_event;
+    if (ev.type === 'filled') {
+      this.tradeSeq++;
+      const trade: VenueTrade = {
+        trade_id: String(this.tradeSeq),
+        venue_order_id: order.venue_order_id,
+        client_order_id: order.req.client_order_id,
+        instrument_key: book.key,
+        side: ev.side,
+        quantity: ev.quantity,
+        price: ev.price,
+        fee: ev.fee,
+        fee_currency: ev.fee_currency,
+        liquidity: ev.liquidity,
+        ts_event: ev.ts_event,
+      };
+      this.trades.push(trade);
+      this.account.apply(accountFill(trade, this.id));
+      this.emit({ kind: 'trade', trade: { ...trade } });
     }
+    this.emitOrder(order);
   }
 
   private emitOrder(order: ShadowOrder): void {

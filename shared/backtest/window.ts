@@ -54,6 +54,13 @@ import {
 import type { RiskLimits } from '../risk/limits.ts';
 import type { Reservation, RiskDecision } from '../risk/types.ts';
 import { MatchingEngine } from '../sim/matching-engine.ts';
+import {
+  applySimEvent,
+  isFinalPhase,
+  newSimOrderView,
+  type SimOrderPhase,
+  type SimOrderView,
+} from '../sim/order-view.ts';
 import type { SimEvent } from '../sim/types.ts';
 import { firstMid, MarketFeed, type WindowTicks } from './feed.ts';
 import type {
@@ -396,56 +403,48 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     reservations.delete(orderId);
   };
 
+  /** Engine events → the child's row, through the one mapping (shared/sim/order-view.ts). */
+  const views = new Map<string, SimOrderView>();
+  const ROW_STATUS: Record<SimOrderPhase, OrderStatus> = {
+    PENDING: 'SUBMITTED',
+    WORKING: 'ACCEPTED',
+    PARTIALLY_FILLED: 'PARTIALLY_FILLED',
+    FILLED: 'FILLED',
+    CANCELED: 'CANCELED',
+    EXPIRED: 'EXPIRED',
+    REJECTED: 'REJECTED',
+  };
   const apply = (ev: SimEvent) => {
     const row = rows.get(ev.order_id);
     if (row === undefined || ev.type === 'cancel_rejected') return;
+    const v = applySimEvent(views.get(ev.order_id) ?? newSimOrderView(), ev);
+    views.set(ev.order_id, v);
     row.ts_last_ns = ev.ts_event.toString();
-    switch (ev.type) {
-      case 'accepted':
-        if (row.status === 'SUBMITTED') row.status = 'ACCEPTED';
-        row.mid_at_arrival = ev.mid_at_arrival;
-        break;
-      case 'filled': {
-        fills.push({
-          fill_id: ev.fill_id,
-          order_id: ev.order_id,
-          parent_order_id: w.window_id,
-          instrument_key: key,
-          venue: w.venue,
-          side: ev.side,
-          quantity: ev.quantity,
-          price: ev.price,
-          fee: ev.fee,
-          fee_currency: ev.fee_currency,
-          liquidity: ev.liquidity,
-          ts_ns: ev.ts_event.toString(),
-        });
-        row.filled_quantity = ev.cum_quantity;
-        row.filled_notional = fmt(toDec(row.filled_notional).plus(toDec(ev.quantity).times(ev.price)));
-        row.fees = fmt(toDec(row.fees).plus(ev.fee));
-        row.status = toDec(ev.leaves_quantity).isZero() ? 'FILLED' : 'PARTIALLY_FILLED';
-        if (reservations.has(row.order_id)) ledger = recordFill(ledger, row.order_id, ev.quantity);
-        if (row.status === 'FILLED') release(row.order_id, row.filled_quantity);
-        break;
-      }
-      case 'canceled':
-        row.status = 'CANCELED';
-        row.reason = closing
-          ? 'WINDOW_END: canceled at the end of the window'
-          : `${ev.reason}: ${ev.message}`;
-        release(row.order_id, row.filled_quantity);
-        break;
-      case 'expired':
-        row.status = 'EXPIRED';
-        row.reason = `${ev.reason}: ${ev.message}`;
-        release(row.order_id, row.filled_quantity);
-        break;
-      case 'rejected':
-        row.status = 'REJECTED';
-        row.reason = `${ev.reason}: ${ev.message}`;
-        release(row.order_id, row.filled_quantity);
-        break;
+    row.status = ROW_STATUS[v.phase];
+    row.filled_quantity = fmt(v.filled);
+    row.filled_notional = fmt(v.notional);
+    row.fees = fmt(v.fees);
+    if (ev.type === 'accepted') row.mid_at_arrival = v.mid_at_arrival;
+    if (v.reason !== null) row.reason = v.reason;
+    if (ev.type === 'canceled' && closing) row.reason = 'WINDOW_END: canceled at the end of the window';
+    if (ev.type === 'filled') {
+      fills.push({
+        fill_id: ev.fill_id,
+        order_id: ev.order_id,
+        parent_order_id: w.window_id,
+        instrument_key: key,
+        venue: w.venue,
+        side: ev.side,
+        quantity: ev.quantity,
+        price: ev.price,
+        fee: ev.fee,
+        fee_currency: ev.fee_currency,
+        liquidity: ev.liquidity,
+        ts_ns: ev.ts_event.toString(),
+      });
+      if (reservations.has(row.order_id)) ledger = recordFill(ledger, row.order_id, ev.quantity);
     }
+    if (isFinalPhase(v.phase)) release(row.order_id, row.filled_quantity);
     const update = { order_id: row.order_id, filled_quantity: row.filled_quantity, status: row.status };
     run((t) => ({ kind: 'child_report', now: t, update, reason: row.reason }), ev.ts_event);
   };

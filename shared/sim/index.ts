@@ -2,5 +2,6 @@
 export * from './columns.ts';
 export * from './fills.ts';
 export * from './matching-engine.ts';
+export * from './order-view.ts';
 export * from './prng.ts';
 export * from './types.ts';

@@ -1134,10 +1134,16 @@ export class VenueSession {
   ): Promise<ChildRiskView | null> {
     const states = await this.ctx.tradingStatesFor(strategyId);
     if (states === null) return null;
+    // Positions matter to the child policy only under REDUCING (the book-level limits are the
+    // parent reservation's): read them from the stores only then.
+    const reducing = states.trading_state === 'REDUCING' || states.strategy_trading_state === 'REDUCING';
     let position = new Dec(0);
-    for (const p of await this.d.positions.list({ instrument_key: instrumentKey }))
-      position = position.plus(p.quantity);
-    const strategy = (await this.ctx.strategyPosition(instrumentKey, strategyId)) ?? fmt(position);
+    let strategy = '0';
+    if (reducing) {
+      for (const p of await this.d.positions.list({ instrument_key: instrumentKey }))
+        position = position.plus(p.quantity);
+      strategy = (await this.ctx.strategyPosition(instrumentKey, strategyId)) ?? fmt(position);
+    }
     const wi = this.ctx.workingQuantities(instrumentKey, exclude);
     const ws = this.ctx.workingQuantities(instrumentKey, exclude, strategyId);
     return {
