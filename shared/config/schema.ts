@@ -403,6 +403,31 @@ const serverSchema = z.strictObject({
   port: num(z.number().int().min(1).max(65_535)).default(8080),
 });
 
+/**
+ * Session recordings (docs/recording.md): what the venue edge records for replay, and the
+ * acceptance tolerances a LIVE recording's replay is checked against.
+ */
+const recordingSchema = z.strictObject({
+  /** Record the sessions of SHADOW venues (default on). */
+  shadow: bool().default(true),
+  /** Record the sessions of LIVE venues (default off). */
+  live: bool().default(false),
+  /** Where recordings go: a folder or `gs://bucket/prefix`; default the blob store (`storage`). */
+  location: z.string().min(1).optional(),
+  /** A flush every this many ms: what a crash can lose. */
+  flush_interval_ms: posInt().default(1000),
+  /** Buffered events that start an early flush; twice this and new events are dropped (a gap). */
+  max_buffered_events: posInt().default(50_000),
+  /** Replay tolerances for LIVE recordings (reference: PnL ≤ 0.05%, IS ≤ 0.5 bps, slippage ≤ 1 bps). */
+  parity: z
+    .strictObject({
+      pnl_pct: nonNegNumber().default(0.05),
+      implementation_shortfall_bps: nonNegNumber().default(0.5),
+      slippage_bps: nonNegNumber().default(1),
+    })
+    .prefault({}),
+});
+
 // ---------------------------------------------------------------------------------------------
 // Rebalancing (target weights → orders; docs/rebalancing.md)
 // ---------------------------------------------------------------------------------------------
@@ -458,6 +483,7 @@ export function makeConfigSchema(context: SchemaContext) {
       backtest: backtestSchema.prefault({}),
       logging: loggingSchema.prefault({}),
       server: serverSchema.prefault({}),
+      recording: recordingSchema.prefault({}),
       rebalance: rebalanceSchema.prefault({}),
     })
     .superRefine(
@@ -541,6 +567,7 @@ export type StorageConfig = AppConfig['storage'];
 export type BacktestConfig = AppConfig['backtest'];
 export type LoggingConfig = AppConfig['logging'];
 export type ServerConfig = AppConfig['server'];
+export type RecordingConfig = AppConfig['recording'];
 export type RebalanceConfig = AppConfig['rebalance'];
 
 // ---------------------------------------------------------------------------------------------

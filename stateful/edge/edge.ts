@@ -34,6 +34,7 @@ import type { BusMessage, HandlerOutcome, Subscription } from '../../shared/port
 import { DEFAULT_LEDGER_SCOPE } from '../../shared/ports/risk-ledger-store.ts';
 import type { TradingStateSnapshot } from '../../shared/ports/trading-state-store.ts';
 import { effectiveTradingState } from '../../shared/ports/trading-state-store.ts';
+import { tradingStateEntry } from '../../shared/recording/tap.ts';
 import { riskLimitsFromConfig } from '../../shared/risk/config.ts';
 import { ownEntry } from '../../shared/risk/ledger.ts';
 import { compiledLimits } from '../../shared/risk/limits.ts';
@@ -406,6 +407,13 @@ class Edge implements VenueEdge {
       this.d.metrics?.tradingState.set({ scope: key }, RANK[entry.state]);
       const seen = this.seenVersions.get(key);
       if (seen !== undefined && seen.version >= entry.version) continue;
+      const change = tradingStateEntry(
+        scope.kind === 'global' ? null : scope.strategy_id,
+        entry.state,
+        entry.reason,
+        now,
+      );
+      for (const sink of this.d.recordings?.values() ?? []) sink.record(change);
       const m = tradingStateMessage(entry, scope, seen?.state ?? null, serviceName, now);
       try {
         await this.d.bus.publish(RISK_STATE_TOPIC, m, tradingStateAttributes(m));

@@ -13,6 +13,7 @@ import type { Hono } from 'hono';
 import type { Registry } from 'prom-client';
 import type { VenueDiagnosticEvent } from '../../infra/ccxt/diagnostics.ts';
 import { createCcxtVenue } from '../../infra/ccxt/index.ts';
+import { openEdgeRecordings } from '../../infra/recording/edge-recordings.ts';
 import { createShadowVenue } from '../../infra/shadow/index.ts';
 import type { ExecutionLog, ExecutionRecorder } from '../../shared/app/execution-recorder.ts';
 import { CachedTradingStateReader } from '../../shared/app/trading-state-cache.ts';
@@ -20,6 +21,7 @@ import type { AppConfig, VenueConfig } from '../../shared/config/schema.ts';
 import { parseInstrumentId } from '../../shared/domain/instrument-id.ts';
 import type { InstrumentSpec } from '../../shared/domain/types.ts';
 import type { AlgoStateStore } from '../../shared/ports/algo-state-store.ts';
+import type { BlobStore } from '../../shared/ports/blob-store.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
 import type { EventBus } from '../../shared/ports/event-bus.ts';
 import type { InstrumentCatalog } from '../../shared/ports/instrument-catalog.ts';
@@ -48,6 +50,8 @@ export interface EdgePorts {
   marketState: MarketStateStore;
   tradingState: TradingStateStore;
   algoStates: AlgoStateStore;
+  /** Where session recordings go unless `recording.location` says otherwise (docs/recording.md). */
+  blobs?: BlobStore | undefined;
   /** Intake's risk ledger (read only: each strategy's position for the child policy). */
   riskLedger?: Pick<RiskLedgerStore, 'get'> | undefined;
 }
@@ -214,6 +218,15 @@ export async function startEdgeRuntime(deps: EdgeRuntimeDeps): Promise<EdgeRunti
           clock: p.clock,
           log,
         });
+  const recordings = await openEdgeRecordings({
+    config: deps.config,
+    venues: served,
+    specsOf,
+    blobs: p.blobs,
+    clock: p.clock,
+    seed: Math.trunc(deps.edge?.seed ?? deps.config.backtest.seed) >>> 0,
+    log,
+  });
   const started = createVenueEdge(
     {
       config: deps.config,
@@ -234,6 +247,7 @@ export async function startEdgeRuntime(deps: EdgeRuntimeDeps): Promise<EdgeRunti
       log,
       drift,
       metrics: deps.registry === undefined ? undefined : createEdgeMetrics(deps.registry),
+      recordings: recordings.sinks,
     },
     deps.edge,
   );
@@ -271,6 +285,7 @@ export async function startEdgeRuntime(deps: EdgeRuntimeDeps): Promise<EdgeRunti
   } catch (err) {
     for (const r of reconcilers) await r.stop().catch(() => undefined);
     await started.stop().catch(() => undefined);
+    await recordings.close();
     throw err;
   }
   return {
@@ -290,7 +305,11 @@ export async function startEdgeRuntime(deps: EdgeRuntimeDeps): Promise<EdgeRunti
     },
     async stop() {
       for (const r of reconcilers) await r.stop().catch(() => undefined);
-      await started.stop();
+      try {
+        await started.stop();
+      } finally {
+        await recordings.close();
+      }
     },
   };
 }

@@ -73,6 +73,8 @@ import {
   type VenueOrderState,
   type VenueTrade,
 } from '../../shared/ports/venue.ts';
+import type { RecordingSink } from '../../shared/recording/format.ts';
+import { childSubmittedEntry, parentRoutedEntry, recordVenueEvent } from '../../shared/recording/tap.ts';
 import type { CompiledRiskLimits } from '../../shared/risk/limits.ts';
 import type { RiskDecision } from '../../shared/risk/types.ts';
 import { MarketPublisher } from './market.ts';
@@ -211,6 +213,8 @@ export class VenueSession {
   private readonly d: VenueEdgeDeps;
   private readonly log: EdgeLog;
   readonly market: MarketPublisher;
+  /** Where this session's recording goes (docs/recording.md); null when not recording. */
+  private readonly rec: RecordingSink | null;
 
   private readonly refs = new Map<string, Ref>();
   private readonly byVenueOrderId = new Map<string, string>();
@@ -242,6 +246,7 @@ export class VenueSession {
     this.ctx = ctx;
     this.d = ctx.deps;
     this.log = ctx.log;
+    this.rec = this.d.recordings?.get(config.id) ?? null;
     const s = ctx.settings;
     this.market = new MarketPublisher(this.id, venue, this.d.market, this.d.bus, this.d.clock, this.log, {
       bookPublishMs: s.bookPublishMs,
@@ -419,6 +424,16 @@ export class VenueSession {
       );
       return;
     }
+    this.rec?.record(
+      parentRoutedEntry(
+        order,
+        this.id,
+        m.venue_instrument_key,
+        m.exec_algorithm_params,
+        this.market.mid(m.venue_instrument_key),
+        this.d.clock.now(),
+      ),
+    );
     if (order.exec_algorithm === 'NORMAL')
       await this.submitDirect(order, m.venue_instrument_key, m.reference_price);
     else await this.startAlgo(order, m.venue_instrument_key, m.exec_algorithm_params, m.reference_price);
@@ -426,6 +441,12 @@ export class VenueSession {
 
   /** `orders.routed` cancel: cancel the parent's working children, or the direct order, at the venue. */
   async onCancel(m: VenueCancelMessage): Promise<void> {
+    this.rec?.record({
+      type: 'parent_cancel_requested',
+      ts_init: this.d.clock.now(),
+      parent_order_id: m.order_id,
+      reason: m.reason,
+    });
     let run = this.runs.get(m.operation_id);
     if (run === undefined) {
       const rec = await this.d.algoStates.get(m.operation_id);
@@ -546,7 +567,11 @@ export class VenueSession {
     const openBefore = this.breakerOpen();
     let st: VenueOrderState;
     try {
-      st = await this.venue.submit(this.requestOf(ref, order));
+      const request = this.requestOf(ref, order);
+      this.rec?.record(
+        childSubmittedEntry(ref.order_id, ref.order_id, request, ref.mid_at_arrival, this.d.clock.now()),
+      );
+      st = await this.venue.submit(request);
     } catch (err) {
       await this.onDirectSendError(ref, err, openBefore);
       return;
@@ -1168,6 +1193,7 @@ export class VenueSession {
       if (isDone(run.state)) break;
       const now = this.d.clock.now();
       if (run.wake_at === null || run.wake_at > now) break;
+      this.rec?.record({ type: 'timer_fired', ts_init: now, parent_order_id: run.rec.order_id });
       const risk = await this.riskView(
         run.rec.strategy_id,
         run.rec.instrument_key,
@@ -1240,7 +1266,7 @@ export class VenueSession {
     const openBefore = this.breakerOpen();
     let st: VenueOrderState;
     try {
-      st = await this.venue.submit({
+      const request = {
         client_order_id: child.order_id,
         instrument_key: child.instrument_key,
         side: child.side,
@@ -1248,7 +1274,17 @@ export class VenueSession {
         quantity: child.quantity,
         price: child.price,
         time_in_force: child.time_in_force,
-      });
+      };
+      this.rec?.record(
+        childSubmittedEntry(
+          run.rec.order_id,
+          child.order_id,
+          request,
+          run.mids.get(child.order_id) ?? null,
+          this.d.clock.now(),
+        ),
+      );
+      st = await this.venue.submit(request);
     } catch (err) {
       const kind = errorKind(err);
       this.ctx.metrics?.venueErrors.inc({ venue: this.id, kind });
@@ -1742,6 +1778,7 @@ export class VenueSession {
   /** Called by the venue adapter for every event; the work runs under the order's lock. */
   onVenueEvent(ev: VenueEvent): void {
     if (this.stopped) return;
+    if (this.rec !== null) recordVenueEvent(this.rec, this.id, ev, this.d.clock.now());
     this.ctx.metrics?.venueEvents.inc({ venue: this.id, kind: ev.kind });
     switch (ev.kind) {
       case 'order': {

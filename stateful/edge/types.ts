@@ -15,6 +15,7 @@ import type { PositionStore } from '../../shared/ports/position-store.ts';
 import type { RiskLedgerStore } from '../../shared/ports/risk-ledger-store.ts';
 import type { TradingStateReader } from '../../shared/ports/trading-state-store.ts';
 import type { Venue } from '../../shared/ports/venue.ts';
+import type { RecordingSink } from '../../shared/recording/format.ts';
 import type { EdgeMetrics } from './metrics.ts';
 
 /** Where fills go for drift detection (stateful/edge/drift `createDriftMonitor` fits). */
@@ -63,6 +64,8 @@ export interface VenueEdgeDeps {
   drift?: DriftSink | undefined;
   /** Edge metrics (create once per registry with `createEdgeMetrics`); none when absent. */
   metrics?: EdgeMetrics | undefined;
+  /** Session recordings by venue id (docs/recording.md); venues without one are not recorded. */
+  recordings?: ReadonlyMap<string, RecordingSink> | undefined;
 }
 
 export interface VenueEdgeOptions {

@@ -43,6 +43,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     file: 'deploy-memory.bench.ts',
     what: 'memory of the venue-edge service and the order-intake function: tsx vs compiled',
   },
+  replay: {
+    file: 'replay.bench.ts',
+    what: 'session recordings: recorder cost at 1,000 events/s, recorder ceiling, replay ticks/s',
+  },
 };
 
 const here = fileURLToPath(new URL('.', import.meta.url));

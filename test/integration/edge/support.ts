@@ -26,6 +26,7 @@ import type { MarketStateStore } from '../../../shared/ports/market-state.ts';
 import type { OrderStore } from '../../../shared/ports/order-store.ts';
 import type { PositionStore } from '../../../shared/ports/position-store.ts';
 import type { TradingStateStore } from '../../../shared/ports/trading-state-store.ts';
+import type { RecordingSink } from '../../../shared/recording/format.ts';
 import {
   createEdgeMetrics,
   createVenueEdge,
@@ -103,6 +104,8 @@ export class EdgeOnExchange {
     readonly ex: LocalExchange,
     readonly ports: EdgePorts,
     private readonly options: VenueEdgeOptions = {},
+    /** Session recordings by venue id (docs/recording.md). */
+    private readonly recordings?: ReadonlyMap<string, RecordingSink>,
   ) {
     this.config = itConfig(ex);
     this.recorder = new ExecutionRecorder({
@@ -157,6 +160,7 @@ export class EdgeOnExchange {
         instruments: this.instruments,
         metrics: this.metrics,
         log: this.log,
+        recordings: this.recordings,
       },
       {
         tickMs: 50,

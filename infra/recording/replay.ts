@@ -1,0 +1,322 @@
+/**
+ * Replay a recording through the backtest shell (docs/recording.md, "Replay"): each routed parent
+ * becomes one backtest window (shared/backtest/window.ts, the execution core on the matching
+ * engine) that starts at the parent's recorded `ts_init` and runs to the end of its run, fed the
+ * recorded market events of its instrument with their time set to the recorded `ts_init` (the
+ * time the edge's core saw them, so the replay's clock is the recorded receive clock), the session's
+ * trading-state changes at their `ts_init`, and the session's seed, latency, fees and risk limits.
+ * The result is compared with the recorded session (shared/recording/parity.ts).
+ */
+import { DEFAULT_BACKTEST_SETTINGS } from '../../shared/backtest/model.ts';
+import { simulateWindow, type TradingStateChangeAt } from '../../shared/backtest/window.ts';
+import { BOOK_ASK, BOOK_BID, SIDE_BUY, SIDE_SELL, SIDE_UNKNOWN } from '../../shared/data/tick-columns.ts';
+import type { Nanos } from '../../shared/domain/time.ts';
+import type { InstrumentSpec, TradingState } from '../../shared/domain/types.ts';
+import {
+  type ChildExecution,
+  type ExecutionSet,
+  type ParentExecution,
+  parentExecutionOf,
+  parentWindowPlan,
+  projectRecordedExecutions,
+} from '../../shared/recording/executions.ts';
+import type { SequencedMarketEvent, SequencedRecord } from '../../shared/recording/format.ts';
+import { MarkSampler } from '../../shared/recording/timeline.ts';
+import { NO_LIMITS, type RiskLimits } from '../../shared/risk/limits.ts';
+import { quoteColumns } from './compact.ts';
+import type { OpenedRecording } from './reader.ts';
+
+type SessionStarted = Extract<SequencedRecord, { type: 'session_started' }>;
+type ParentRouted = Extract<SequencedRecord, { type: 'parent_routed' }>;
+
+/** How long a replayed parent may run past its horizon (the algorithm's duration or its last recorded report). */
+const REPLAY_GRACE_NS = 300_000_000_000n;
+
+/** Mark samples for the equity curve and the final valuation: one per 10 s of receive time. */
+const MARK_INTERVAL_NS = 10_000_000_000n;
+
+export interface ReplayOutcome {
+  session: SessionStarted;
+  recorded: ExecutionSet;
+  replayed: ExecutionSet;
+  /** Market events fed (book snapshots count once). */
+  market_events: number;
+  parents: number;
+  warnings: string[];
+}
+
+/** The market events of one instrument as columns, timed by `ts_init`. */
+class InstrumentTape {
+  trades: SequencedMarketEvent[] = [];
+  quotes: SequencedMarketEvent[] = [];
+  books: SequencedMarketEvent[] = [];
+
+  add(e: SequencedMarketEvent): void {
+    (e.kind === 'trade' ? this.trades : e.kind === 'quote' ? this.quotes : this.books).push(e);
+  }
+
+  /** Events with from ≤ ts_init < to (each list is in receive order, so ts_init ascends). */
+  private slice(list: SequencedMarketEvent[], from: Nanos, to: Nanos): SequencedMarketEvent[] {
+    const lower = (t: Nanos) => {
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (list[mid]!.ts_init < t) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    return list.slice(lower(from), lower(to));
+  }
+
+  window(from: Nanos, to: Nanos) {
+    const trades = this.slice(this.trades, from, to).filter((e) => e.kind === 'trade');
+    const quotes = this.slice(this.quotes, from, to).filter((e) => e.kind === 'quote');
+    const books = this.slice(this.books, from, to).filter((e) => e.kind === 'book');
+    const t = {
+      ts: BigInt64Array.from(trades, (e) => e.ts_init),
+      price: Float64Array.from(trades, (e) => e.price),
+      size: Float64Array.from(trades, (e) => e.size),
+      side: Int8Array.from(trades, (e) =>
+        e.side === 'BUY' ? SIDE_BUY : e.side === 'SELL' ? SIDE_SELL : SIDE_UNKNOWN,
+      ),
+      trade_id: trades.map((e) => e.trade_id ?? `r${e.run}-s${e.seq}`),
+    };
+    const q = quoteColumns(quotes, (e) => e.ts_init);
+    const rows: Array<[Nanos, number, number, number, number]> = [];
+    for (const b of books) {
+      b.bids.forEach(([p, s], level) => {
+        rows.push([b.ts_init, BOOK_BID, level, p, s]);
+      });
+      b.asks.forEach(([p, s], level) => {
+        rows.push([b.ts_init, BOOK_ASK, level, p, s]);
+      });
+    }
+    const book = {
+      ts: BigInt64Array.from(rows, (r) => r[0]),
+      side: Int8Array.from(rows, (r) => r[1]),
+      level: Int32Array.from(rows, (r) => r[2]),
+      price: Float64Array.from(rows, (r) => r[3]),
+      size: Float64Array.from(rows, (r) => r[4]),
+    };
+    return {
+      trades: t,
+      ...(quotes.length > 0 ? { quotes: q } : {}),
+      ...(rows.length > 0 ? { book } : {}),
+    };
+  }
+}
+
+interface VenueSettings {
+  latency_ms: number;
+  fees: { maker: string; taker: string } | null;
+}
+
+/** The venue's latency and fees from the recorded configuration (defaults when absent). */
+function venueSettings(config: Record<string, unknown>, venue: string): VenueSettings {
+  const venues = Array.isArray(config.venues) ? (config.venues as Array<Record<string, unknown>>) : [];
+  const v = venues.find((x) => x?.id === venue);
+  const latency = typeof v?.latency_ms === 'number' ? v.latency_ms : 0;
+  const f = v?.fees as { maker?: unknown; taker?: unknown } | undefined;
+  const fees =
+    f && typeof f.maker === 'string' && typeof f.taker === 'string'
+      ? { maker: f.maker, taker: f.taker }
+      : null;
+  return { latency_ms: latency, fees };
+}
+
+/** Risk limits recorded with the session (the engine's input shape), else none. */
+function recordedLimits(config: Record<string, unknown>): RiskLimits {
+  const l = config.risk_limits;
+  if (l !== null && typeof l === 'object') return { ...NO_LIMITS, ...(l as Partial<RiskLimits>) };
+  return NO_LIMITS;
+}
+
+function childOf(row: {
+  order_id: string;
+  side: 'BUY' | 'SELL';
+  order_type: 'MARKET' | 'LIMIT';
+  time_in_force: ChildExecution['time_in_force'];
+  quantity: string;
+  price: string | null;
+  status: ChildExecution['status'];
+  ts_submitted_ns: string;
+  ts_last_ns: string;
+  mid_at_arrival: string | null;
+  reason: string | null;
+}): ChildExecution {
+  return {
+    order_id: row.order_id,
+    side: row.side,
+    order_type: row.order_type,
+    time_in_force: row.time_in_force,
+    quantity: row.quantity,
+    price: row.price,
+    status: row.status,
+    ts_submitted: BigInt(row.ts_submitted_ns),
+    ts_last: BigInt(row.ts_last_ns),
+    mid_at_arrival: row.mid_at_arrival,
+    reason: row.reason,
+    fills: [],
+  };
+}
+
+/** Run a validated recording through the backtest shell. */
+export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutcome> {
+  const { records, manifest } = rec;
+  const started = records.filter((r): r is SessionStarted => r.type === 'session_started');
+  const first = started[0];
+  if (first === undefined) throw new Error('recording has no session_started record');
+  const runEnd = new Map<number, Nanos>();
+  for (const s of manifest.segments) {
+    const t = BigInt(s.last_ts_init);
+    if ((runEnd.get(s.run) ?? t) <= t) runEnd.set(s.run, t);
+  }
+
+  // One pass over the market parts: tapes per instrument, marks.
+  const tapes = new Map<string, InstrumentTape>();
+  const sampler = new MarkSampler(MARK_INTERVAL_NS);
+  let marketEvents = 0;
+  for await (const part of rec.market()) {
+    for (const e of part) {
+      marketEvents++;
+      let tape = tapes.get(e.instrument_key);
+      if (tape === undefined) {
+        tape = new InstrumentTape();
+        tapes.set(e.instrument_key, tape);
+      }
+      tape.add(e);
+      sampler.add(e);
+    }
+  }
+  const marks = sampler.finish();
+
+  const stateChanges = records.filter(
+    (r): r is Extract<SequencedRecord, { type: 'trading_state_changed' }> =>
+      r.type === 'trading_state_changed',
+  );
+  const warnings: string[] = [];
+  const replayedParents: ParentExecution[] = [];
+  const recordedParents = projectRecordedExecutions(records);
+  const recordedLast = new Map<string, Nanos>();
+  for (const rp of recordedParents) {
+    let t = rp.ts_routed;
+    for (const c of rp.children) {
+      if (c.ts_last > t) t = c.ts_last;
+      for (const f of c.fills) if (f.ts_event > t) t = f.ts_event;
+    }
+    recordedLast.set(rp.parent_order_id, t);
+  }
+  const parents = records.filter((r): r is ParentRouted => r.type === 'parent_routed');
+  for (const [index, r] of parents.entries()) {
+    const p = r.parent;
+    const session = started.findLast((s) => s.run === r.run) ?? first;
+    const start = BigInt(r.ts_init);
+    // The window runs until the algorithm's horizon or the recorded parent's last report, whichever
+    // is later, plus a grace period, and never past the end of its run's recording.
+    const params = (p.exec_algorithm_params ?? {}) as Record<string, unknown>;
+    const durationNs =
+      typeof params.duration_sec === 'number' ? BigInt(Math.ceil(params.duration_sec)) * 1_000_000_000n : 0n;
+    const horizon = [start + durationNs, recordedLast.get(p.order_id) ?? start].reduce((a, b) =>
+      b > a ? b : a,
+    );
+    const runLast = (runEnd.get(r.run) ?? start) + 1n;
+    const end = horizon + REPLAY_GRACE_NS < runLast ? horizon + REPLAY_GRACE_NS : runLast;
+    const vs = venueSettings(session.config, p.venue);
+    const baseSpec = session.instruments.find((s) => s.instrument_key === p.instrument_key);
+    if (baseSpec === undefined) {
+      warnings.push(
+        `parent ${p.order_id}: no instrument definition for ${p.instrument_key} in the recording`,
+      );
+      continue;
+    }
+    const spec: InstrumentSpec = vs.fees
+      ? { ...baseSpec, maker_fee: vs.fees.maker, taker_fee: vs.fees.taker }
+      : baseSpec;
+    // The platform's state in force at the start, then every change of the platform or the strategy.
+    let platform: TradingState = 'ACTIVE';
+    const changes: TradingStateChangeAt[] = [];
+    for (const c of stateChanges) {
+      if (c.run !== r.run || (c.strategy_id !== null && c.strategy_id !== p.strategy_id)) continue;
+      const t = BigInt(c.ts_init);
+      const scope = c.strategy_id === null ? 'global' : 'strategy';
+      if (t <= start && scope === 'global') platform = c.state;
+      else changes.push({ ts_ns: String(t < start ? start : t), scope, state: c.state });
+    }
+    const cancel = records.find(
+      (c): c is Extract<SequencedRecord, { type: 'parent_cancel_requested' }> =>
+        c.type === 'parent_cancel_requested' && c.run === r.run && c.parent_order_id === p.order_id,
+    );
+    // The window carries the parent's own id, so the core derives the same child ids as the edge did.
+    const plan = parentWindowPlan(p, {
+      window_id: p.order_id,
+      index,
+      start,
+      end,
+      params,
+      spec,
+      seed: session.seed,
+    });
+    const tape = tapes.get(p.instrument_key) ?? new InstrumentTape();
+    const sim = simulateWindow({
+      window: plan,
+      settings: {
+        ...DEFAULT_BACKTEST_SETTINGS,
+        seed: session.seed,
+        starting_cash: session.starting_cash,
+        latency: { insert_ms: vs.latency_ms, cancel_ms: vs.latency_ms, jitter_ms: 0 },
+        fill_model: { kind: 'conservative' },
+        trading_state: platform,
+      },
+      limits: recordedLimits(session.config),
+      ticks: tape.window(start, end),
+      trading_state_changes: changes,
+      limit_price: p.order_type === 'LIMIT' ? p.price : null,
+      ...(cancel === undefined
+        ? {}
+        : {
+            cancel: {
+              ts_ns: BigInt(cancel.ts_init) < start ? String(start) : cancel.ts_init,
+              reason: cancel.reason,
+            },
+          }),
+    });
+    warnings.push(...sim.warnings);
+    const children = new Map<string, ChildExecution>();
+    const list: ChildExecution[] = [];
+    for (const o of sim.orders) {
+      if (o.parent_order_id === null) continue;
+      const c = childOf(o);
+      children.set(o.order_id, c);
+      list.push(c);
+    }
+    for (const f of sim.fills) {
+      children.get(f.order_id)?.fills.push({
+        fill_id: f.fill_id,
+        quantity: f.quantity,
+        price: f.price,
+        fee: f.fee,
+        fee_currency: f.fee_currency,
+        liquidity: f.liquidity,
+        ts_event: BigInt(f.ts_ns),
+      });
+    }
+    replayedParents.push({ ...parentExecutionOf(r), children: list });
+  }
+
+  const base = {
+    marks,
+    starting_cash: first.starting_cash,
+    instruments: first.instruments,
+    seed: first.seed,
+  };
+  return {
+    session: first,
+    recorded: { ...base, parents: recordedParents },
+    replayed: { ...base, parents: replayedParents },
+    market_events: marketEvents,
+    parents: parents.length,
+    warnings,
+  };
+}

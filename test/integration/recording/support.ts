@@ -1,0 +1,56 @@
+/** What the recorded `npm start` sessions trade: a TWAP parent and a direct order on BINANCE-SPOT. */
+import { expect } from 'vitest';
+import { eventually } from '../edge/support.ts';
+import type { MainProcess } from '../support/main-process.ts';
+
+/** Post the mix to the running service, wait until every order is FILLED, then stop it with SIGTERM. */
+export async function tradeMixThenStop(service: MainProcess, prefix: string): Promise<void> {
+  const post = (body: unknown) =>
+    fetch(`${service.url}/api/orders`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const status = async (op: string) =>
+    ((await (await fetch(`${service.url}/api/orders/${op}`)).json()) as { status: string }).status;
+  // Market data first, so the parents have a mid at arrival.
+  await new Promise((r) => setTimeout(r, 1_000));
+  const orders = [
+    {
+      operation_id: `${prefix}-TWAP`,
+      side: 'BUY',
+      quantity: '0.03',
+      exec_algorithm: 'TWAP',
+      exec_algorithm_params: { duration_sec: 3, max_slices: 3 },
+    },
+    { operation_id: `${prefix}-NORMAL`, side: 'SELL', quantity: '0.01' },
+  ];
+  for (const o of orders) {
+    const res = await post({
+      instrument_key: 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT',
+      order_type: 'MARKET',
+      strategy_id: 'demo',
+      venue: 'BINANCE-SPOT',
+      ...o,
+    });
+    expect(res.status).toBe(201);
+  }
+  for (const o of orders) {
+    await eventually(
+      async () => ((await status(o.operation_id)) === 'FILLED' ? true : undefined),
+      30_000,
+      `${o.operation_id} FILLED`,
+    );
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  service.child.kill('SIGTERM');
+  expect(await service.exited).toBe(0);
+}
+
+/** Stop a service the test left running. */
+export async function killService(service: MainProcess | undefined): Promise<void> {
+  if (service && service.child.exitCode === null) {
+    service.child.kill('SIGKILL');
+    await service.exited;
+  }
+}
