@@ -20,8 +20,9 @@ import type { Hono } from 'hono';
 import { createPlatform, createPlatformOrderService, type Env, type Platform } from '../infra/compose.ts';
 import { loadConfig } from '../infra/config/load-config.ts';
 import { redactConfig } from '../shared/config/redact.ts';
-import { type AppConfig, EMBEDDED_CONFIG, parseConfig } from '../shared/config/schema.ts';
+import { type AppConfig, EMBEDDED_CONFIG, isLoopbackHost, parseConfig } from '../shared/config/schema.ts';
 import { ValidationError } from '../shared/domain/errors.ts';
+import { authOptionsFromConfig } from './api/auth/index.ts';
 import type { ComponentStatus, VenueHealth } from './api/health/index.ts';
 import { createApp } from './api/index.ts';
 import type { ApiEnv } from './api/types.ts';
@@ -197,7 +198,17 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         ...(await started.health()),
         ...(runningEdge === null ? {} : await runningEdge.health()),
       }));
+    const host = options.host ?? config.server.host;
+    if (config.auth.mode === 'none' && !isLoopbackHost(host)) {
+      throw new ValidationError('CONFIG_INVALID', [
+        {
+          path: 'server.host',
+          message: `binding ${host} opens the API beyond this machine: configure auth (auth.mode google) or bind 127.0.0.1`,
+        },
+      ]);
+    }
     const app = createApp({
+      auth: await authOptionsFromConfig(config.auth),
       orders: createPlatformOrderService(platform),
       positions: platform.positions,
       health: { checks: platform.health, venues: venueHealth },
@@ -206,7 +217,6 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       logOrders: config.logging.log_orders,
     });
     if (runningEdge !== null) app.route('/', runningEdge.router); // /healthz, /readyz
-    const host = options.host ?? config.server.host;
     const { server, port } = await listen(app, options.port ?? resolvePort(config, env), host);
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     const url = `http://${shown}:${port}`;

@@ -23,6 +23,7 @@ import type { OrderService } from '../../shared/app/order-service.ts';
 import type { PositionStore } from '../../shared/ports/position-store.ts';
 import { silentLogger } from '../observability/logger/index.ts';
 import { createMetrics, type Metrics, meterOrderService } from '../observability/metrics/index.ts';
+import { type AuthOptions, authMiddleware } from './auth/index.ts';
 import { ApiError, createErrorHandler, notFoundHandler } from './errors/index.ts';
 import { type HealthCheck, healthRoutes, type VenueHealth } from './health/index.ts';
 import { httpMetrics, metricsRoutes, routeLabel } from './metrics/index.ts';
@@ -56,6 +57,11 @@ export interface ApiDeps {
   /** Log one line per order submitted or canceled over HTTP (config `logging.log_orders`, default true). */
   logOrders?: boolean | undefined;
   maxBodyBytes?: number | undefined;
+  /**
+   * Who may call what (stateful/api/auth). Default: auth off — every caller is the local operator
+   * (`npm start` then listens on loopback only) and no rate limits.
+   */
+  auth?: AuthOptions | undefined;
   openapi?: OpenApiInfo | undefined;
 }
 
@@ -99,6 +105,13 @@ export function createApp(deps: ApiDeps): Hono<ApiEnv> {
           `request body exceeds ${deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes`,
         );
       },
+    }),
+  );
+  // The one wiring point of authentication, authorization and per-caller rate limits: sets `caller`.
+  app.use(
+    authMiddleware({
+      strategyOfOrder: async (id) => (await orders.get(id))?.order.strategy_id ?? null,
+      ...(deps.auth ?? { mode: 'none' }),
     }),
   );
 

@@ -95,7 +95,7 @@ describe('defaults', () => {
     });
     expect(cfg.backtest).toEqual({ window_minutes: 5, workers: 6, seed: 42 });
     expect(cfg.logging).toEqual({ level: 'info', log_orders: true, log_fills: true });
-    expect(cfg.server).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(cfg.server).toEqual({ host: '127.0.0.1', port: 8080 });
   });
 
   it('backtest workers default to one when cores are not given', () => {
