@@ -147,7 +147,7 @@ async function bearer(email: string): Promise<Record<string, string>> {
   return { Authorization: `Bearer ${await idToken(email)}` };
 }
 
-type Endpoint = { name: string; call: (h: Record<string, string>) => Promise<Response> };
+type Endpoint = { name: string; call: (h: Record<string, string>) => Response | Promise<Response> };
 
 const ENDPOINTS: Endpoint[] = [
   { name: 'GET /api/health', call: (h) => app.request('/api/health', { headers: h }) },
