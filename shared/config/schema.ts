@@ -730,4 +730,5 @@ export const EMBEDDED_CONFIG = {
   storage: { order_store: 'local', bus: 'memory', blob: 'local', data_dir: '${EXEC_DATA_DIR:-.data}' },
   logging: { level: '${LOG_LEVEL:-info}', log_orders: true, log_fills: true },
   server: { port: '${PORT:-8080}' },
+  auth: { rate_limit: { enabled: '${EXEC_API_RATE_LIMIT:-true}' } },
 } as const satisfies AppConfigInput;

@@ -98,7 +98,9 @@ export function createApp(deps: ApiDeps): Hono<ApiEnv> {
     '/api/*',
     bodyLimit({
       maxSize: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-      onError: () => {
+      onError: (c) => {
+        // The rest of the body is never read: the connection cannot carry another request.
+        c.header('Connection', 'close');
         throw new ApiError(
           413,
           'payload_too_large',

@@ -107,7 +107,7 @@ function refuse(
 /** strategy_id of a submitted instruction, if the body is JSON carrying one (else the service answers 400). */
 async function submittedStrategy(c: Context<ApiEnv>): Promise<string | null> {
   try {
-    const body = JSON.parse(await c.req.text()) as unknown;
+    const body = JSON.parse(new TextDecoder().decode(await c.req.arrayBuffer())) as unknown;
     const s =
       typeof body === 'object' && body !== null ? (body as Record<string, unknown>).strategy_id : null;
     return typeof s === 'string' ? s : null;

@@ -1,0 +1,32 @@
+/** Which scenarios a chaos run has and how big each is (full: on demand; reduced: inside npm test). */
+import type { ScenarioResult } from './harness.ts';
+import { runServiceScenarios } from './service.ts';
+
+export const SCENARIOS = ['bad-input', 'secrets'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface Sizes {
+  badInputs: number;
+}
+
+export const FULL: Sizes = { badInputs: 10_000 };
+export const REDUCED: Sizes = { badInputs: 600 };
+
+export async function runChaos(o: {
+  sizes: Sizes;
+  seed: number;
+  only?: readonly Scenario[] | undefined;
+  progress?: (line: string) => void;
+}): Promise<ScenarioResult[]> {
+  const wants = (s: Scenario) => o.only === undefined || o.only.includes(s);
+  const out: ScenarioResult[] = [];
+  if (wants('bad-input') || wants('secrets')) {
+    o.progress?.('chaos: bad input and secrets against npm start ...');
+    const r = await runServiceScenarios({
+      badInputs: wants('bad-input') ? o.sizes.badInputs : 50,
+      seed: o.seed,
+    });
+    out.push(...r.filter((x) => (x.scenario === 'secrets' ? wants('secrets') : wants('bad-input'))));
+  }
+  return out;
+}
