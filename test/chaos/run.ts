@@ -1,16 +1,33 @@
 /** Which scenarios a chaos run has and how big each is (full: on demand; reduced: inside npm test). */
 import type { ScenarioResult } from './harness.ts';
+import { runLimitsScenario } from './limits.ts';
 import { runServiceScenarios } from './service.ts';
 
-export const SCENARIOS = ['bad-input', 'secrets'] as const;
+export const SCENARIOS = ['bad-input', 'secrets', 'limits'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Sizes {
   badInputs: number;
+  processes: number;
+  positionOrders: number;
+  velocityOrders: number;
+  velocityLimit: number;
 }
 
-export const FULL: Sizes = { badInputs: 10_000 };
-export const REDUCED: Sizes = { badInputs: 600 };
+export const FULL: Sizes = {
+  badInputs: 10_000,
+  processes: 4,
+  positionOrders: 60,
+  velocityOrders: 60,
+  velocityLimit: 10,
+};
+export const REDUCED: Sizes = {
+  badInputs: 600,
+  processes: 4,
+  positionOrders: 24,
+  velocityOrders: 24,
+  velocityLimit: 5,
+};
 
 export async function runChaos(o: {
   sizes: Sizes;
@@ -27,6 +44,17 @@ export async function runChaos(o: {
       seed: o.seed,
     });
     out.push(...r.filter((x) => (x.scenario === 'secrets' ? wants('secrets') : wants('bad-input'))));
+  }
+  if (wants('limits')) {
+    o.progress?.(`chaos: limits under concurrency from ${o.sizes.processes} processes ...`);
+    out.push(
+      await runLimitsScenario({
+        processes: o.sizes.processes,
+        positionOrders: o.sizes.positionOrders,
+        velocityOrders: o.sizes.velocityOrders,
+        velocityLimit: o.sizes.velocityLimit,
+      }),
+    );
   }
   return out;
 }
