@@ -3,7 +3,8 @@
  *
  *   npm run chaos                 the full run (10,000 malformed instructions, ...)
  *   npm run chaos -- --reduced    the reduced run that `npm test` includes
- *   npm run chaos -- --only bad-input,secrets,limits [--seed 7] [--json]
+ *   npm run chaos -- --only bad-input,secrets,limits,at-least-once [--seed 7] [--json]
+ *     [--at-least-once-count N]
  *
  * Prints the table of figures; exit code 0 when every goal held, 1 otherwise.
  */
@@ -17,9 +18,16 @@ async function main(argv: string[]): Promise<number> {
     .option('--reduced', 'the reduced run (as in npm test)')
     .option('--only <names>', `comma-separated scenarios (${SCENARIOS.join(', ')})`)
     .option('--seed <n>', 'seed of the generated inputs', '42')
+    .option('--at-least-once-count <n>', 'instructions of the at-least-once scenario (full run: 10,000)')
     .option('--json', 'print the results as JSON');
   program.parse(argv);
-  const opts = program.opts<{ reduced?: boolean; only?: string; seed: string; json?: boolean }>();
+  const opts = program.opts<{
+    reduced?: boolean;
+    only?: string;
+    seed: string;
+    json?: boolean;
+    atLeastOnceCount?: string;
+  }>();
   const only = opts.only?.split(',').map((s) => s.trim()) as Scenario[] | undefined;
   for (const s of only ?? []) {
     if (!SCENARIOS.includes(s)) {
@@ -29,7 +37,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const started = performance.now();
   const results: ScenarioResult[] = await runChaos({
-    sizes: opts.reduced ? REDUCED : FULL,
+    sizes: {
+      ...(opts.reduced ? REDUCED : FULL),
+      ...(opts.atLeastOnceCount ? { atLeastOnce: Number(opts.atLeastOnceCount) } : {}),
+    },
     seed: Number(opts.seed),
     only,
     progress: (line) => process.stderr.write(`${line}\n`),

@@ -1,9 +1,11 @@
 /** Which scenarios a chaos run has and how big each is (full: on demand; reduced: inside npm test). */
+
+import { runAtLeastOnceScenario } from './at-least-once.ts';
 import type { ScenarioResult } from './harness.ts';
 import { runLimitsScenario } from './limits.ts';
 import { runServiceScenarios } from './service.ts';
 
-export const SCENARIOS = ['bad-input', 'secrets', 'limits'] as const;
+export const SCENARIOS = ['bad-input', 'secrets', 'limits', 'at-least-once'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Sizes {
@@ -12,6 +14,7 @@ export interface Sizes {
   positionOrders: number;
   velocityOrders: number;
   velocityLimit: number;
+  atLeastOnce: number;
 }
 
 export const FULL: Sizes = {
@@ -20,6 +23,7 @@ export const FULL: Sizes = {
   positionOrders: 60,
   velocityOrders: 60,
   velocityLimit: 10,
+  atLeastOnce: 10_000,
 };
 export const REDUCED: Sizes = {
   badInputs: 600,
@@ -27,6 +31,7 @@ export const REDUCED: Sizes = {
   positionOrders: 24,
   velocityOrders: 24,
   velocityLimit: 5,
+  atLeastOnce: 200,
 };
 
 export async function runChaos(o: {
@@ -53,6 +58,15 @@ export async function runChaos(o: {
         positionOrders: o.sizes.positionOrders,
         velocityOrders: o.sizes.velocityOrders,
         velocityLimit: o.sizes.velocityLimit,
+      }),
+    );
+  }
+  if (wants('at-least-once')) {
+    o.progress?.(`chaos: at-least-once, ${o.sizes.atLeastOnce} instructions × 3 on Pub/Sub ...`);
+    out.push(
+      await runAtLeastOnceScenario({
+        instructions: o.sizes.atLeastOnce,
+        timeoutMs: Math.max(60_000, o.sizes.atLeastOnce * 60),
       }),
     );
   }
