@@ -19,7 +19,7 @@ import { createPlatform, createPlatformOrderService } from '../../infra/compose.
 import { EMBEDDED_CONFIG, parseConfig } from '../../shared/config/schema.ts';
 import type { HandlerOutcome } from '../../shared/ports/event-bus.ts';
 import { startPubSubEmulator } from '../support/pubsub-emulator.ts';
-import { BTC } from '../unit/app/harness.ts';
+import { BTC, putBook, putVenue } from '../unit/app/harness.ts';
 import { check, fmtInt, pool, result, type ScenarioResult } from './harness.ts';
 
 export interface AtLeastOnceOptions {
@@ -63,26 +63,12 @@ export async function runAtLeastOnceScenario(o: AtLeastOnceOptions): Promise<Sce
       warn: () => undefined,
     });
     try {
-      const now = BigInt(Date.now()) * 1_000_000n;
-      await platform.marketState.putQuote({
-        venue: 'BINANCE-SPOT',
-        instrument_key: BTC,
-        bid: '59999.5',
-        ask: '60000.5',
-        mid: '60000',
-        bids: [{ price: '59999.5', size: '100000' }],
-        asks: [{ price: '60000.5', size: '100000' }],
-        ts_event: now + 3_600_000_000_000n,
-      });
-      await platform.marketState.putVenueState({
-        venue: 'BINANCE-SPOT',
-        status: 'UP',
-        latency_ms: 5,
-        recent_orders: 0,
-        recent_rejections: 0,
-        balances: { USDT: '1000000000000' },
-        ts_updated: now + 3_600_000_000_000n,
-      });
+      // Quotes an hour ahead, so the book stays fresh for the whole run.
+      const later = { now: () => BigInt(Date.now() + 3_600_000) * 1_000_000n } as Parameters<
+        typeof putBook
+      >[1];
+      await putBook(platform.marketState, later, 'BINANCE-SPOT', BTC, '60000', '100000');
+      await putVenue(platform.marketState, later, 'BINANCE-SPOT', 'UP', { USDT: '1000000000000' });
       const service = createPlatformOrderService(platform);
       const routes = new Map<string, number>();
       let deliveries = 0;

@@ -34,6 +34,7 @@ import { TestClock } from '../../../shared/ports/clock.ts';
 import { GLOBAL_SCOPE } from '../../../shared/ports/trading-state-store.ts';
 import { createRoutedOrder } from '../../support/routed-order.ts';
 import { instruction } from '../api/fake-order-service.ts';
+import { putBook, putVenue } from '../app/harness.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DAY = '2025-07-01';
@@ -174,25 +175,8 @@ describe('npm run audit -- verify, on a platform’s data folder', () => {
       { env: {} },
     );
     platform = await createPlatform(config, { env: {}, clock });
-    await platform.marketState.putQuote({
-      venue: 'BINANCE-SPOT',
-      instrument_key: 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT',
-      bid: '59999.5',
-      ask: '60000.5',
-      mid: '60000',
-      bids: [{ price: '59999.5', size: '5' }],
-      asks: [{ price: '60000.5', size: '5' }],
-      ts_event: clock.now(),
-    });
-    await platform.marketState.putVenueState({
-      venue: 'BINANCE-SPOT',
-      status: 'UP',
-      latency_ms: 5,
-      recent_orders: 0,
-      recent_rejections: 0,
-      balances: { USDT: '1000000' },
-      ts_updated: clock.now(),
-    });
+    await putBook(platform.marketState, clock, 'BINANCE-SPOT', 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT', '60000');
+    await putVenue(platform.marketState, clock, 'BINANCE-SPOT');
     const service = createPlatformOrderService(platform);
     for (let i = 0; i < 6; i++) {
       const out = await service.submit(instruction({ operation_id: `OP-V${i}` }), { via: 'internal' });

@@ -16,6 +16,7 @@ import { TestClock } from '../../../shared/ports/clock.ts';
 import { type AuthOptions, googleVerifier, IAP_HEADER } from '../../../stateful/api/auth/index.ts';
 import { createApp } from '../../../stateful/api/index.ts';
 import { instruction } from '../api/fake-order-service.ts';
+import { putBook } from '../app/harness.ts';
 
 const BTC = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
 const AUDIENCE = 'https://execution.test.run.app';
@@ -113,16 +114,7 @@ beforeEach(async () => {
     { env: {} },
   );
   platform = await createPlatform(config, { env: {}, clock });
-  await platform.marketState.putQuote({
-    venue: 'BINANCE-SPOT',
-    instrument_key: BTC,
-    bid: '59999.5',
-    ask: '60000.5',
-    mid: '60000',
-    bids: [{ price: '59999.5', size: '5' }],
-    asks: [{ price: '60000.5', size: '5' }],
-    ts_event: clock.now(),
-  });
+  await putBook(platform.marketState, clock, 'BINANCE-SPOT', BTC, '60000');
   app = await makeApp();
   nowMs = 1_000_000;
 });
