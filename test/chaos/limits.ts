@@ -28,7 +28,7 @@ export interface LimitsOptions {
   velocityLimit: number;
 }
 
-type Outcome = { op: string; kind: string; error?: string };
+export type Outcome = { op: string; kind: string; error?: string };
 
 function runWorker(env: Record<string, string>): {
   child: ChildProcess;
@@ -63,27 +63,30 @@ function runWorker(env: Record<string, string>): {
   return { child, ready, done };
 }
 
-async function fire(
+export async function fire(
   emulatorHost: string,
   projectId: string,
   prefix: string,
   processes: number,
   ops: string[],
   risk: Record<string, unknown>,
+  stream?: { ms: number; onGo: () => Promise<void> },
 ): Promise<Outcome[]> {
   const shares = Array.from({ length: processes }, (_, w) => ops.filter((_, i) => i % processes === w));
-  const workers = shares.map((share) =>
+  const workers = shares.map((share, w) =>
     runWorker({
       FIRESTORE_EMULATOR_HOST: emulatorHost,
       CHAOS_PREFIX: prefix,
       CHAOS_OPS: share.join(','),
       CHAOS_PROJECT: projectId,
       CHAOS_RISK: JSON.stringify(risk),
+      ...(stream ? { CHAOS_STREAM_MS: String(stream.ms), CHAOS_STREAM_PREFIX: `W${w}` } : {}),
     }),
   );
   try {
     await Promise.all(workers.map((w) => w.ready));
     for (const w of workers) w.child.stdin?.write('go\n');
+    await stream?.onGo();
     return (await Promise.all(workers.map((w) => w.done))).flat();
   } finally {
     for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');

@@ -2,10 +2,11 @@
 
 import { runAtLeastOnceScenario } from './at-least-once.ts';
 import type { ScenarioResult } from './harness.ts';
+import { runKillSwitchScenario } from './kill-switch.ts';
 import { runLimitsScenario } from './limits.ts';
 import { runServiceScenarios } from './service.ts';
 
-export const SCENARIOS = ['bad-input', 'secrets', 'limits', 'at-least-once'] as const;
+export const SCENARIOS = ['bad-input', 'secrets', 'limits', 'at-least-once', 'kill-switch'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Sizes {
@@ -15,6 +16,7 @@ export interface Sizes {
   velocityOrders: number;
   velocityLimit: number;
   atLeastOnce: number;
+  killSwitchRuns: number;
 }
 
 export const FULL: Sizes = {
@@ -24,6 +26,7 @@ export const FULL: Sizes = {
   velocityOrders: 60,
   velocityLimit: 10,
   atLeastOnce: 10_000,
+  killSwitchRuns: 5,
 };
 export const REDUCED: Sizes = {
   badInputs: 600,
@@ -32,6 +35,7 @@ export const REDUCED: Sizes = {
   velocityOrders: 24,
   velocityLimit: 5,
   atLeastOnce: 200,
+  killSwitchRuns: 1,
 };
 
 export async function runChaos(o: {
@@ -67,6 +71,16 @@ export async function runChaos(o: {
       await runAtLeastOnceScenario({
         instructions: o.sizes.atLeastOnce,
         timeoutMs: Math.max(60_000, o.sizes.atLeastOnce * 60),
+      }),
+    );
+  }
+  if (wants('kill-switch')) {
+    o.progress?.(`chaos: kill switch, ${o.sizes.killSwitchRuns} runs ...`);
+    out.push(
+      await runKillSwitchScenario({
+        runs: o.sizes.killSwitchRuns,
+        processes: o.sizes.processes,
+        streamMs: 6_000,
       }),
     );
   }

@@ -5,6 +5,7 @@
  *
  * Input (environment): FIRESTORE_EMULATOR_HOST, CHAOS_PREFIX, CHAOS_OPS (comma-separated
  * operation ids), CHAOS_PROJECT, CHAOS_RISK (JSON of risk overrides); "go" on stdin starts the burst.
+ * With CHAOS_STREAM_MS it streams orders (`<CHAOS_STREAM_PREFIX>-<n>`) for that long instead.
  */
 import { createFirestore } from '../../../infra/firestore/order-store.firestore.ts';
 import { firestorePipeline } from '../../support/firestore-pipeline.ts';
@@ -18,16 +19,28 @@ const ops = (env.CHAOS_OPS ?? '').split(',').filter((s) => s !== '');
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 // Every worker is loaded and warm: wait for the parent's "go" (one line on stdin), then fire at once.
 await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
-const outcomes = await Promise.all(
-  ops.map(async (op) => {
-    try {
-      const o = await p.service.submit(marketOrder(op), { via: 'pubsub', message_id: op });
-      return { op, kind: o.kind };
-    } catch (err) {
-      return { op, kind: 'error', error: err instanceof Error ? err.message : String(err) };
-    }
-  }),
-);
+const submit = async (op: string) => {
+  try {
+    const o = await p.service.submit(marketOrder(op), { via: 'pubsub', message_id: op });
+    return { op, kind: o.kind };
+  } catch (err) {
+    return { op, kind: 'error', error: err instanceof Error ? err.message : String(err) };
+  }
+};
+const streamMs = Number(env.CHAOS_STREAM_MS ?? '0');
+let outcomes: Array<Awaited<ReturnType<typeof submit>>>;
+if (streamMs > 0) {
+  // Stream: orders one after another (two in flight) until the time is up.
+  outcomes = [];
+  const until = Date.now() + streamMs;
+  let n = 0;
+  const lane = async () => {
+    while (Date.now() < until) outcomes.push(await submit(`${env.CHAOS_STREAM_PREFIX ?? 'S'}-${n++}`));
+  };
+  await Promise.all([lane(), lane()]);
+} else {
+  outcomes = await Promise.all(ops.map(submit));
+}
 process.stdout.write(`${JSON.stringify({ outcomes })}\n`);
 await firestore.terminate();
 process.exit(0);
