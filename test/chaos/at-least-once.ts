@@ -20,10 +20,14 @@ import { EMBEDDED_CONFIG, parseConfig } from '../../shared/config/schema.ts';
 import type { HandlerOutcome } from '../../shared/ports/event-bus.ts';
 import { startPubSubEmulator } from '../support/pubsub-emulator.ts';
 import { BTC, putBook, putVenue } from '../unit/app/harness.ts';
-import { check, fmtInt, pool, result, type ScenarioResult } from './harness.ts';
+import { badInputs } from './bad-input.ts';
+import { check, fmtInt, pct, pool, result, type ScenarioResult } from './harness.ts';
 
 export interface AtLeastOnceOptions {
   instructions: number;
+  /** Malformed instructions published once each (test/chaos/bad-input.ts), expected dead-lettered with a reason. */
+  badInputs: number;
+  seed: number;
   /** Give up waiting after this long (the scenario is bounded). */
   timeoutMs: number;
 }
@@ -34,7 +38,7 @@ function nackFirst(messageKey: string): boolean {
   return (createHash('sha1').update(messageKey).digest()[0] as number) % 3 === 0;
 }
 
-export async function runAtLeastOnceScenario(o: AtLeastOnceOptions): Promise<ScenarioResult> {
+export async function runAtLeastOnceScenario(o: AtLeastOnceOptions): Promise<ScenarioResult[]> {
   const started = performance.now();
   const emulator = await startPubSubEmulator();
   const dir = await mkdtemp(join(tmpdir(), 'chaos-alo-'));
@@ -74,6 +78,8 @@ export async function runAtLeastOnceScenario(o: AtLeastOnceOptions): Promise<Sce
       let deliveries = 0;
       let nacks = 0;
       const handled = new Set<string>();
+      const badAccepted: string[] = [];
+      const deadLetters = new Map<string, string>();
       const routedSub = await platform.bus.subscribe('orders.routed', 'chaos.orders.routed', async (m) => {
         const op =
           (JSON.parse(new TextDecoder().decode(m.data)) as { operation_id?: string }).operation_id ?? '?';
@@ -86,7 +92,7 @@ export async function runAtLeastOnceScenario(o: AtLeastOnceOptions): Promise<Sce
         async (m): Promise<HandlerOutcome> => {
           deliveries += 1;
           const key = `${m.attributes.copy ?? ''}:${m.attributes.op ?? ''}`;
-          if (m.deliveryAttempt === 1 && nackFirst(key)) {
+          if (m.attributes.bad === undefined && m.deliveryAttempt === 1 && nackFirst(key)) {
             nacks += 1;
             return { kind: 'nack' };
           }
@@ -96,10 +102,21 @@ export async function runAtLeastOnceScenario(o: AtLeastOnceOptions): Promise<Sce
             delivery_attempt: m.deliveryAttempt,
           });
           handled.add(key);
+          if (m.attributes.bad !== undefined && outcome.kind !== 'invalid') badAccepted.push(key);
           const v = intakeVerdict(outcome);
           return v.kind === 'dead_letter' ? { kind: 'dead_letter', reason: v.reason } : { kind: 'ack' };
         },
         { maxDeliveryAttempts: 5, maxInFlight: 64 },
+      );
+
+      const dlq = await platform.bus.subscribe(
+        'order-intake.orders.requests.dlq',
+        'chaos.order-intake.dlq',
+        async (m) => {
+          if (m.attributes.bad !== undefined)
+            deadLetters.set(m.attributes.op ?? '?', m.attributes.dead_letter_reason ?? '');
+          return { kind: 'ack' };
+        },
       );
 
       const ops = Array.from({ length: o.instructions }, (_, i) => `ALO-${i}`);
@@ -123,8 +140,17 @@ export async function runAtLeastOnceScenario(o: AtLeastOnceOptions): Promise<Sce
           { op, copy: String(copy) },
         );
       });
+      const bad = badInputs(o.badInputs, o.seed, 1024 * 1024 + 1);
+      await pool(16, bad.length, async (i) => {
+        await platform.bus.publish('orders.requests', (bad[i] as (typeof bad)[number]).body, {
+          bad: '1',
+          op: `BAD-${i}`,
+          copy: 'bad',
+        });
+      });
+      const expected = ops.length * COPIES + bad.length;
       const deadline = Date.now() + o.timeoutMs;
-      while (handled.size < ops.length * COPIES && Date.now() < deadline)
+      while ((handled.size < expected || deadLetters.size < bad.length) && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 250));
       // Let the last routes arrive.
       const routesDeadline = Date.now() + 10_000;
@@ -132,6 +158,7 @@ export async function runAtLeastOnceScenario(o: AtLeastOnceOptions): Promise<Sce
         await new Promise((r) => setTimeout(r, 250));
       await intake.close();
       await routedSub.close();
+      await dlq.close();
 
       let lost = 0;
       let duplicateEvents = 0;
@@ -150,7 +177,24 @@ export async function runAtLeastOnceScenario(o: AtLeastOnceOptions): Promise<Sce
       const orderCount = ops.length - lost;
       const duplicateOrders = new Set(all.map((x) => x.operation_id)).size !== all.length ? 1 : 0;
       const republished = [...routes.values()].reduce((a, n) => a + n, 0) - routes.size;
-      return result(
+      const withReason = [...deadLetters.values()].filter((r) => r.length > 0).length;
+      const badRouted = [...routes.keys()].filter((op) => !op.startsWith('ALO-')).length;
+      const badResult = result(
+        'bad input (Pub/Sub)',
+        `${fmtInt(bad.length)} malformed instructions (the same generator) on orders.requests, through the order intake`,
+        [
+          ['dead-lettered with a reason', pct(withReason, bad.length)],
+          ['accepted', badAccepted.length],
+          ['venue orders', badRouted],
+        ],
+        [
+          check(withReason === bad.length, `${bad.length - withReason} not dead-lettered with a reason`),
+          check(badAccepted.length === 0, `accepted: ${badAccepted.slice(0, 5).join(', ')}`),
+          check(badRouted === 0, `${badRouted} routed`),
+        ],
+        started,
+      );
+      const aloResult = result(
         'at-least-once',
         `${fmtInt(ops.length)} instructions × ${COPIES} publishes on the Pub/Sub emulator, every third delivery nacked first`,
         [
@@ -164,16 +208,14 @@ export async function runAtLeastOnceScenario(o: AtLeastOnceOptions): Promise<Sce
           ['route re-publishes (the edge takes one per operation_id)', republished],
         ],
         [
-          check(
-            handled.size === ops.length * COPIES,
-            `${ops.length * COPIES - handled.size} messages not handled in time`,
-          ),
+          check(handled.size === expected, `${expected - handled.size} messages not handled in time`),
           check(lost === 0, `${lost} instructions lost`),
           check(duplicateOrders === 0, 'an operation_id stored twice'),
           check(duplicateEvents === 0, `${duplicateEvents} timelines with an event twice`),
         ],
         started,
       );
+      return [aloResult, badResult];
     } finally {
       await platform.close();
     }

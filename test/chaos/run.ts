@@ -17,6 +17,7 @@ export interface Sizes {
   velocityLimit: number;
   atLeastOnce: number;
   killSwitchRuns: number;
+  pubsubBadInputs: number;
 }
 
 export const FULL: Sizes = {
@@ -27,6 +28,7 @@ export const FULL: Sizes = {
   velocityLimit: 10,
   atLeastOnce: 10_000,
   killSwitchRuns: 5,
+  pubsubBadInputs: 10_000,
 };
 export const REDUCED: Sizes = {
   badInputs: 600,
@@ -36,6 +38,7 @@ export const REDUCED: Sizes = {
   velocityLimit: 5,
   atLeastOnce: 200,
   killSwitchRuns: 1,
+  pubsubBadInputs: 200,
 };
 
 export async function runChaos(o: {
@@ -68,10 +71,12 @@ export async function runChaos(o: {
   if (wants('at-least-once')) {
     o.progress?.(`chaos: at-least-once, ${o.sizes.atLeastOnce} instructions × 3 on Pub/Sub ...`);
     out.push(
-      await runAtLeastOnceScenario({
+      ...(await runAtLeastOnceScenario({
         instructions: o.sizes.atLeastOnce,
-        timeoutMs: Math.max(60_000, o.sizes.atLeastOnce * 60),
-      }),
+        badInputs: o.sizes.pubsubBadInputs,
+        seed: o.seed,
+        timeoutMs: Math.max(60_000, (o.sizes.atLeastOnce + o.sizes.pubsubBadInputs) * 60),
+      })),
     );
   }
   if (wants('kill-switch')) {
