@@ -59,12 +59,12 @@ interface CachedHead {
   version: number;
 }
 
-export function auditOrderStore(
-  store: OrderStore,
+export function auditOrderStore<S extends OrderStore>(
+  store: S,
   sink: AuditSink,
   onError: AuditErrorHandler,
   options: { cacheSize?: number } = {},
-): OrderStore {
+): S {
   const heads = new Lru<string, CachedHead>(options.cacheSize ?? 10_000);
   const write = async (stream: string, fn: () => Promise<void>) => {
     try {
@@ -73,54 +73,60 @@ export function auditOrderStore(
       onError(err, stream);
     }
   };
-  return {
-    async create(order: OrderRecord, events: OrderEvent[]): Promise<CreateResult> {
-      const r = await store.create(order, events);
-      if (r.created) {
-        const stream = orderStream(order.operation_id);
-        await write(stream, async () => {
-          const out = appendRecords(stream, null, events.map(eventEntry));
-          if (out.head !== null) heads.set(order.operation_id, { head: out.head, version: r.order.version });
-          await sink.append(out.records);
-        });
-      }
-      return r;
-    },
-    async transition(
-      operationId: string,
-      expectedVersion: number,
-      next: OrderRecord,
-      events: OrderEvent[],
-      fills?: Fill[],
-    ): Promise<TransitionResult> {
-      const r = await store.transition(operationId, expectedVersion, next, events, fills);
-      if (r.ok && events.length > 0) {
-        const stream = orderStream(operationId);
-        await write(stream, async () => {
-          const cached = heads.get(operationId);
-          let records: ReturnType<typeof appendRecords>;
-          if (cached !== undefined && cached.version === expectedVersion) {
-            records = appendRecords(stream, cached.head, events.map(eventEntry));
-          } else {
-            // Someone else moved the order since we last wrote it: the stored timeline says where the chain is.
-            const all = chainRecords(stream, (await store.timeline(operationId)).map(eventEntry));
-            const mine = all.slice(all.length - events.length);
-            const last = all.at(-1);
-            records = { records: mine, head: last === undefined ? null : { seq: last.seq, hash: last.hash } };
-          }
-          if (records.head !== null) heads.set(operationId, { head: records.head, version: r.order.version });
-          await sink.append(records.records);
-        });
-      }
-      return r;
-    },
-    get: (id) => store.get(id),
-    timeline: (id) => store.timeline(id),
-    fills: (id) => store.fills(id),
-    query: (q) => store.query(q),
-    health: () => store.health(),
-    close: () => store.close(),
+  const create = async (order: OrderRecord, events: OrderEvent[]): Promise<CreateResult> => {
+    const r = await store.create(order, events);
+    if (r.created) {
+      const stream = orderStream(order.operation_id);
+      await write(stream, async () => {
+        const out = appendRecords(stream, null, events.map(eventEntry));
+        if (out.head !== null) heads.set(order.operation_id, { head: out.head, version: r.order.version });
+        await sink.append(out.records);
+      });
+    }
+    return r;
   };
+  const transition = async (
+    operationId: string,
+    expectedVersion: number,
+    next: OrderRecord,
+    events: OrderEvent[],
+    fills?: Fill[],
+  ): Promise<TransitionResult> => {
+    const r = await store.transition(operationId, expectedVersion, next, events, fills);
+    if (r.ok && events.length > 0) {
+      const stream = orderStream(operationId);
+      await write(stream, async () => {
+        const cached = heads.get(operationId);
+        let out: ReturnType<typeof appendRecords>;
+        if (cached !== undefined && cached.version === expectedVersion) {
+          out = appendRecords(stream, cached.head, events.map(eventEntry));
+        } else {
+          // Someone else moved the order since we last wrote it: the stored timeline says where the chain is.
+          const all = chainRecords(stream, (await store.timeline(operationId)).map(eventEntry));
+          const last = all.at(-1);
+          out = {
+            records: all.slice(all.length - events.length),
+            head: last === undefined ? null : { seq: last.seq, hash: last.hash },
+          };
+        }
+        if (out.head !== null) heads.set(operationId, { head: out.head, version: r.order.version });
+        await sink.append(out.records);
+      });
+    }
+    return r;
+  };
+  return decorate(store, { create, transition });
+}
+
+/** `target` with some methods replaced; everything else (and `instanceof`) is the target's. */
+function decorate<S extends object>(target: S, overrides: Readonly<Record<string, unknown>>): S {
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      if (typeof prop === 'string' && Object.hasOwn(overrides, prop)) return overrides[prop];
+      const v: unknown = Reflect.get(t, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    },
+  });
 }
 
 function scopeKey(scope: TradingScope): string {
@@ -189,11 +195,5 @@ export function auditTradingStateStore<S extends TradingStateStore>(
     }
     return entry;
   };
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop === 'set') return set;
-      const v: unknown = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
+  return decorate(store, { set });
 }
