@@ -4,7 +4,7 @@
  *   npm run chaos                 the full run (10,000 malformed instructions, ...)
  *   npm run chaos -- --reduced    the reduced run that `npm test` includes
  *   npm run chaos -- --only bad-input,secrets,limits,at-least-once [--seed 7] [--json]
- *     [--at-least-once-count N]
+ *     [--at-least-once-count N] [--pubsub-bad-count N]
  *
  * Prints the table of figures; exit code 0 when every goal held, 1 otherwise.
  */
@@ -19,6 +19,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--only <names>', `comma-separated scenarios (${SCENARIOS.join(', ')})`)
     .option('--seed <n>', 'seed of the generated inputs', '42')
     .option('--at-least-once-count <n>', 'instructions of the at-least-once scenario (full run: 10,000)')
+    .option('--pubsub-bad-count <n>', 'malformed instructions over Pub/Sub (full run: 10,000)')
     .option('--json', 'print the results as JSON');
   program.parse(argv);
   const opts = program.opts<{
@@ -27,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
     seed: string;
     json?: boolean;
     atLeastOnceCount?: string;
+    pubsubBadCount?: string;
   }>();
   const only = opts.only?.split(',').map((s) => s.trim()) as Scenario[] | undefined;
   for (const s of only ?? []) {
@@ -40,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
     sizes: {
       ...(opts.reduced ? REDUCED : FULL),
       ...(opts.atLeastOnceCount ? { atLeastOnce: Number(opts.atLeastOnceCount) } : {}),
+      ...(opts.pubsubBadCount ? { pubsubBadInputs: Number(opts.pubsubBadCount) } : {}),
     },
     seed: Number(opts.seed),
     only,

@@ -28,6 +28,7 @@ export interface AtLeastOnceOptions {
   /** Malformed instructions published once each (test/chaos/bad-input.ts), expected dead-lettered with a reason. */
   badInputs: number;
   seed: number;
+  progress?: ((line: string) => void) | undefined;
   /** Give up waiting after this long (the scenario is bounded). */
   timeoutMs: number;
 }
@@ -140,6 +141,7 @@ export async function runAtLeastOnceScenario(o: AtLeastOnceOptions): Promise<Sce
           { op, copy: String(copy) },
         );
       });
+      o.progress?.(`  published ${ops.length * COPIES} instructions`);
       const bad = badInputs(o.badInputs, o.seed, 1024 * 1024 + 1);
       await pool(16, bad.length, async (i) => {
         await platform.bus.publish('orders.requests', (bad[i] as (typeof bad)[number]).body, {
@@ -150,8 +152,16 @@ export async function runAtLeastOnceScenario(o: AtLeastOnceOptions): Promise<Sce
       });
       const expected = ops.length * COPIES + bad.length;
       const deadline = Date.now() + o.timeoutMs;
-      while ((handled.size < expected || deadLetters.size < bad.length) && Date.now() < deadline)
+      let shown = Date.now();
+      while ((handled.size < expected || deadLetters.size < bad.length) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 250));
+        if (Date.now() - shown > 10_000) {
+          shown = Date.now();
+          o.progress?.(
+            `  handled ${handled.size}/${expected}, dead letters ${deadLetters.size}/${bad.length}`,
+          );
+        }
+      }
       // Let the last routes arrive.
       const routesDeadline = Date.now() + 10_000;
       while (routes.size < ops.length && Date.now() < routesDeadline)

@@ -75,6 +75,7 @@ export async function runChaos(o: {
         instructions: o.sizes.atLeastOnce,
         badInputs: o.sizes.pubsubBadInputs,
         seed: o.seed,
+        progress: o.progress,
         timeoutMs: Math.max(60_000, (o.sizes.atLeastOnce + o.sizes.pubsubBadInputs) * 60),
       })),
     );
