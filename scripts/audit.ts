@@ -8,7 +8,8 @@
  * from an earlier day is checked against that day's last record (and refused when the trail holds
  * earlier days but none of them has the stream: its first records are missing). Prints a summary
  * and the first broken record (file, line, stream, seq, reason). Exit code 0 when the chain holds,
- * 1 when a record is broken, 2 for bad arguments or an unreadable location.
+ * 1 when a record is broken or the day has no records at all, 2 for bad arguments or an unreadable
+ * location.
  */
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
@@ -25,8 +26,13 @@ export async function verifyDay(location: string, day: string): Promise<VerifyRe
 }
 
 export function formatReport(day: string, location: string, r: VerifyReport): string {
+  const verdict = !r.ok
+    ? 'BROKEN'
+    : r.records === 0
+      ? 'NO RECORDS (nothing to verify: wrong --dir or --day?)'
+      : 'OK';
   const out = [
-    `audit trail ${location} ${day}: ${r.ok ? 'OK' : 'BROKEN'}`,
+    `audit trail ${location} ${day}: ${verdict}`,
     `  records ${r.records}, streams ${r.streams}, continued from an earlier day ${r.continued}, exact duplicates ignored ${r.duplicates}`,
   ];
   if (r.first_broken !== null) {
@@ -61,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(
           `${opts.json ? JSON.stringify(report, null, 2) : formatReport(opts.day, opts.dir, report)}\n`,
         );
-        code = report.ok ? 0 : 1;
+        code = report.ok && report.records > 0 ? 0 : 1;
       } catch (err) {
         process.stderr.write(`audit verify: ${err instanceof Error ? err.message : String(err)}\n`);
         code = 2;
