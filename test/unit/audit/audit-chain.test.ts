@@ -62,7 +62,7 @@ describe('the hash chain', () => {
     expect(chain[0]?.prev_hash).toBe(GENESIS_HASH);
     for (let i = 1; i < chain.length; i++) expect(chain[i]?.prev_hash).toBe(chain[i - 1]?.hash);
     for (const r of chain) expect(hashOf(r)).toBe(r.hash);
-    expect((chain[0]?.payload as { ts_event: unknown }).ts_event).toBe(String(T0));
+    expect((chain[0] as AuditRecord).payload).toMatchObject({ ts_event: String(T0) });
     expect(verifyChain(lines(chain))).toMatchObject({ ok: true, records: 5, streams: 1, first_broken: null });
   });
 
