@@ -41,6 +41,7 @@ import {
 } from '../shared/app/order-pipeline.ts';
 import type { OrderService } from '../shared/app/order-service.ts';
 import { CachedTradingStateReader } from '../shared/app/trading-state-cache.ts';
+import type { AuditSink } from '../shared/audit/sink.ts';
 import type { AppConfig } from '../shared/config/schema.ts';
 import type { Nanos } from '../shared/domain/time.ts';
 import type { AlgoStateStore } from '../shared/ports/algo-state-store.ts';
@@ -54,6 +55,9 @@ import type { OrderStore } from '../shared/ports/order-store.ts';
 import type { PositionStore } from '../shared/ports/position-store.ts';
 import type { RiskLedgerStore } from '../shared/ports/risk-ledger-store.ts';
 import type { TradingStateStore } from '../shared/ports/trading-state-store.ts';
+import { BusAuditSink } from './audit/audit-sink.bus.ts';
+import { LocalAuditSink } from './audit/audit-sink.local.ts';
+import { auditOrderStore, auditTradingStateStore } from './audit/audited-stores.ts';
 import { FirestoreAlgoStateStore } from './firestore/algo-state.firestore.ts';
 import { FirestoreLeaseStore } from './firestore/lease-store.firestore.ts';
 import { FirestoreMarketStateStore } from './firestore/market-state.firestore.ts';
@@ -121,6 +125,11 @@ export interface CreatePlatformOptions {
   warn?: ((message: string) => void) | undefined;
   /** Local journals: fdatasync every commit (default false: survives a process crash, not power loss). */
   fsync?: boolean | undefined;
+  /**
+   * Where the audit trail goes (infra/audit): default `<data_dir>/audit` with the in-memory bus, the
+   * `audit.records` topic with Pub/Sub; `false` for none.
+   */
+  audit?: AuditSink | false | undefined;
 }
 
 /**
@@ -447,14 +456,31 @@ export async function createPlatform(
       adapter: 'blob store instruments/<date>.json, else config/instruments.json',
     });
 
+    // Audit trail: every order event and trading-state change, hash-chained (infra/audit).
+    const auditSink =
+      options.audit === false
+        ? null
+        : (options.audit ??
+          (bus instanceof PubSubEventBus
+            ? new BusAuditSink(bus)
+            : new LocalAuditSink(join(dataDir(config), 'audit'))));
+    const auditWarn = (err: unknown, stream: string) =>
+      ctx.warn(
+        `audit trail: could not append ${stream}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    const auditedOrders = auditSink === null ? orders : auditOrderStore(orders, auditSink, auditWarn);
+    const auditedTradingState =
+      auditSink === null ? tradingState : auditTradingStateStore(tradingState, auditSink, auditWarn);
+    if (auditSink !== null) scope.adopt('audit_sink', auditSink, { close: (a) => a.close() });
+
     return {
       config,
-      orders,
+      orders: auditedOrders,
       positions,
       bus,
       blobs,
       riskLedger,
-      tradingState,
+      tradingState: auditedTradingState,
       marketState,
       instruments,
       algoStates,

@@ -31,8 +31,9 @@ import { createPlatform, createPlatformOrderService, type Env, type Platform } f
 import { loadConfig } from '../infra/config/load-config.ts';
 import { createPlatformRebalanceService, openPortfolioStateStore } from '../infra/rebalance/compose.ts';
 import { redactConfig } from '../shared/config/redact.ts';
-import { type AppConfig, EMBEDDED_CONFIG, parseConfig } from '../shared/config/schema.ts';
+import { type AppConfig, EMBEDDED_CONFIG, isLoopbackHost, parseConfig } from '../shared/config/schema.ts';
 import { ValidationError } from '../shared/domain/errors.ts';
+import { authOptionsFromConfig } from './api/auth/index.ts';
 import type { ComponentStatus, VenueHealth } from './api/health/index.ts';
 import { createApp } from './api/index.ts';
 import type { ApiEnv } from './api/types.ts';
@@ -388,9 +389,19 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         ...(await started.health()),
         ...(runningEdge === null ? {} : await runningEdge.health()),
       }));
+    const host = options.host ?? config.server.host;
+    if (config.auth.mode === 'none' && !isLoopbackHost(host)) {
+      throw new ValidationError('CONFIG_INVALID', [
+        {
+          path: 'server.host',
+          message: `binding ${host} opens the API beyond this machine: configure auth (auth.mode google) or bind 127.0.0.1`,
+        },
+      ]);
+    }
     const wired = consoleWiring;
     const app = createApp({
       ...wired.deps,
+      auth: await authOptionsFromConfig(config.auth),
       orders: createPlatformOrderService(platform),
       positions: platform.positions,
       health: { checks: platform.health, venues: venueHealth },
@@ -420,7 +431,6 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     });
     if (rebalance === null) await portfolioState.close();
     const runningRebalance = rebalance;
-    const host = options.host ?? config.server.host;
     const { server, port } = await listen(app, options.port ?? resolvePort(config, env), host);
     const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     const url = `http://${shown}:${port}`;

@@ -141,6 +141,9 @@ const OrderInstructionSchema = z.looseObject({
 
 const eventBase = { operation_id: nonEmpty, ts_event: nanos, ts_init: nanos };
 
+/** Who asked for a change over the API (events carry it as `by`). */
+const CallerRefSchema = z.object({ id: z.string(), source: z.string() });
+
 export const OrderEventSchema = z.discriminatedUnion('type', [
   z.looseObject({
     type: z.literal('OrderReceived'),
@@ -148,6 +151,7 @@ export const OrderEventSchema = z.discriminatedUnion('type', [
     order_id: nonEmpty,
     instruction: OrderInstructionSchema,
     parent_order_id: nonEmpty.nullable(),
+    by: CallerRefSchema.optional(),
   }),
   z.looseObject({
     type: z.literal('OrderRiskApproved'),
@@ -180,8 +184,18 @@ export const OrderEventSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('OrderAccepted'), ...eventBase, venue_order_id: z.string() }),
   z.looseObject({ type: z.literal('OrderRejected'), ...eventBase, reason: z.string() }),
   z.looseObject({ type: z.literal('OrderFilled'), ...eventBase, fill: FillSchema }),
-  z.looseObject({ type: z.literal('OrderCancelRequested'), ...eventBase, reason: z.string() }),
-  z.looseObject({ type: z.literal('OrderCanceled'), ...eventBase, reason: z.string() }),
+  z.looseObject({
+    type: z.literal('OrderCancelRequested'),
+    ...eventBase,
+    reason: z.string(),
+    by: CallerRefSchema.optional(),
+  }),
+  z.looseObject({
+    type: z.literal('OrderCanceled'),
+    ...eventBase,
+    reason: z.string(),
+    by: CallerRefSchema.optional(),
+  }),
   z.looseObject({ type: z.literal('OrderExpired'), ...eventBase, reason: z.string() }),
 ]);
 

@@ -20,7 +20,7 @@
 import type { AppConfig, VenueConfig } from '../config/schema.ts';
 import { fmt, toDec } from '../domain/decimal.ts';
 import type { Issue } from '../domain/errors.ts';
-import type { OrderEvent, OrderRejected, RiskCheckResult, VenueScore } from '../domain/events.ts';
+import type { CallerRef, OrderEvent, OrderRejected, RiskCheckResult, VenueScore } from '../domain/events.ts';
 import {
   canonicalInstrumentId,
   type InstrumentType,
@@ -280,8 +280,9 @@ class OrderPipeline {
       this.decideRisk(ledgers[scope] as RiskLedger, scope, instruction, ctx, routing, now),
     );
 
-    const { order, events: built } = this.buildOrder(instruction, risk, routing, now);
-    const events = withRequester(built, 'OrderReceived', source.actor);
+    const built = this.buildOrder(instruction, risk, routing, now);
+    const order = built.order;
+    const events = stampCaller(built.events, source.caller);
     const created = await this.d.orders.create(order, events);
     const reserved = risk.kind !== 'denied';
     if (!created.created) {
@@ -479,9 +480,10 @@ class OrderPipeline {
       },
       rejected,
     ];
-    const order = applyEvents(null, events);
-    const created = await this.d.orders.create(order, events);
-    if (created.created) await this.publishUpdate(order, events, now);
+    const stamped = stampCaller(events, source.caller);
+    const order = applyEvents(null, stamped);
+    const created = await this.d.orders.create(order, stamped);
+    if (created.created) await this.publishUpdate(order, stamped, now);
     return {
       kind: 'invalid',
       code,
@@ -652,7 +654,8 @@ class OrderPipeline {
         await this.publishVenueCancel(order, reason, now);
         return { kind: 'cancel_requested', reply: toOrderReply(order, await this.fillsOf(order)) };
       }
-      const d = decide({ type: 'RequestCancel', ts_event: now, ts_init: now, reason }, order);
+      const decided = decide({ type: 'RequestCancel', ts_event: now, ts_init: now, reason }, order);
+      const d = decided.success ? { ...decided, data: stampCaller(decided.data, source.caller) } : decided;
       if (!d.success) {
         return {
           kind: 'not_cancelable',
@@ -661,7 +664,7 @@ class OrderPipeline {
         };
       }
       const next = applyEvents(order, d.data);
-      const events = withRequester(d.data, 'OrderCancelRequested', source.actor);
+      const events = d.data;
       const r = await this.d.orders.transition(operationId, order.version, next, events);
       if (!r.ok) {
         if (r.reason === 'not_found') return { kind: 'not_found', operation_id: operationId };
@@ -938,16 +941,6 @@ function resumedChecks(risk: { reservation: Reservation; ledger_version: number 
   ];
 }
 
-/** Stamp who asked on the events of one type (the order's received / cancel-requested event). */
-function withRequester(
-  events: OrderEvent[],
-  type: 'OrderReceived' | 'OrderCancelRequested',
-  actor: string | undefined,
-): OrderEvent[] {
-  if (actor === undefined) return events;
-  return events.map((e) => (e.type === type ? { ...e, requested_by: actor } : e));
-}
-
 /** The price risk valued the order at, from its OrderRiskApproved checks. */
 function referencePriceOf(timeline: readonly OrderEvent[]): string | null {
   for (const e of timeline) {
@@ -956,4 +949,15 @@ function referencePriceOf(timeline: readonly OrderEvent[]): string | null {
     }
   }
   return null;
+}
+
+/** Record who asked (an API caller) on the events that start an order or its cancel. */
+function stampCaller(events: OrderEvent[], caller: CallerRef | undefined): OrderEvent[] {
+  if (caller === undefined) return events;
+  const by = { id: caller.id, source: caller.source };
+  return events.map((e) =>
+    e.type === 'OrderReceived' || e.type === 'OrderCancelRequested' || e.type === 'OrderCanceled'
+      ? { ...e, by }
+      : e,
+  );
 }

@@ -10,7 +10,7 @@
  */
 
 import type { Issue } from '../domain/errors.ts';
-import type { OrderEvent } from '../domain/events.ts';
+import type { CallerRef, OrderEvent } from '../domain/events.ts';
 import type { OrderReply } from '../domain/schemas.ts';
 import type { Fill, OrderRecord } from '../domain/types.ts';
 import type { OrderQuery } from '../ports/order-store.ts';
@@ -21,8 +21,8 @@ export interface SubmitSource {
   /** Pub/Sub message id (poison input without a usable operation_id is recorded under it). */
   message_id?: string | undefined;
   delivery_attempt?: number | undefined;
-  /** Who asked (the verified caller of an HTTP request); recorded as `requested_by` on the order's timeline. */
-  actor?: string | undefined;
+  /** The authenticated caller of an HTTP call, recorded in the order's timeline. */
+  caller?: CallerRef | undefined;
 }
 
 export type SubmitOutcome =

@@ -457,6 +457,85 @@ const rebalanceSchema = z.strictObject({
   backtest_slippage_bps: nonNegNumber().default(5),
 });
 
+// ---------------------------------------------------------------------------------------------
+// auth: who may call the HTTP API (stateful/api/auth, docs/security.md)
+// ---------------------------------------------------------------------------------------------
+
+export const AUTH_MODES = ['none', 'google'] as const;
+export const AUTH_ROLES = ['viewer', 'trader', 'operator', 'admin'] as const;
+export type AuthRole = (typeof AUTH_ROLES)[number];
+
+/** `user:alice@example.com`, `serviceAccount:bot@p.iam.gserviceaccount.com`, `domain:example.com`. */
+const principal = z
+  .string()
+  .regex(
+    /^(user:[^\s@]+@[^\s@]+|serviceAccount:[^\s@]+@[^\s@]+|domain:[a-z0-9.-]+\.[a-z]{2,})$/i,
+    'expected user:<email>, serviceAccount:<email> or domain:<domain>',
+  );
+
+/** A key set: an https:// JWKS URL, or a file:// JSON Web Key Set (tests, air-gapped set-ups). */
+const jwksUrl = z.url({ protocol: /^(https|file)$/, error: 'expected an https:// or file:// URL of a JWKS' });
+
+const authGrantSchema = z.strictObject({
+  principal,
+  roles: z.array(z.enum(AUTH_ROLES)).min(1),
+  /** Strategies a trader may submit and cancel for; `*` for all (default). */
+  strategies: z.array(z.string().min(1)).min(1).default(['*']),
+});
+
+const authSchema = z
+  .strictObject({
+    /** `none`: no identity check, the caller is the local operator (loopback only). */
+    mode: z.enum(AUTH_MODES).default('none'),
+    /** Accepted `aud` of Google-signed ID tokens (`Authorization: Bearer`), e.g. the service URL. */
+    audiences: z.array(z.string().min(1)).default([]),
+    /** Accepted `aud` of IAP assertions (`x-goog-iap-jwt-assertion`): `/projects/<n>/global/backendServices/<id>`. */
+    iap_audiences: z.array(z.string().min(1)).default([]),
+    oidc_jwks_url: jwksUrl.default('https://www.googleapis.com/oauth2/v3/certs'),
+    iap_jwks_url: jwksUrl.default('https://www.gstatic.com/iap/verify/public_key-jwk'),
+    /** Tolerated clock difference when checking `exp` / `nbf` / `iat`. */
+    clock_tolerance_sec: num(z.number().int().min(0).max(300)).default(30),
+    grants: z.array(authGrantSchema).default([]),
+    rate_limit: z
+      .strictObject({
+        enabled: bool().default(true),
+        /** Sustained requests per second per caller, and the burst above it. */
+        requests_per_second: num(z.number().positive()).default(20),
+        burst: posInt().default(40),
+        /** Mutating calls (submit, cancel, trading state) per second per caller, and their burst. */
+        mutations_per_second: num(z.number().positive()).default(10),
+        mutation_burst: posInt().default(20),
+      })
+      .prefault({}),
+  })
+  .superRefine((v, ctx) => {
+    if (v.mode === 'google' && v.audiences.length === 0 && v.iap_audiences.length === 0) {
+      ctx.issues.push({
+        code: 'custom',
+        path: ['audiences'],
+        message: 'mode google needs at least one audience (audiences or iap_audiences)',
+        input: undefined,
+      });
+    }
+    if (v.mode === 'google' && v.grants.length === 0) {
+      ctx.issues.push({
+        code: 'custom',
+        path: ['grants'],
+        message: 'mode google needs at least one grant, or nobody can call the API',
+        input: undefined,
+      });
+    }
+  });
+
+/** Interfaces that only this machine can reach: anything else needs `auth.mode` other than none. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
 /** The venue a minimal file gets: the simulated venue serving every instrument type. */
 export const DEFAULT_VENUE = { id: 'SIM', exchange: 'simulated', mode: 'SIMULATED' } as const;
 
@@ -485,6 +564,7 @@ export function makeConfigSchema(context: SchemaContext) {
       server: serverSchema.prefault({}),
       recording: recordingSchema.prefault({}),
       rebalance: rebalanceSchema.prefault({}),
+      auth: authSchema.prefault({}),
     })
     .superRefine(
       (cfg, ctx) => {
@@ -507,6 +587,12 @@ export function makeConfigSchema(context: SchemaContext) {
             }
           });
         });
+        if (cfg.auth.mode === 'none' && !isLoopbackHost(cfg.server.host)) {
+          issue(
+            ['server', 'host'],
+            `binding ${cfg.server.host} opens the API beyond this machine: configure auth (auth.mode google) or bind 127.0.0.1`,
+          );
+        }
         for (const type of INSTRUMENT_TYPES) {
           cfg.router.candidates[type]?.forEach((id, k) => {
             const v = venues.get(id);
@@ -529,7 +615,7 @@ export function makeConfigSchema(context: SchemaContext) {
           }
         }
       },
-      whenClean('venues', 'router', 'risk'),
+      whenClean('venues', 'router', 'risk', 'server', 'auth'),
     )
     .transform((cfg) => {
       // Omitted router candidates: every enabled venue serving the type, in file order.
@@ -569,6 +655,7 @@ export type LoggingConfig = AppConfig['logging'];
 export type ServerConfig = AppConfig['server'];
 export type RecordingConfig = AppConfig['recording'];
 export type RebalanceConfig = AppConfig['rebalance'];
+export type AuthConfig = AppConfig['auth'];
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
@@ -702,4 +789,5 @@ export const EMBEDDED_CONFIG = {
   storage: { order_store: 'local', bus: 'memory', blob: 'local', data_dir: '${EXEC_DATA_DIR:-.data}' },
   logging: { level: '${LOG_LEVEL:-info}', log_orders: true, log_fills: true },
   server: { host: '${HOST:-127.0.0.1}', port: '${PORT:-8080}' },
+  auth: { rate_limit: { enabled: '${EXEC_API_RATE_LIMIT:-true}' } },
 } as const satisfies AppConfigInput;

@@ -34,12 +34,20 @@ export interface VenueScore {
   reason?: string | undefined;
 }
 
+/** Who asked for a change over the API (`user:alice@example.com` via `iap`, or `local`). */
+export interface CallerRef {
+  id: string;
+  source: string;
+}
+
 export interface OrderReceived extends OrderEventBase {
   type: 'OrderReceived';
   /** The id our OMS gave the order (so a timeline rebuilds the record on its own). */
   order_id: string;
   instruction: OrderInstruction;
   parent_order_id: string | null;
+  /** The caller who submitted it over the API. */
+  by?: CallerRef | undefined;
 }
 export interface OrderRiskApproved extends OrderEventBase {
   type: 'OrderRiskApproved';
@@ -80,10 +88,13 @@ export interface OrderFilled extends OrderEventBase {
 export interface OrderCancelRequested extends OrderEventBase {
   type: 'OrderCancelRequested';
   reason: string;
+  /** The caller who asked for the cancel over the API. */
+  by?: CallerRef | undefined;
 }
 export interface OrderCanceled extends OrderEventBase {
   type: 'OrderCanceled';
   reason: string;
+  by?: CallerRef | undefined;
 }
 export interface OrderExpired extends OrderEventBase {
   type: 'OrderExpired';

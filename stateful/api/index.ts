@@ -21,7 +21,7 @@
  *
  * Every error goes through one `onError` (stateful/api/errors); every JSON body through one
  * replacer (stateful/api/json). Each request gets an id (`X-Request-Id`, taken from the request
- * when the caller sends one) and the caller's identity (stateful/api/identity), is counted and
+ * when the caller sends one) and the caller's verified identity (stateful/api/auth), is counted and
  * timed by route, and logged as one line.
  */
 import { Hono } from 'hono';
@@ -33,6 +33,7 @@ import type { BlobStore } from '../../shared/ports/blob-store.ts';
 import type { PositionStore } from '../../shared/ports/position-store.ts';
 import { silentLogger } from '../observability/logger/index.ts';
 import { createMetrics, type Metrics, meterOrderService } from '../observability/metrics/index.ts';
+import { type AuthOptions, authMiddleware } from './auth/index.ts';
 import { backtestRoutes } from './backtests/index.ts';
 import { type CatalogDeps, catalogRoutes } from './catalog/index.ts';
 import { mountConsole } from './console-assets.ts';
@@ -40,7 +41,6 @@ import { devRoutes, type LocalExchangeControl } from './dev/index.ts';
 import { ApiError, createErrorHandler, notFoundHandler } from './errors/index.ts';
 import { type EventFeed, eventRoutes } from './events/index.ts';
 import { type HealthCheck, healthRoutes, type VenueHealth } from './health/index.ts';
-import { type Identify, identityMiddleware } from './identity/index.ts';
 import { httpMetrics, metricsRoutes, routeLabel } from './metrics/index.ts';
 import { type OpenApiInfo, openApiRoutes } from './openapi/index.ts';
 import { type OrderReader, orderRoutes } from './orders/index.ts';
@@ -74,9 +74,12 @@ export interface ApiDeps {
   /** Log one line per order submitted or canceled over HTTP (config `logging.log_orders`, default true). */
   logOrders?: boolean | undefined;
   maxBodyBytes?: number | undefined;
+  /**
+   * Who may call what (stateful/api/auth). Default: auth off — every caller is the local operator
+   * (`npm start` then listens on loopback only) and no rate limits.
+   */
+  auth?: AuthOptions | undefined;
   openapi?: OpenApiInfo | undefined;
-  /** Names the caller of every request (default: IAP / Cloud Run IAM headers, else the local address). */
-  identify?: Identify | undefined;
   /** Latest mids for `GET /api/positions/view` (absent: no unrealized PnL or exposure). */
   marks?: PositionMarks | undefined;
   /** `GET|PUT /api/trading-state` (absent: not served). */
@@ -108,7 +111,6 @@ export function createApp(deps: ApiDeps): Hono<ApiEnv> {
 
   const app = new Hono<ApiEnv>();
   app.use(requestId());
-  app.use(identityMiddleware(deps.identify));
   app.use(httpMetrics(metrics));
   app.use(async (c, next) => {
     const started = performance.now();
@@ -129,13 +131,22 @@ export function createApp(deps: ApiDeps): Hono<ApiEnv> {
     '/api/*',
     bodyLimit({
       maxSize: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-      onError: () => {
+      onError: (c) => {
+        // The rest of the body is never read: the connection cannot carry another request.
+        c.header('Connection', 'close');
         throw new ApiError(
           413,
           'payload_too_large',
           `request body exceeds ${deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes`,
         );
       },
+    }),
+  );
+  // The one wiring point of authentication, authorization and per-caller rate limits: sets `caller`.
+  app.use(
+    authMiddleware({
+      strategyOfOrder: async (id) => (await orders.get(id))?.order.strategy_id ?? null,
+      ...(deps.auth ?? { mode: 'none' }),
     }),
   );
 

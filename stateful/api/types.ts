@@ -1,5 +1,8 @@
 import type { RequestIdVariables } from 'hono/request-id';
-import type { IdentityVariables } from './identity/index.ts';
+import type { AuthVariables } from './auth/index.ts';
 
-/** The hono environment of every API route: the request id and the caller's identity. */
-export type ApiEnv = { Variables: RequestIdVariables & Partial<IdentityVariables> };
+/**
+ * The hono environment of every API route: the request id set by the request-id middleware, and
+ * the caller set by the auth middleware (stateful/api/auth).
+ */
+export type ApiEnv = { Variables: RequestIdVariables & AuthVariables };

@@ -6,36 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FirestoreMarketStateStore } from '../../infra/firestore/market-state.firestore.ts';
-import { FirestoreOrderStore } from '../../infra/firestore/order-store.firestore.ts';
-import { FirestorePositionStore } from '../../infra/firestore/position-store.firestore.ts';
-import { FirestoreRiskLedgerStore } from '../../infra/firestore/risk-ledger.firestore.ts';
-import { FirestoreTradingStateStore } from '../../infra/firestore/trading-state.firestore.ts';
-import { createOrderService, pipelineSettingsFromConfig } from '../../shared/app/order-pipeline.ts';
-import { CachedTradingStateReader } from '../../shared/app/trading-state-cache.ts';
 import { toDec } from '../../shared/domain/decimal.ts';
 import type { OrderDenied } from '../../shared/domain/events.ts';
-import { NANOS_PER_MILLI, type Nanos } from '../../shared/domain/time.ts';
-import type { Clock } from '../../shared/ports/clock.ts';
-import { StaticInstrumentCatalog } from '../../shared/ports/instrument-catalog.ts';
 import { DEFAULT_LEDGER_SCOPE } from '../../shared/ports/risk-ledger-store.ts';
 import { startOrSkip } from '../support/emulator-guard.ts';
 import { startFirestoreEmulator } from '../support/firestore-emulator.ts';
-import {
-  BTC,
-  embeddedSpecs,
-  marketOrder,
-  putBook,
-  putVenue,
-  RecordingBus,
-  SIM_BTC,
-  testConfig,
-} from '../unit/app/harness.ts';
+import { firestorePipeline, wallClock } from '../support/firestore-pipeline.ts';
+import { BTC, marketOrder, putBook, putVenue, SIM_BTC, testConfig } from '../unit/app/harness.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
-
-/** The wall clock (the shell's clock; shared/ code only ever sees the Clock port). */
-const wallClock: Clock = { now: (): Nanos => BigInt(Date.now()) * NANOS_PER_MILLI };
 
 const emu = await startOrSkip('Firestore', () => startFirestoreEmulator());
 
@@ -50,36 +29,10 @@ describe.skipIf(!emu.ok)('risk under concurrency, on the Firestore emulator', ()
    * One "process" of the platform: its own Firestore client and stores over the shared collections
    * (`prefix`), as one Cloud Function instance would have.
    */
+  /** One "process" of the platform (test/support/firestore-pipeline.ts). */
   async function instance(prefix: string, opts: { groupCommit?: boolean } = {}) {
     if (!emulator) throw new Error('emulator not running');
-    const firestore = emulator.client();
-    const config = testConfig();
-    const orders = new FirestoreOrderStore({ firestore, collectionPrefix: prefix });
-    const ledger = new FirestoreRiskLedgerStore({
-      firestore,
-      collectionPrefix: prefix,
-      groupCommit: opts.groupCommit ?? true,
-    });
-    const market = new FirestoreMarketStateStore({ firestore, collectionPrefix: prefix });
-    const trading = new FirestoreTradingStateStore({ firestore, collectionPrefix: prefix });
-    const bus = new RecordingBus();
-    const service = createOrderService({
-      orders,
-      positions: new FirestorePositionStore({ firestore, collectionPrefix: prefix }),
-      bus,
-      ledger,
-      market,
-      tradingState: new CachedTradingStateReader(trading, {
-        pollMs: config.risk.trading_state_poll_ms,
-        clock: wallClock,
-      }),
-      instruments: new StaticInstrumentCatalog(await embeddedSpecs(), 'config/instruments.json'),
-      clock: wallClock,
-      ...pipelineSettingsFromConfig(config),
-    });
-    // Warm the client (connection set-up is not what we measure).
-    await ledger.get('warm-up');
-    return { service, orders, ledger, market, trading, bus };
+    return firestorePipeline(emulator.client(), prefix, opts);
   }
 
   async function pipeline(opts: { groupCommit?: boolean } = {}) {

@@ -83,13 +83,19 @@ function str(v: unknown): string {
   return typeof v === 'string' ? v : v === null || v === undefined ? '' : JSON.stringify(v);
 }
 
+/** Who asked for the order or its cancel (the verified caller recorded on the event), or ''. */
+function byOf(e: TimelineEventView): string {
+  const by = (e as { by?: unknown }).by;
+  return by !== null && typeof by === 'object' && 'id' in by ? str((by as { id: unknown }).id) : '';
+}
+
 function TimelineItem({ e }: { e: TimelineEventView }) {
   let body = null;
   let summary = '';
   switch (e.type) {
     case 'OrderReceived': {
       const i = e.instruction as Record<string, unknown>;
-      summary = `${str(i.side)} ${str(i.quantity)} ${str(i.instrument_key)} ${str(i.order_type)}${i.price ? ` @ ${str(i.price)}` : ''} ${str(i.time_in_force)} ${str(i.exec_algorithm)}${e.requested_by ? ` — by ${str(e.requested_by)}` : ''}`;
+      summary = `${str(i.side)} ${str(i.quantity)} ${str(i.instrument_key)} ${str(i.order_type)}${i.price ? ` @ ${str(i.price)}` : ''} ${str(i.time_in_force)} ${str(i.exec_algorithm)}${byOf(e) ? ` — by ${byOf(e)}` : ''}`;
       break;
     }
     case 'OrderRiskApproved':
@@ -116,7 +122,7 @@ function TimelineItem({ e }: { e: TimelineEventView }) {
       break;
     }
     default:
-      summary = `${str(e.reason)}${e.requested_by ? ` — by ${str(e.requested_by)}` : ''}`;
+      summary = `${str(e.reason)}${byOf(e) ? ` — by ${byOf(e)}` : ''}`;
   }
   const cls =
     e.type === 'OrderDenied' || e.type === 'OrderRejected' ? 'bad' : e.type === 'OrderFilled' ? 'ok' : '';

@@ -108,7 +108,7 @@ function orderEntry(order: OrderRecord, e: OrderEvent, index: number): Execution
     instrument_key: order.instrument_key,
     operation_id: order.operation_id,
     strategy_id: order.strategy_id,
-    actor: 'requested_by' in e ? str(e.requested_by) || null : null,
+    actor: 'by' in e && e.by !== undefined ? e.by.id : null,
   };
   const what = `${order.side} ${order.quantity} ${order.instrument_key}`;
   switch (e.type) {

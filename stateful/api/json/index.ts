@@ -40,14 +40,25 @@ export function isJsonContentType(header: string | undefined): boolean {
   );
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** The body as UTF-8, strictly: a byte sequence that is not UTF-8 is a 400, never silently replaced. */
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new ValidationError('invalid_json', [{ path: '', message: 'request body is not valid UTF-8' }]);
+  }
+}
+
 /**
  * Read the request body as JSON. `required: false` → an empty body is `undefined`. A non-empty body
- * must be sent as `Content-Type: application/json` (else 415 `unsupported_media_type`) and parse
+ * must be sent as `Content-Type: application/json` (else 415 `unsupported_media_type`), be UTF-8 and parse
  * (else 400 `invalid_json` saying where it broke); a required body that is empty is 400
  * `invalid_json` too.
  */
 export async function readJsonBody(c: Context, opts: { required: boolean; what: string }): Promise<unknown> {
-  const text = await c.req.text();
+  const text = decodeUtf8(new Uint8Array(await c.req.arrayBuffer()));
   if (text.trim() === '') {
     if (!opts.required) return undefined;
     throw new ValidationError('invalid_json', [

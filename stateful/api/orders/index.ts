@@ -15,7 +15,7 @@
  * | cancel: not_cancelable                | 409 with the reason and the order        |
  * | the service throws (transient)        | 503 `unavailable`                        |
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { CancelOutcome, OrderService, SubmitOutcome } from '../../../shared/app/order-service.ts';
 import { ValidationError } from '../../../shared/domain/errors.ts';
@@ -39,6 +39,12 @@ function intakeUnavailable(): ApiError {
     'intake_unavailable',
     'order intake does not run in this process: submit and cancel through Pub/Sub (orders.requests, orders.cancels)',
   );
+}
+
+/** Who made the call, recorded in the order's timeline (set by the auth middleware). */
+function callerRef(c: Context<ApiEnv>): { id: string; source: string } | undefined {
+  const caller = c.get('caller');
+  return caller === undefined ? undefined : { id: caller.id, source: caller.source };
 }
 
 const location = (operationId: string) => `/api/orders/${encodeURIComponent(operationId)}`;
@@ -82,7 +88,7 @@ export function orderRoutes(
     if (!hasIntake(service)) throw intakeUnavailable();
     const body = await readJsonBody(c, { required: true, what: 'an order instruction' });
     const outcome = await callDependency('order service', () =>
-      service.submit(body, { via: 'http', actor: c.get('identity')?.subject }),
+      service.submit(body, { via: 'http', caller: callerRef(c) }),
     );
     log(c, 'order submitted', outcome);
     switch (outcome.kind) {
@@ -150,7 +156,7 @@ export function orderRoutes(
     const request =
       reason === undefined ? { operation_id: operationId } : { operation_id: operationId, reason };
     const outcome = await callDependency('order service', () =>
-      service.cancel(request, { via: 'http', actor: c.get('identity')?.subject }),
+      service.cancel(request, { via: 'http', caller: callerRef(c) }),
     );
     log(c, 'order cancel', outcome);
     switch (outcome.kind) {

@@ -2,7 +2,7 @@
  * The trading state (SPEC "Pre-trade risk"): `GET /api/trading-state` shows the platform's and
  * every strategy's state with the recent changes; `PUT /api/trading-state` sets ACTIVE / REDUCING /
  * HALTED, platform-wide or for one strategy (`strategy_id`), with a required reason. The change is
- * stored with who made it (the verified caller, stateful/api/identity) and when, and is honoured by
+ * stored with who made it (the verified caller, stateful/api/auth) and when, and is honoured by
  * every order intake within `risk.trading_state_poll_ms` (≤ 1 s).
  */
 import { Hono } from 'hono';
@@ -53,7 +53,7 @@ export function tradingStateRoutes(deps: TradingStateDeps): Hono<ApiEnv> {
     const req = parsed.data;
     const scope: TradingScope =
       req.strategy_id === undefined ? GLOBAL_SCOPE : { kind: 'strategy', strategy_id: req.strategy_id };
-    const updatedBy = c.get('identity')?.subject ?? 'unknown';
+    const updatedBy = c.get('caller')?.id ?? 'unknown';
     const entry = await callDependency('trading state store', () =>
       deps.store.set(scope, { state: req.state, reason: req.reason, updated_by: updatedBy }, deps.now()),
     );

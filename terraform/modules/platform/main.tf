@@ -412,3 +412,25 @@ module "monitoring" {
 
   depends_on = [google_project_service.api]
 }
+
+# ---------------------------------------------------------------------------------------------
+# Audit trail (modules/audit): the WORM bucket, the audit.records topic and its Cloud Storage
+# subscription. Every workload that writes orders or trading states may publish to it.
+# ---------------------------------------------------------------------------------------------
+
+module "audit" {
+  source = "../audit"
+
+  project_id       = var.project_id
+  location         = var.region
+  bucket_name      = "${var.project_id}-exec-audit"
+  retention_days   = var.audit_retention_days
+  retention_locked = var.audit_retention_locked
+  labels           = local.labels
+  publishers = {
+    for id in concat([local.service_account], [for name, f in local.functions : "fn-${name}"]) :
+    id => module.iam.members[id]
+  }
+
+  depends_on = [google_project_service.api]
+}

@@ -198,3 +198,17 @@ variable "backlog_age_threshold_seconds" {
   type        = number
   default     = 300
 }
+
+# Audit trail (modules/audit)
+
+variable "audit_retention_days" {
+  description = "How long audit records are kept, protected from deletion and overwrite."
+  type        = number
+  default     = 2557
+}
+
+variable "audit_retention_locked" {
+  description = "Lock the audit bucket's retention policy (irreversible)."
+  type        = bool
+  default     = true
+}

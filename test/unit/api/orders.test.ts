@@ -43,7 +43,7 @@ describe('POST /api/orders', () => {
       'status',
       'venue',
     ]);
-    expect(service.sources).toEqual([{ via: 'http', actor: 'local@unknown' }]);
+    expect(service.sources).toEqual([{ via: 'http', caller: { id: 'local', source: 'local' } }]);
   });
 
   it('answers 201 for a new order whatever its decision (DENIED, REJECTED with the reason)', async () => {
@@ -408,7 +408,7 @@ describe('DELETE /api/orders/:operation_id', () => {
     expect(await json(res)).toMatchObject({ status: 'PENDING_CANCEL' });
     const timeline = await service.store.timeline('OP-12345');
     expect(timeline.at(-1)).toMatchObject({ type: 'OrderCancelRequested', reason: 'strategy flattened' });
-    expect(service.sources.at(-1)).toEqual({ via: 'http', actor: 'local@unknown' });
+    expect(service.sources.at(-1)).toEqual({ via: 'http', caller: { id: 'local', source: 'local' } });
   });
 
   it('accepts a body repeating the same operation_id; refuses a different one at operation_id', async () => {

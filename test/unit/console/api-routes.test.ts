@@ -240,7 +240,7 @@ describe('PUT /api/trading-state', () => {
     });
     expect(await strategy.json()).toMatchObject({
       scope: { kind: 'strategy', strategy_id: 'alpha' },
-      updated_by: 'local@unknown',
+      updated_by: 'local',
     });
     const { body } = await get('/api/trading-state');
     expect(body.state).toBe('HALTED');

@@ -1,7 +1,6 @@
 /** Terminal logs (pretty on a TTY, each stream event once) and the caller's identity. */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { identifyCaller } from '../../../stateful/api/identity/index.ts';
 import { createLogger, shouldPrettyPrint } from '../../../stateful/observability/logger/index.ts';
 import { eventOnceLog, streamEventKey } from '../../../stateful/observability/logger/once.ts';
 
@@ -56,30 +55,5 @@ describe('terminal logs', () => {
       'WARN BINANCE-SPOT: private stream down',
     ]);
     expect(streamEventKey('order filled')).toBeNull();
-  });
-});
-
-describe('identifyCaller', () => {
-  it('takes the IAP header, else the Cloud Run IAM token e-mail, else the local address', () => {
-    expect(
-      identifyCaller(
-        headers({ 'x-goog-authenticated-user-email': 'accounts.google.com:ana@x.io' }),
-        '10.0.0.1',
-      ),
-    ).toEqual({
-      subject: 'ana@x.io',
-      source: 'iap',
-    });
-    const payload = Buffer.from(JSON.stringify({ email: 'svc@proj.iam.gserviceaccount.com' })).toString(
-      'base64url',
-    );
-    expect(identifyCaller(headers({ authorization: `Bearer h.${payload}.s` }), null)).toEqual({
-      subject: 'svc@proj.iam.gserviceaccount.com',
-      source: 'iam',
-    });
-    expect(identifyCaller(headers({ authorization: 'Bearer not-a-jwt' }), '127.0.0.1')).toEqual({
-      subject: 'local@127.0.0.1',
-      source: 'local',
-    });
   });
 });
