@@ -100,9 +100,8 @@ async function makeApp(rateLimit?: AuthOptions['rateLimit']) {
     positions: platform.positions,
     health: { checks: platform.health },
     auth: authOptions(rateLimit),
+    tradingState: { store: platform.tradingState, initial: 'ACTIVE', now: () => platform.clock.now() },
   });
-  // Stands for the operator endpoint of the console: shows the caller the middleware hands a route.
-  a.put('/api/trading-state', (c) => c.json({ state: 'HALTED', by: c.get('caller').id }));
   return a;
 }
 
@@ -318,13 +317,16 @@ describe('the caller is recorded', () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/carry-eth-v2/);
   });
 
-  it('on the context, for the operator routes', async () => {
+  it('with a trading-state change an operator makes', async () => {
     const res = await app.request('/api/trading-state', {
       method: 'PUT',
       headers: { 'Content-Type': 'application/json', [IAP_HEADER]: await iapAssertion('ops@desk.test') },
-      body: '{}',
+      body: JSON.stringify({ state: 'HALTED', reason: 'venue incident' }),
     });
-    expect(await res.json()).toEqual({ state: 'HALTED', by: 'user:ops@desk.test' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ state: 'HALTED', updated_by: 'user:ops@desk.test' });
+    const history = await platform.tradingState.history({ scope: { kind: 'global' } });
+    expect(history[0]).toMatchObject({ state: 'HALTED', updated_by: 'user:ops@desk.test' });
   });
 });
 
