@@ -30,6 +30,7 @@ module "platform" {
   functions_source_archive = var.functions_source_archive
   exec_config_path         = var.exec_config_path
   extra_environment        = var.extra_environment
+  operator_principal       = var.operator_principal
   stateful_secret_env      = var.stateful_secret_env
   secrets_generation       = var.secrets_generation
   order_publishers         = var.order_publishers

@@ -29,6 +29,11 @@ variable "exec_config_path" {
   type        = string
 }
 
+variable "operator_principal" {
+  description = "Who administers the HTTP API and console (auth grant, admin role): user:<email>, serviceAccount:<email> or domain:<domain>. Cloud Build passes the trigger's _OPERATOR_PRINCIPAL."
+  type        = string
+}
+
 variable "extra_environment" {
   description = "Extra plain environment variables of every workload (e.g. DERIBIT_REST_URL)."
   type        = map(string)

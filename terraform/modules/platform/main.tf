@@ -146,6 +146,11 @@ locals {
     # Secret versions ("latest") are resolved when an instance starts: bump secrets_generation after
     # adding a version and every workload gets a new revision that reads it.
     EXEC_SECRETS_GENERATION = tostring(var.secrets_generation)
+    # The API verifies Google ID tokens minted for the service's own URL (deterministic:
+    # https://<service>-<project number>.<region>.run.app) and grants the operator named here
+    # (config/{dev,prod}.json `auth`, docs/security.md).
+    EXEC_AUTH_AUDIENCE      = "https://${local.service.name}-${data.google_project.this.number}.${var.region}.run.app"
+    EXEC_OPERATOR_PRINCIPAL = var.operator_principal
   }, var.extra_environment)
 
   firestore_condition = {
@@ -264,11 +269,11 @@ module "firestore" {
 module "secrets" {
   source = "../secrets"
 
-  project_id  = var.project_id
+  project_id            = var.project_id
   secret_ids            = toset(values(var.stateful_secret_env))
   config_json           = local.exec_config_text
   functions_config_json = local.functions_config_text
-  labels      = local.labels
+  labels                = local.labels
 
   depends_on = [google_project_service.api]
 }
@@ -385,7 +390,7 @@ module "cloud_run" {
     network    = module.network.network
     subnetwork = module.network.subnetwork
   }
-  ingress             = var.stateful_ingress
+  ingress = var.stateful_ingress
   # The callers, and the monitoring service agent for the /readyz uptime check (modules/monitoring).
   invokers = merge(
     { for m in var.api_invokers : m => m },

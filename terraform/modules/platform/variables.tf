@@ -53,6 +53,15 @@ variable "backtest_workers" {
   default     = 8
 }
 
+variable "operator_principal" {
+  description = "Who administers the HTTP API and console (the auth grant with the admin role in config/{dev,prod}.json): user:<email>, serviceAccount:<email> or domain:<domain>."
+  type        = string
+  validation {
+    condition     = can(regex("^(user|serviceAccount):[^@ ]+@[^@ ]+$|^domain:[a-z0-9.-]+$", var.operator_principal))
+    error_message = "operator_principal must be user:<email>, serviceAccount:<email> or domain:<domain>."
+  }
+}
+
 variable "extra_environment" {
   description = "Extra plain environment variables of every workload (e.g. DERIBIT_REST_URL); GCP_PROJECT, EXEC_BUCKET, LOG_LEVEL and BACKTEST_WORKERS are set already."
   type        = map(string)

@@ -66,7 +66,13 @@ const ENVIRONMENT_FILES = ['main.tf', 'variables.tf', 'versions.tf', 'backend.tf
 /** The committed, non-secret settings of an environment, passed by cloudbuild.yaml (-var-file). */
 const tfvarsFile = (env: TfModule) => join(env.dir, `${basename(env.dir)}.tfvars`);
 /** What cloudbuild.yaml passes on the command line besides the tfvars file. */
-const BUILD_VARIABLES = ['project_id', 'region', 'stateful_image', 'functions_source_archive'];
+const BUILD_VARIABLES = [
+  'project_id',
+  'region',
+  'stateful_image',
+  'functions_source_archive',
+  'operator_principal',
+];
 const META_ARGUMENTS = new Set(['source', 'version', 'providers', 'depends_on', 'count', 'for_each']);
 const PLATFORM_DIR = join(MODULES_DIR, 'platform');
 /**
@@ -1072,11 +1078,17 @@ describe('deployable: Node 24, builds, probes, lease, egress, secrets, deploy pi
           GCP_PROJECT: 'acme-exec',
           EXEC_BUCKET: 'acme-exec-data',
           EXEC_WITHHELD_CREDENTIAL: 'withheld',
+          // What the platform module sets for every workload (the API's auth audience and operator).
+          EXEC_AUTH_AUDIENCE: 'https://venue-edge-123456789.europe-west1.run.app',
+          EXEC_OPERATOR_PRINCIPAL: 'user:ops@acme.example',
         },
       });
       expect(parsed.venues.length, label(env)).toBeGreaterThan(0);
     }
     expect(read('config/prod.json')).toMatch(/\$\{[A-Z_]*API_KEY\}/);
+    const environment = str(p.locals.environment, 'environment');
+    expect(environment).toContain('EXEC_AUTH_AUDIENCE');
+    expect(environment).toContain('EXEC_OPERATOR_PRINCIPAL');
     for (const f of catalogFunctions.filter((c) => c.name.startsWith('backtest-'))) {
       const entry = obj(obj(modules.catalog?.locals.functions, 'functions')[f.name], f.name);
       expect(entry.firestore, `${f.name} firestore`).toBe(false);
