@@ -436,7 +436,7 @@ class CcxtVenueSession implements CcxtVenue {
         this.log?.warn(`${this.id}: instrument ${key} (${symbol}) is not listed`);
         continue;
       }
-      const info = marketInfoOf(raw, key, this.precisionMode());
+      const info = marketInfoOf(raw, key, this.precisionMode(), this.dialect.amountInContracts);
       this.marketsByKey.set(key, info);
       this.marketsBySymbol.set(symbol, info);
       this.keyBySymbol.set(symbol, key);
@@ -458,7 +458,12 @@ class CcxtVenueSession implements CcxtVenue {
     const raw: unknown = this.ex.markets?.[symbol];
     if (raw === undefined) return null;
     try {
-      const info = marketInfoOf(raw, this.keyForSymbol(symbol), this.precisionMode());
+      const info = marketInfoOf(
+        raw,
+        this.keyForSymbol(symbol),
+        this.precisionMode(),
+        this.dialect.amountInContracts,
+      );
       this.marketsBySymbol.set(symbol, info);
       return info;
     } catch {
@@ -485,7 +490,7 @@ class CcxtVenueSession implements CcxtVenue {
         `instrument ${key} (${symbol}) is not listed on ${this.id}`,
       );
     }
-    const info = marketInfoOf(raw, key, this.precisionMode());
+    const info = marketInfoOf(raw, key, this.precisionMode(), this.dialect.amountInContracts);
     this.marketsBySymbol.set(symbol, info);
     this.keyBySymbol.set(symbol, key);
     return info;
@@ -877,7 +882,11 @@ class CcxtVenueSession implements CcxtVenue {
         this.emitDiag({ type: 'instrument_missing', instrument_key: key, symbol });
         continue;
       }
-      out.push(this.parsed('market', () => marketInfoOf(raw, key, this.precisionMode())).rules);
+      out.push(
+        this.parsed('market', () =>
+          marketInfoOf(raw, key, this.precisionMode(), this.dialect.amountInContracts),
+        ).rules,
+      );
     }
     return out;
   }
