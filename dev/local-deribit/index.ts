@@ -98,6 +98,8 @@ export interface LocalDeribit {
   equity(currency: string): string;
   /** Calls per JSON-RPC method. */
   calls(method: string): number;
+  /** How many orders carry a label (the adapter's venue client id), for duplicate checks. */
+  ordersWithLabel(label: string): number;
   connections(): { ws: number; privateSubscriptions: number };
 }
 
@@ -156,6 +158,8 @@ export async function startLocalDeribit(opts: LocalDeribitOptions = {}): Promise
     balance: (c) => exchange.balance(c),
     equity: (c) => exchange.equity(c).toFixed(),
     calls: (m) => server.calls.get(m) ?? 0,
+    ordersWithLabel: (label) =>
+      exchange.currencies().reduce((n, c) => n + exchange.byLabel(c, label).length, 0),
     connections: () => server.connections(),
   };
 }
