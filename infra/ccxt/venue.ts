@@ -55,6 +55,7 @@ import {
   createCcxtExchange,
   isCcxtExchangeId,
 } from './exchange-factory.ts';
+import { type RateLimiterStats, VENUE_RATE_LIMITS, VenueRateLimiter } from './limits.ts';
 import { numberForCcxt, onGrid, PRECISION_MODE } from './numbers.ts';
 import {
   type CcxtOrder,
@@ -111,6 +112,11 @@ export interface CreateCcxtVenueOptions {
   timeSyncIntervalMs?: number | undefined;
   /** createOrder sends at most this many times per submit (default 4). */
   submitAttempts?: number | undefined;
+  /**
+   * Who paces REST calls: `venue` (default) — the venue's documented weight and order budgets
+   * (limits.ts), waiting only when one is spent; `ccxt` — ccxt's fixed per-call throttle.
+   */
+  rateLimiter?: 'venue' | 'ccxt' | undefined;
 }
 
 /** The Venue port plus what the edge reads for health, metrics and the console. */
@@ -119,6 +125,8 @@ export interface CcxtVenue extends Venue {
   diagnostics(): VenueDiagnosticsSnapshot;
   /** The id the venue sees for one of our client order ids (client-ids.ts). */
   venueClientId(clientOrderId: string): string;
+  /** The venue budgets' use and waits (null with `rateLimiter: 'ccxt'`). */
+  rateLimiterStats(): RateLimiterStats | null;
 }
 
 const TRADE_PAGE = 100;
@@ -159,6 +167,7 @@ class CcxtVenueSession implements CcxtVenue {
   private readonly ex: Exchange;
   private readonly dialect: Dialect;
   private readonly guard: CallGuard;
+  private rateLimiter: VenueRateLimiter | null = null;
   private readonly clock: Clock;
   private readonly log: CcxtVenueLog | undefined;
   private readonly onEvent: VenueDiagnosticListener | undefined;
@@ -229,6 +238,12 @@ class CcxtVenueSession implements CcxtVenue {
       ...(opts.requestTimeoutMs !== undefined ? { timeoutMs: opts.requestTimeoutMs } : {}),
     });
     this.dialect = dialectOf(v.exchange);
+    if (opts.rateLimiter !== 'ccxt') {
+      const limiter = new VenueRateLimiter(VENUE_RATE_LIMITS[v.exchange]);
+      this.rateLimiter = limiter;
+      // Every REST call ccxt makes pays its endpoint weight to the venue's budgets, not ccxt's throttle.
+      this.ex.throttle = (cost?: number) => limiter.acquireWeight(typeof cost === 'number' ? cost : 1);
+    }
     this.timeSyncIntervalMs = opts.timeSyncIntervalMs ?? 300_000;
     this.submitAttempts = Math.max(1, opts.submitAttempts ?? 4);
     this.streamOptions = streamDefaults(opts.streams);
@@ -258,6 +273,8 @@ class CcxtVenueSession implements CcxtVenue {
           else this.log?.info(`${this.id}: circuit breaker ${state}`);
         },
         retryAfterMs: () => parseRetryAfter(this.ex.last_response_headers?.['Retry-After'], Date.now()),
+        beforeCall: (operation) => this.rateLimiter?.acquireOrder(operation),
+        afterCall: () => this.rateLimiter?.observeHeaders(this.ex.last_response_headers),
         resyncClock: () => this.syncClock(),
       },
       {
@@ -381,6 +398,10 @@ class CcxtVenueSession implements CcxtVenue {
       last_error: this.lastError,
       counters: { ...this.counters },
     };
+  }
+
+  rateLimiterStats(): RateLimiterStats | null {
+    return this.rateLimiter?.stats ?? null;
   }
 
   venueClientId(clientOrderId: string): string {
