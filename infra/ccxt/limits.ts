@@ -33,6 +33,12 @@ export interface VenueRateLimits {
   orders: RateWindow[];
   /** Adapter operations that count against `orders`. */
   orderOperations: readonly string[];
+  /**
+   * Venues whose matching engine has its own pool (Deribit): a ccxt call of this cost is a
+   * matching-engine call (ccxt weighs Deribit's buy / sell / cancel / edit at 4) and is charged one
+   * order to `orders` instead of weight.
+   */
+  matchingEngineCost?: number | undefined;
 }
 
 /**
@@ -85,7 +91,8 @@ export const VENUE_RATE_LIMITS: Readonly<Record<ClientIdExchange, VenueRateLimit
       { name: 'MATCHING_1S', limit: 5, windowMs: 1_000 },
       { name: 'MATCHING_BURST_4S', limit: 20, windowMs: 4_000 },
     ],
-    orderOperations: ['createOrder', 'cancelOrder'],
+    orderOperations: [],
+    matchingEngineCost: 4,
   },
 };
 
@@ -166,10 +173,14 @@ export class VenueRateLimiter {
     this.weight = limits.weight.map((w) => new SlidingWindow(w));
     this.orders = limits.orders.map((w) => new SlidingWindow(w));
     this.orderOps = new Set(limits.orderOperations);
+    this.matchingCost = limits.matchingEngineCost;
   }
 
-  /** Pay `cost` request weight (ccxt's `throttle(cost)`). */
+  private readonly matchingCost: number | undefined;
+
+  /** Pay `cost` request weight (ccxt's `throttle(cost)`); a matching-engine call pays one order instead. */
   acquireWeight(cost = 1): Promise<void> {
+    if (this.matchingCost !== undefined && cost === this.matchingCost) return this.enqueue(this.orders, 1);
     return this.enqueue(this.weight, cost > 0 ? cost : 1);
   }
 

@@ -27,6 +27,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     file: 'edge.bench.ts',
     what: 'venue edge: order-to-ack through ccxt, fills persisted per second, memory',
   },
+  venues: {
+    file: 'venues.bench.ts',
+    what: "order-to-ack p50/p99 through each venue adapter to its local protocol server, ccxt's throttle vs the venue budgets",
+  },
 };
 
 const here = fileURLToPath(new URL('.', import.meta.url));

@@ -88,6 +88,18 @@ describe('VenueRateLimiter', () => {
       'okx',
     ]);
     expect(VENUE_RATE_LIMITS.binance.weight[0]).toMatchObject({ limit: 6_000, windowMs: 60_000 });
-    expect(VENUE_RATE_LIMITS.deribit.orderOperations).toContain('cancelOrder');
+    expect(VENUE_RATE_LIMITS.deribit.matchingEngineCost).toBe(4);
+  });
+
+  it('Deribit: a matching-engine call (ccxt cost 4) pays one order, not weight', async () => {
+    const c = clock();
+    const l = new VenueRateLimiter(VENUE_RATE_LIMITS.deribit, c.now, c.sleep);
+    for (let i = 0; i < 5; i++) await l.acquireWeight(4);
+    expect(l.stats.usage).toMatchObject({ MATCHING_1S: 5, NON_MATCHING_1S: 0 });
+    expect(c.sleeps).toEqual([]);
+    await l.acquireWeight(4); // the sixth in one second waits for the first to age out
+    expect(c.sleeps).toEqual([1_001]);
+    for (let i = 0; i < 20; i++) await l.acquireWeight(1);
+    expect(l.stats.usage.NON_MATCHING_1S).toBe(20);
   });
 });
