@@ -132,7 +132,9 @@ const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', '
 /** Deribit's name for an instrument id (`DERIBIT:FUTURE:BTC-USD-20271231` → `BTC-31DEC27`). */
 export function deribitName(id: ParsedInstrumentId): string {
   if (id.instrument_type === 'PERPETUAL') return `${id.base}-PERPETUAL`;
-  if (id.instrument_type === 'SPOT_PAIR') throw new RangeError('the local Deribit lists no spot pairs');
+  if (id.instrument_type === 'SPOT_PAIR' || id.instrument_type === 'STOCK') {
+    throw new RangeError(`the local Deribit lists no ${id.instrument_type}`);
+  }
   const y = id.expiry.slice(2, 4);
   const m = MONTHS[Number(id.expiry.slice(4, 6)) - 1] ?? '';
   const day = String(Number(id.expiry.slice(6, 8)));
@@ -169,7 +171,9 @@ export class DeribitExchange {
       const name = deribitName(id);
       if (this.books.has(name)) throw new RangeError(`local Deribit: ${name} listed twice`);
       const option = id.instrument_type === 'OPTION';
-      if (id.instrument_type === 'SPOT_PAIR') throw new RangeError('the local Deribit lists no spot pairs');
+      if (id.instrument_type === 'SPOT_PAIR' || id.instrument_type === 'STOCK') {
+        throw new RangeError(`local Deribit: ${spec.instrument_key} is not a derivative`);
+      }
       const expiryMs =
         id.instrument_type === 'PERPETUAL'
           ? 32_503_680_000_000
