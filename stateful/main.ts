@@ -26,6 +26,7 @@ import type { ComponentStatus, VenueHealth } from './api/health/index.ts';
 import { createApp } from './api/index.ts';
 import type { ApiEnv } from './api/types.ts';
 import {
+  assertNoFakeExchange,
   type EmbeddedLocalExchange,
   startEmbeddedLocalExchange,
   wantsLocalExchange,
@@ -146,6 +147,13 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
             env: { ...env, ...local.env },
             cores: availableParallelism(),
           }));
+  } catch (err) {
+    await local?.exchange.stop().catch(() => undefined);
+    throw err;
+  }
+  try {
+    // Production never trades with a fake exchange behind a LIVE venue (stateful/edge/embedded.ts).
+    assertNoFakeExchange(config, env);
   } catch (err) {
     await local?.exchange.stop().catch(() => undefined);
     throw err;

@@ -4,10 +4,8 @@
  * inputs, same answer — in the live edge, in SHADOW mode and in tests.
  *
  * - {@link tradingStateFor}: the trading state an order of a strategy runs under (the stricter of
- *   the platform's and the strategy's).
- * - {@link childOrderGate}: may this child order go to the venue under that state? HALTED: no;
- *   REDUCING: only when it reduces |position| without flipping it, counting the same side's working
- *   orders (the rule of the pre-trade risk engine, `shared/risk/engine.ts`, applied to one child).
+ *   the platform's and the strategy's). Whether a child may go out under it is the execution
+ *   core's child policy (shared/execution/policy.ts `checkChild`: intake's rule, same scope).
  * - {@link venueOrderReport}: what a venue's view of a direct (NORMAL) order means for the order
  *   book of record; {@link childUpdateOf}: the same for an algorithm child (a scheduler update).
  * - {@link parentOutcome}: how a finished algorithm settles its parent order.
@@ -15,20 +13,14 @@
  */
 import type { AlgoState, ChildUpdate } from '../algos/types.ts';
 import { Dec, type DecimalString, fmt, toDec } from '../domain/decimal.ts';
-import type { Fill, OrderStatus, Side, TradingState } from '../domain/types.ts';
-import type { TradingStateSnapshot } from '../ports/trading-state-store.ts';
+import { stricterTradingState } from '../domain/trading-state.ts';
+import type { Fill, OrderStatus, TradingState } from '../domain/types.ts';
+import { effectiveTradingState, type TradingStateSnapshot } from '../ports/trading-state-store.ts';
 import type { VenueOrderState, VenueOrderStatus, VenueTrade } from '../ports/venue.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Trading state
 // ---------------------------------------------------------------------------------------------
-
-const RANK: Record<TradingState, number> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
-
-/** The stricter of two states (HALTED > REDUCING > ACTIVE). */
-export function stricterTradingState(a: TradingState, b: TradingState): TradingState {
-  return RANK[a] >= RANK[b] ? a : b;
-}
 
 /**
  * The state an order of `strategyId` runs under: the stricter of the platform's (or `initial` when
@@ -39,48 +31,8 @@ export function tradingStateFor(
   strategyId: string,
   initial: TradingState,
 ): TradingState {
-  const global = snapshot.global?.state ?? initial;
-  const strategy = snapshot.strategies[strategyId]?.state ?? 'ACTIVE';
-  return stricterTradingState(global, strategy);
-}
-
-export interface ChildGateInput {
-  trading_state: TradingState;
-  side: Side;
-  quantity: DecimalString;
-  /** Net position in the instrument (signed; the platform's, across accounts). */
-  position: DecimalString;
-  /** Quantity still open in working orders of the instrument, per side (this child excluded). */
-  working_buy: DecimalString;
-  working_sell: DecimalString;
-}
-
-export type GateDecision = { allowed: true } | { allowed: false; rule: TradingState; reason: string };
-
-/**
- * May a child order go out? ACTIVE: yes. HALTED: no. REDUCING: only if, with the same side's
- * working orders, it moves the position toward zero without crossing it (so a long can be sold
- * down to flat, never short; a flat book accepts nothing).
- */
-export function childOrderGate(input: ChildGateInput): GateDecision {
-  if (input.trading_state === 'ACTIVE') return { allowed: true };
-  if (input.trading_state === 'HALTED') {
-    return { allowed: false, rule: 'HALTED', reason: 'HALTED: trading is halted; no order goes to a venue' };
-  }
-  const q = toDec(input.quantity);
-  const pos = toDec(input.position);
-  const buy = input.side === 'BUY';
-  const after = buy ? pos.plus(input.working_buy).plus(q) : pos.minus(input.working_sell).minus(q);
-  const ok = q.gt(0) && (buy ? pos.isNeg() && after.lte(0) : pos.gt(0) && after.gte(0));
-  if (ok) return { allowed: true };
-  const working = buy
-    ? `working buys ${fmt(toDec(input.working_buy))}`
-    : `working sells ${fmt(toDec(input.working_sell))}`;
-  return {
-    allowed: false,
-    rule: 'REDUCING',
-    reason: `REDUCING: only orders that reduce |position| without flipping it are allowed; position ${fmt(pos)}, ${working}, ${input.side} ${fmt(q)} would reach ${fmt(after)}`,
-  };
+  const s = effectiveTradingState(snapshot, strategyId, initial);
+  return stricterTradingState(s.trading_state, s.strategy_trading_state);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,13 +135,6 @@ export function fillOfTrade(
     liquidity: trade.liquidity,
     ts_event: trade.ts_event,
   };
-}
-
-/** Sum of decimal strings. */
-export function sumQuantities(xs: Iterable<DecimalString>): DecimalString {
-  let t = new Dec(0);
-  for (const x of xs) t = t.plus(x);
-  return fmt(t);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,12 +18,27 @@
  * of every strategy's previous target; free balance = starting cash − that position × arrival mid
  * (spot); the reference price is the engine's mid (else last trade, else the arrival mid).
  */
-import { cancelAlgo, initAlgo, isDone, nextAlgo, onChildUpdate } from '../algos/scheduler.ts';
-import type { AlgoState, ChildOrder, MarketSnapshot } from '../algos/types.ts';
+import { isDone } from '../algos/scheduler.ts';
+import type { ChildOrder, MarketSnapshot } from '../algos/types.ts';
 import { Dec, type DecimalString, fmt, toDec } from '../domain/decimal.ts';
 import { parseInstrumentId } from '../domain/instrument-id.ts';
 import { type Nanos, nanosToIso } from '../domain/time.ts';
-import { type OrderInstruction, type OrderStatus, TERMINAL_STATUSES } from '../domain/types.ts';
+import { stricterTradingState } from '../domain/trading-state.ts';
+import {
+  type OrderInstruction,
+  type OrderStatus,
+  TERMINAL_STATUSES,
+  type TradingState,
+} from '../domain/types.ts';
+import {
+  decide as decideExecution,
+  ExecutionCoreError,
+  type ExecutionDecision,
+  type ExecutionInput,
+  type ExecutionState,
+  startExecution,
+} from '../execution/core.ts';
+import type { ChildRiskView } from '../execution/policy.ts';
 import { evaluate } from '../risk/engine.ts';
 import {
   applyReservation,
@@ -37,7 +52,7 @@ import {
   setPosition,
 } from '../risk/ledger.ts';
 import type { RiskLimits } from '../risk/limits.ts';
-import type { Reservation, RiskDecision, RiskDenied } from '../risk/types.ts';
+import type { Reservation, RiskDecision } from '../risk/types.ts';
 import { MatchingEngine } from '../sim/matching-engine.ts';
 import type { SimEvent } from '../sim/types.ts';
 import { firstMid, MarketFeed, type WindowTicks } from './feed.ts';
@@ -56,6 +71,23 @@ export interface WindowInput {
   settings: BacktestSettings;
   limits: RiskLimits;
   ticks: WindowTicks;
+  /**
+   * Trading-state changes during the window, ascending by time (a replay of a recorded session, a
+   * what-if): `global` is the platform's state, `strategy` the window's strategy's own. The window
+   * starts with `settings.trading_state` (platform) and ACTIVE (strategy).
+   */
+  trading_state_changes?: readonly TradingStateChangeAt[] | undefined;
+  /** The parent's limit price (a LIMIT parent: its children are LIMIT orders at it); default MARKET. */
+  limit_price?: DecimalString | null | undefined;
+  /** A cancel request for the parent at `ts_ns` (its working children are canceled). */
+  cancel?: { ts_ns: string; reason: string } | undefined;
+}
+
+/** A trading-state change at `ts_ns` (integer nanoseconds, digits). */
+export interface TradingStateChangeAt {
+  ts_ns: string;
+  scope: 'global' | 'strategy';
+  state: TradingState;
 }
 
 /** A window that cannot be simulated (bad plan); names the window. */
@@ -70,7 +102,6 @@ export class WindowSimulationError extends Error {
   }
 }
 
-const MAX_ALGO_STEPS_PER_INSTANT = 100_000;
 const isTerminal = (s: OrderStatus) => TERMINAL_STATUSES.has(s);
 
 function msToNs(ms: number): number {
@@ -108,6 +139,9 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   const abs = (t: number): Nanos => start + BigInt(t);
   const rel = (t: Nanos): number => Number(t - start);
   const window = `${key} ${nanosToIso(start)} → ${nanosToIso(end)}`;
+  const limitPrice = input.limit_price ?? null;
+  const cancelAt = input.cancel === undefined ? null : BigInt(input.cancel.ts_ns);
+  let cancelDone = false;
 
   const rows = new Map<string, OrderRow>();
   const fills: FillRow[] = [];
@@ -145,21 +179,49 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   const referencePrice = (): DecimalString | null =>
     num(engine.mid()) ?? num(engine.lastTrade()?.price) ?? arrivalMid;
 
-  const decide = (order: OrderInstruction, now: Nanos): RiskDecision =>
-    evaluate(
-      order,
-      riskContextFromLedger(ledger, order, {
-        trading_state: settings.trading_state,
-        strategy_trading_state: 'ACTIVE',
-        instrument: spec,
-        reference_price: referencePrice(),
-        free_balance: freeBalance,
-      }),
-      limits,
-      now,
-    );
+  // --- trading state: the window's start state, then the given changes in time order -------------
+  const changes = [...(input.trading_state_changes ?? [])].sort((x, y) =>
+    BigInt(x.ts_ns) < BigInt(y.ts_ns) ? -1 : BigInt(x.ts_ns) > BigInt(y.ts_ns) ? 1 : 0,
+  );
+  let nextChange = 0;
+  let globalState: TradingState = settings.trading_state;
+  let strategyState: TradingState = 'ACTIVE';
 
-  const deny = (row: OrderRow, d: RiskDenied, now: Nanos) => {
+  const instructionKey = { instrument_key: key, strategy_id: w.strategy_id } as OrderInstruction;
+  const market = () => ({
+    trading_state: globalState,
+    strategy_trading_state: strategyState,
+    instrument: spec,
+    reference_price: referencePrice(),
+    free_balance: freeBalance,
+  });
+
+  const decideParent = (order: OrderInstruction, now: Nanos): RiskDecision =>
+    evaluate(order, riskContextFromLedger(ledger, order, market()), limits, now);
+
+  /** The child policy's view: the ledger's positions, its venue-working children, their times. */
+  const riskView = (): ChildRiskView => {
+    const ctx = riskContextFromLedger(ledger, instructionKey, market());
+    const s = (x: unknown) => (typeof x === 'string' ? x : fmt(toDec(x as string)));
+    return {
+      trading_state: globalState,
+      strategy_trading_state: strategyState,
+      instrument: spec,
+      reference_price: referencePrice(),
+      position: { instrument: s(ctx.position.instrument), strategy: s(ctx.position.strategy) },
+      working: {
+        instrument: { buy: s(ctx.working.instrument.buy), sell: s(ctx.working.instrument.sell) },
+        strategy: { buy: s(ctx.working.strategy.buy), sell: s(ctx.working.strategy.sell) },
+      },
+      recent_orders: ctx.recent_orders,
+    };
+  };
+
+  const deny = (
+    row: OrderRow,
+    d: { rule: string; limit: string | null; observed: string | null; reason: string },
+    now: Nanos,
+  ) => {
     row.status = 'DENIED';
     row.reason = `${d.rule}: ${d.reason}`;
     denials.push({
@@ -172,7 +234,7 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     });
   };
 
-  // --- the parent order: intake risk check (not reserved: its children reserve as they go) -----
+  // --- the parent order: intake's risk check (its reservation is the window's budget) ----------
   const parent: OrderRow = {
     order_id: w.window_id,
     parent_order_id: null,
@@ -180,10 +242,10 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     instrument_key: key,
     venue: w.venue,
     side: w.side,
-    order_type: 'MARKET',
+    order_type: limitPrice === null ? 'MARKET' : 'LIMIT',
     time_in_force: 'GTC',
     quantity: w.quantity,
-    price: null,
+    price: limitPrice,
     status: 'ACCEPTED',
     ts_submitted_ns: w.start_ns,
     ts_last_ns: w.start_ns,
@@ -194,14 +256,14 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     reason: null,
   };
   rows.set(parent.order_id, parent);
-  const parentDecision = decide(
+  const parentDecision = decideParent(
     {
       operation_id: w.window_id,
       instrument_key: key,
       side: w.side,
       quantity: w.quantity,
-      price: null,
-      order_type: 'MARKET',
+      price: limitPrice,
+      order_type: limitPrice === null ? 'MARKET' : 'LIMIT',
       time_in_force: 'GTC',
       strategy_id: w.strategy_id,
       exec_algorithm: w.exec_algorithm,
@@ -210,16 +272,26 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     start,
   );
 
-  let state: AlgoState | null = null;
+  let exec: ExecutionState | null = null;
   if (parentDecision.approved) {
     try {
-      state = initAlgo(
-        w.exec_algorithm,
-        { order_id: w.window_id, instrument_key: key, side: w.side, quantity: w.quantity, limit_price: null },
-        w.exec_algorithm_params,
+      exec = startExecution(
+        {
+          strategy_id: w.strategy_id,
+          instrument_key: key,
+          algorithm: w.exec_algorithm,
+          order: {
+            order_id: w.window_id,
+            instrument_key: key,
+            side: w.side,
+            quantity: w.quantity,
+            limit_price: limitPrice,
+          },
+          params: w.exec_algorithm_params,
+          spec,
+          seed: w.seed,
+        },
         start,
-        spec,
-        w.seed,
       );
     } catch (e) {
       throw new WindowSimulationError(w.window_id, e instanceof Error ? e.message : String(e), { cause: e });
@@ -231,12 +303,12 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     );
   }
 
-  // --- children ---------------------------------------------------------------------------------
+  // --- children: the execution core decides, this shell performs on the matching engine ----------
   let closing = false;
   let wakeAt: Nanos | null = null;
   const cancelSent = new Set<string>();
 
-  const sendChild = (child: ChildOrder, now: Nanos): boolean => {
+  const childRow = (child: ChildOrder, now: Nanos): OrderRow => {
     const row: OrderRow = {
       order_id: child.order_id,
       parent_order_id: child.parent_order_id,
@@ -258,39 +330,7 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
       reason: null,
     };
     rows.set(row.order_id, row);
-    const instruction: OrderInstruction = {
-      operation_id: child.order_id,
-      instrument_key: key,
-      side: child.side,
-      quantity: child.quantity,
-      price: child.price,
-      order_type: child.order_type,
-      time_in_force: child.time_in_force,
-      strategy_id: w.strategy_id,
-      exec_algorithm: 'NORMAL',
-      exec_algorithm_params: {},
-    };
-    const d = decide(instruction, now);
-    if (!d.approved) {
-      deny(row, d, now);
-      if (state !== null)
-        state = onChildUpdate(state, { order_id: row.order_id, filled_quantity: '0', status: 'DENIED' });
-      return false;
-    }
-    ledger = applyReservation(ledger, d.reservation, { max_recent: maxRecent });
-    reservations.set(row.order_id, d.reservation);
-    engine.submit(
-      {
-        order_id: child.order_id,
-        side: child.side,
-        order_type: child.order_type,
-        quantity: child.quantity,
-        price: child.price,
-        time_in_force: child.time_in_force,
-      },
-      now,
-    );
-    return true;
+    return row;
   };
 
   const sendCancel = (orderId: string, now: Nanos) => {
@@ -300,28 +340,53 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     engine.cancel(orderId, now);
   };
 
-  const stepAlgo = (now: Nanos) => {
-    if (state === null || closing) return;
-    for (let guard = 0; ; guard++) {
-      if (guard > MAX_ALGO_STEPS_PER_INSTANT) {
-        throw new WindowSimulationError(
-          w.window_id,
-          `execution algorithm did not settle at ${nanosToIso(now)}`,
-        );
-      }
-      const market: MarketSnapshot = { volume: feed.volume };
-      const mid = engine.mid();
-      if (mid !== null) market.mid = mid;
-      const r = nextAlgo(state, now, market);
-      state = r.state;
-      wakeAt = r.wakeAtNs;
-      let updated = false;
-      for (const a of r.actions) {
-        if (a.kind === 'cancel') sendCancel(a.order_id, now);
-        else if (!sendChild(a.child, now)) updated = true;
-      }
-      if (!updated && !(wakeAt !== null && wakeAt <= now)) return;
+  /** Run one input through the core and perform what it decided. */
+  const run = (inputOf: (now: Nanos) => ExecutionInput, now: Nanos): void => {
+    if (exec === null) return;
+    const input = inputOf(now);
+    let d: ExecutionDecision;
+    try {
+      d = decideExecution(exec, input);
+    } catch (e) {
+      if (e instanceof ExecutionCoreError)
+        throw new WindowSimulationError(w.window_id, e.message, { cause: e });
+      throw e;
     }
+    exec = d.state;
+    if (d.wake_at !== null || input.kind === 'step') wakeAt = d.wake_at;
+    for (const ev of d.events) {
+      if (ev.kind === 'child_denied') deny(childRow(ev.child, now), ev, now);
+    }
+    for (const c of d.commands) {
+      if (c.kind === 'cancel_child') {
+        sendCancel(c.order_id, now);
+        continue;
+      }
+      childRow(c.child, now);
+      ledger = applyReservation(ledger, c.reservation, { max_recent: maxRecent });
+      reservations.set(c.child.order_id, c.reservation);
+      engine.submit(
+        {
+          order_id: c.child.order_id,
+          side: c.child.side,
+          order_type: c.child.order_type,
+          quantity: c.child.quantity,
+          price: c.child.price,
+          time_in_force: c.child.time_in_force,
+        },
+        now,
+      );
+    }
+  };
+
+  const stepAlgo = (now: Nanos) => {
+    if (exec === null || closing) return;
+    run((t) => {
+      const m: MarketSnapshot = { volume: feed.volume };
+      const mid = engine.mid();
+      if (mid !== null) m.mid = mid;
+      return { kind: 'step', now: t, market: m, risk: riskView(), limits };
+    }, now);
   };
 
   const release = (orderId: string, filled: DecimalString) => {
@@ -381,13 +446,8 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
         release(row.order_id, row.filled_quantity);
         break;
     }
-    if (state !== null) {
-      state = onChildUpdate(state, {
-        order_id: row.order_id,
-        filled_quantity: row.filled_quantity,
-        status: row.status,
-      });
-    }
+    const update = { order_id: row.order_id, filled_quantity: row.filled_quantity, status: row.status };
+    run((t) => ({ kind: 'child_report', now: t, update, reason: row.reason }), ev.ts_event);
   };
 
   /** Handle the engine's events; true when there were any. */
@@ -399,7 +459,29 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     return true;
   };
 
-  const hasOpenChild = (): boolean => state?.children.some((c) => !isTerminal(c.status)) === true;
+  /** Trading-state changes due at `t` (relative): the core pauses, cancels or resumes. */
+  const applyChanges = (t: number) => {
+    let changed = false;
+    while (
+      nextChange < changes.length &&
+      rel(BigInt((changes[nextChange] as TradingStateChangeAt).ts_ns)) <= t
+    ) {
+      const c = changes[nextChange++] as TradingStateChangeAt;
+      if (c.scope === 'global') globalState = c.state;
+      else strategyState = c.state;
+      changed = true;
+    }
+    if (!changed || exec === null || closing) return;
+    const state = stricterTradingState(globalState, strategyState);
+    run((now) => ({ kind: 'trading_state', now, state }), abs(t));
+    processEvents();
+  };
+  const nextChangeRel = (): number =>
+    nextChange < changes.length
+      ? Math.max(rel(BigInt((changes[nextChange] as TradingStateChangeAt).ts_ns)), 0)
+      : Number.POSITIVE_INFINITY;
+
+  const hasOpenChild = (): boolean => exec?.algo.children.some((c) => !isTerminal(c.status)) === true;
 
   let lastMark: number | null = arrivalMid === null ? null : Number(arrivalMid);
   const sample = (t: number) => {
@@ -415,10 +497,12 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   // --- the driving loop -------------------------------------------------------------------------
   const interval = settings.sample_interval_sec * 1e9;
   let nextSample = 0;
-  if (state !== null) stepAlgo(start);
+  applyChanges(0);
+  if (exec !== null) stepAlgo(start);
   for (;;) {
     const wakeRel = wakeAt === null ? Number.POSITIVE_INFINITY : Math.max(rel(wakeAt), 0);
-    const tgt = Math.min(wakeRel, nextSample, endRel, engine.nextTimerRelative());
+    const cancelRel = cancelAt === null || cancelDone ? Number.POSITIVE_INFINITY : Math.max(rel(cancelAt), 0);
+    const tgt = Math.min(wakeRel, nextSample, endRel, engine.nextTimerRelative(), nextChangeRel(), cancelRel);
     if (hasOpenChild()) {
       let reacted = false;
       while (feed.nextTime() <= tgt) {
@@ -434,6 +518,13 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     }
     engine.advanceToRelative(tgt);
     processEvents();
+    applyChanges(tgt);
+    if (!cancelDone && tgt >= cancelRel && input.cancel !== undefined) {
+      cancelDone = true;
+      const reason = input.cancel.reason;
+      run((now) => ({ kind: 'cancel', now, reason }), abs(tgt));
+      stepAlgo(abs(tgt));
+    }
     if (tgt >= nextSample) {
       sample(tgt);
       nextSample += interval;
@@ -443,16 +534,12 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   }
 
   // --- window end: stop the algorithm, cancel what is still working ------------------------------
-  closing = true;
   let endReason: string;
   if (!parentDecision.approved) endReason = 'DENIED';
-  else if (state !== null && isDone(state)) endReason = state.done_reason ?? 'DONE';
+  else if (exec !== null && isDone(exec.algo)) endReason = exec.algo.done_reason ?? 'DONE';
   else endReason = 'WINDOW_END';
-  if (state !== null && !isDone(state)) {
-    const c = cancelAlgo(state);
-    state = c.state;
-    for (const a of c.actions) if (a.kind === 'cancel') sendCancel(a.order_id, end);
-  }
+  if (exec !== null && !isDone(exec.algo)) run((now) => ({ kind: 'cancel', now, reason: 'WINDOW_END' }), end);
+  closing = true;
   for (const row of rows.values()) {
     if (row.parent_order_id !== null && !isTerminal(row.status)) sendCancel(row.order_id, end);
   }

@@ -15,7 +15,8 @@ import type { RiskCheckResult } from '../domain/events.ts';
 import { contractSizeOf, isMultipleOf, valuationOf } from '../domain/instrument.ts';
 import { type InstrumentType, parseInstrumentId } from '../domain/instrument-id.ts';
 import { NANOS_PER_SECOND, type Nanos } from '../domain/time.ts';
-import type { InstrumentSpec, OrderInstruction, TradingState } from '../domain/types.ts';
+import { stricterTradingState } from '../domain/trading-state.ts';
+import type { InstrumentSpec, OrderInstruction } from '../domain/types.ts';
 import { type CompiledRiskLimits, compiledLimits, type RiskLimits } from './limits.ts';
 import { countSince } from './recent.ts';
 import type { Decimalish, Reservation, RiskContext, RiskDecision } from './types.ts';
@@ -244,15 +245,22 @@ function reducesWithoutFlip(buy: boolean, q: Dec, pos: Dec, wb: Dec, ws: Dec): {
   return { ok: pos.gt(0) && after.gte(0), after };
 }
 
-function stricter(a: TradingState, b: TradingState): TradingState {
-  if (a === 'HALTED' || b === 'HALTED') return 'HALTED';
-  if (a === 'REDUCING' || b === 'REDUCING') return 'REDUCING';
-  return 'ACTIVE';
-}
-
 // ---------------------------------------------------------------------------------------------
 // evaluate
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * What is being evaluated: an `order` at intake (every rule), or a `child` of an algorithm parent
+ * that intake approved and reserved (docs/execution-core.md, "Child-risk policy"). A child passes
+ * the same rules as an order except the book-level ones — position limits, total exposure and free
+ * balance — which the parent's reservation already answered for its whole quantity; those are
+ * reported as passed, "covered by the parent's reservation". The trading-state rule (intake's
+ * REDUCING rule with the same scope), the instrument rules, the per-order size and notional limits,
+ * the price tolerance and the velocity limits bind every child.
+ */
+export type EvaluationScope = 'order' | 'child';
+
+const COVERED_BY_PARENT = "covered by the parent's reservation";
 
 /**
  * Evaluate one order against the limits in the given context at time `nowNs`.
@@ -263,6 +271,7 @@ export function evaluate(
   ctx: RiskContext,
   limits: RiskLimits | CompiledRiskLimits,
   nowNs: Nanos,
+  scope: EvaluationScope = 'order',
 ): RiskDecision {
   const L = compiledLimits(limits);
   const checks: RiskCheckResult[] = [];
@@ -282,7 +291,7 @@ export function evaluate(
   const qOk = q?.gt(0) === true;
 
   // 1. trading_state ---------------------------------------------------------------------------
-  const state = stricter(ctx.trading_state, ctx.strategy_trading_state);
+  const state = stricterTradingState(ctx.trading_state, ctx.strategy_trading_state);
   if (state === 'ACTIVE') {
     checks.push(check('trading_state', true, 'ACTIVE', 'ACTIVE'));
   } else if (state === 'HALTED') {
@@ -582,7 +591,11 @@ export function evaluate(
     );
 
     // 19-21. position limits (worst case incl. working orders) -----------------------------------
-    if (!qOk || !booksKnown) {
+    if (scope === 'child') {
+      for (const rule of ['position_instrument', 'position_strategy', 'position_global'] as const) {
+        checks.push(check(rule, true, null, null, COVERED_BY_PARENT));
+      }
+    } else if (!qOk || !booksKnown) {
       for (const rule of ['position_instrument', 'position_strategy', 'position_global'] as const) {
         checks.push(check(rule, false, null, null, 'position or working quantity unknown'));
       }
@@ -610,7 +623,9 @@ export function evaluate(
     // 22. total_exposure -------------------------------------------------------------------------
     const total = ctxDec(ctx.exposure.total, null);
     const instExp = ctxDec(ctx.exposure.instrument, null);
-    if (!qOk || !booksKnown || mark === null || total === null || instExp === null) {
+    if (scope === 'child') {
+      checks.push(check('total_exposure', true, null, null, COVERED_BY_PARENT));
+    } else if (!qOk || !booksKnown || mark === null || total === null || instExp === null) {
       checks.push(
         check(
           'total_exposure',
@@ -656,7 +671,9 @@ export function evaluate(
     }
 
     // 23. free_balance (spot buys) -------------------------------------------------------------
-    if (!buy || info?.type !== 'SPOT_PAIR') {
+    if (scope === 'child') {
+      checks.push(check('free_balance', true, null, null, COVERED_BY_PARENT));
+    } else if (!buy || info?.type !== 'SPOT_PAIR') {
       checks.push(check('free_balance', true, null, null, 'applies to spot buys only'));
     } else {
       const free = ctxDec(ctx.free_balance, null);

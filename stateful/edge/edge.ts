@@ -31,7 +31,13 @@ import { Dec } from '../../shared/domain/decimal.ts';
 import { NANOS_PER_MILLI, type Nanos } from '../../shared/domain/time.ts';
 import type { TradingState } from '../../shared/domain/types.ts';
 import type { BusMessage, HandlerOutcome, Subscription } from '../../shared/ports/event-bus.ts';
+import { DEFAULT_LEDGER_SCOPE } from '../../shared/ports/risk-ledger-store.ts';
 import type { TradingStateSnapshot } from '../../shared/ports/trading-state-store.ts';
+import { effectiveTradingState } from '../../shared/ports/trading-state-store.ts';
+import { riskLimitsFromConfig } from '../../shared/risk/config.ts';
+import { ownEntry } from '../../shared/risk/ledger.ts';
+import { compiledLimits } from '../../shared/risk/limits.ts';
+import { pushRecent } from '../../shared/risk/recent.ts';
 import {
   type SessionContext,
   type SessionSettings,
@@ -97,6 +103,9 @@ class Edge implements VenueEdge {
   private stopped = false;
   private ticking: Promise<void> | null = null;
   private lastTradingPoll: Nanos | null = null;
+  /** Times child orders went to a venue (ascending), across the edge and per strategy: velocity. */
+  private recentGlobal: string[] = [];
+  private readonly recentByStrategy = new Map<string, string[]>();
   private tradingReadable = true;
   private tradingError: string | null = null;
   /** Versions of trading states already seen (scope key → version). */
@@ -133,7 +142,26 @@ class Edge implements VenueEdge {
       settings: this.settings,
       locks: this.locks,
       tradingStateFor: (strategyId) => this.tradingStateOf(strategyId),
-      workingQuantities: (key, exclude) => this.workingQuantities(key, exclude),
+      tradingStatesFor: (strategyId) => this.tradingStatesOf(strategyId),
+      workingQuantities: (key, exclude, strategyId) => this.workingQuantities(key, exclude, strategyId),
+      limits: compiledLimits(riskLimitsFromConfig(cfg.risk)),
+      recentOrders: (strategyId) => ({
+        global: this.recentGlobal.map(BigInt),
+        strategy: (this.recentByStrategy.get(strategyId) ?? []).map(BigInt),
+      }),
+      noteOrder: (strategyId, at) => {
+        this.recentGlobal = pushRecent(this.recentGlobal, at, null);
+        this.recentByStrategy.set(
+          strategyId,
+          pushRecent(this.recentByStrategy.get(strategyId) ?? [], at, null),
+        );
+      },
+      strategyPosition: async (key, strategyId) => {
+        if (deps.riskLedger === undefined) return null;
+        const ledger = await deps.riskLedger.get(DEFAULT_LEDGER_SCOPE);
+        const strat = ownEntry(ledger.strategies, strategyId);
+        return strat === undefined ? '0' : (ownEntry(strat.books, key)?.position ?? '0');
+      },
       track: (task) => this.track(task),
     };
     for (const [id, venue] of deps.venues) {
@@ -330,6 +358,17 @@ class Edge implements VenueEdge {
     }
   }
 
+  private async tradingStatesOf(
+    strategyId: string,
+  ): Promise<{ trading_state: TradingState; strategy_trading_state: TradingState } | null> {
+    try {
+      return effectiveTradingState(await this.d.tradingState.snapshot(), strategyId, this.initialState);
+    } catch (err) {
+      this.tradingError = `trading state cannot be read: ${errorText(err)}`;
+      return null;
+    }
+  }
+
   /** Re-read the trading state (≤ every poll), publish changes, cancel / pause / resume. */
   private async pollTradingState(force: boolean): Promise<void> {
     const now = this.d.clock.now();
@@ -393,11 +432,15 @@ class Edge implements VenueEdge {
     if (snap.global === null) this.d.metrics?.tradingState.set({ scope: 'global' }, RANK[this.initialState]);
   }
 
-  private workingQuantities(instrumentKey: string, exclude: string): { buy: Dec; sell: Dec } {
+  private workingQuantities(
+    instrumentKey: string,
+    exclude: string,
+    strategyId?: string,
+  ): { buy: Dec; sell: Dec } {
     let buy = new Dec(0);
     let sell = new Dec(0);
     for (const s of this.sessions.values()) {
-      const w = s.workingQuantities(instrumentKey, exclude);
+      const w = s.workingQuantities(instrumentKey, exclude, strategyId);
       buy = buy.plus(w.buy);
       sell = sell.plus(w.sell);
     }

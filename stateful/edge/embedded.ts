@@ -14,21 +14,80 @@
  *
  * `EXEC_LOCAL_EXCHANGE=off` keeps the embedded default as it is (BINANCE-SPOT simulated in process);
  * `LOCAL_EXCHANGE_PORT` fixes the exchange's port (default: a free one).
+ *
+ * The local exchange is a development and test tool (`dev/`): it is loaded with a dynamic import
+ * only here, under the embedded default, and never in production — the Cloud Run image holds no
+ * `dev/` folder, and {@link localExchangeWanted} / {@link assertNoFakeExchange} make start-up refuse a
+ * fake exchange behind a LIVE venue there (see docs/local-exchange.md).
  */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${VAR}" is the configuration's substitution syntax
 import { randomBytes } from 'node:crypto';
-import { type LocalExchange, startLocalExchange } from '../../dev/local-exchange/index.ts';
-import type { AppConfigInput } from '../../shared/config/schema.ts';
+import type { LocalExchange } from '../../dev/local-exchange/index.ts';
+import type { AppConfig, AppConfigInput } from '../../shared/config/schema.ts';
 
 export const LOCAL_EXCHANGE_VENUE = 'BINANCE-SPOT';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** True when `npm start` should run the local exchange: no configuration file, not turned off. */
+/** A production process: the Cloud Run service (K_SERVICE) or NODE_ENV=production (the image sets it). */
+export function isProduction(env: Env): boolean {
+  return (env.K_SERVICE ?? '').trim() !== '' || (env.NODE_ENV ?? '').trim().toLowerCase() === 'production';
+}
+
+/** The start-up refusal: a fake exchange in a production process. */
+export class FakeExchangeRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FakeExchangeRefusedError';
+  }
+}
+
+/**
+ * True when `npm start` should run the local exchange: no configuration file, not turned off, not a
+ * production process. In production the embedded default keeps BINANCE-SPOT simulated in process
+ * (as with `EXEC_LOCAL_EXCHANGE=off`); asking for the local exchange there is refused.
+ */
 export function wantsLocalExchange(env: Env): boolean {
-  if ((env.EXEC_CONFIG ?? '').trim() !== '') return false;
+  return localExchangeWanted(env);
+}
+
+export function localExchangeWanted(env: Env): boolean {
   const flag = (env.EXEC_LOCAL_EXCHANGE ?? '').trim().toLowerCase();
+  const asked = flag === 'on' || flag === '1' || flag === 'true';
+  if (isProduction(env)) {
+    if (asked) {
+      throw new FakeExchangeRefusedError(
+        'EXEC_LOCAL_EXCHANGE: the local exchange is a development tool and never runs in production (K_SERVICE or NODE_ENV=production is set)',
+      );
+    }
+    return false;
+  }
+  if ((env.EXEC_CONFIG ?? '').trim() !== '') return false;
   return flag !== 'off' && flag !== '0' && flag !== 'false';
+}
+
+const LOOPBACK = /^(?:[a-z]+:\/\/)?(?:localhost|127(?:\.\d{1,3}){3}|\[::1\]|0\.0\.0\.0)(?::\d+)?(?:\/|$)/i;
+
+/**
+ * Start-up refusal in production: a LIVE venue whose REST or WebSocket URL is a loopback address is
+ * a fake exchange (the local one, or anything else listening on this host) behind a LIVE venue.
+ */
+export function assertNoFakeExchange(config: Pick<AppConfig, 'venues'>, env: Env): void {
+  if (!isProduction(env)) return;
+  for (const v of config.venues) {
+    if (v.mode !== 'LIVE' || !v.enabled) continue;
+    const urls: Array<[string, string]> = [];
+    if (v.urls?.rest !== undefined) urls.push(['rest', v.urls.rest]);
+    if (v.urls?.ws !== undefined) urls.push(['ws', v.urls.ws]);
+    for (const [k, u] of Object.entries(v.urls?.api ?? {})) urls.push([`api.${k}`, u]);
+    for (const [what, url] of urls) {
+      if (LOOPBACK.test(url.trim())) {
+        throw new FakeExchangeRefusedError(
+          `venues.${v.id}.urls.${what}: ${url} is a loopback address; a LIVE venue in production never trades with a local (fake) exchange`,
+        );
+      }
+    }
+  }
 }
 
 /**
@@ -77,6 +136,11 @@ export async function startEmbeddedLocalExchange(env: Env, seed = 42): Promise<E
       `LOCAL_EXCHANGE_PORT must be a port number, got ${JSON.stringify(env.LOCAL_EXCHANGE_PORT)}`,
     );
   }
+  if (isProduction(env)) {
+    throw new FakeExchangeRefusedError('the local exchange never starts in a production process');
+  }
+  // A development tool: loaded only here (the Cloud Run image has no dev/ folder).
+  const { startLocalExchange } = await import('../../dev/local-exchange/index.ts');
   const exchange = await startLocalExchange({ port, host: '127.0.0.1', seed, apiKey, secret });
   return {
     exchange,

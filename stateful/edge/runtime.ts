@@ -26,6 +26,7 @@ import type { InstrumentCatalog } from '../../shared/ports/instrument-catalog.ts
 import type { MarketStateStore } from '../../shared/ports/market-state.ts';
 import type { OrderStore } from '../../shared/ports/order-store.ts';
 import type { PositionStore } from '../../shared/ports/position-store.ts';
+import type { RiskLedgerStore } from '../../shared/ports/risk-ledger-store.ts';
 import type { TradingStateStore } from '../../shared/ports/trading-state-store.ts';
 import type { Venue } from '../../shared/ports/venue.ts';
 import { createDriftMonitor, type DriftThresholds } from './drift/index.ts';
@@ -45,6 +46,8 @@ export interface EdgePorts {
   marketState: MarketStateStore;
   tradingState: TradingStateStore;
   algoStates: AlgoStateStore;
+  /** Intake's risk ledger (read only: each strategy's position for the child policy). */
+  riskLedger?: Pick<RiskLedgerStore, 'get'> | undefined;
 }
 
 /** What a venue factory gets besides the venue's configuration. */
@@ -183,6 +186,7 @@ export async function startEdgeRuntime(deps: EdgeRuntimeDeps): Promise<EdgeRunti
       venues,
       orders: p.orders,
       positions: p.positions,
+      riskLedger: p.riskLedger,
       bus: p.bus,
       clock: p.clock,
       recorder: deps.recorder,

@@ -7,20 +7,12 @@
  * through the ExecutionRecorder, shared/app/venue-edge-rules.ts); this file moves data between the
  * ports and the venue. See docs/venue-edge.md.
  */
-import {
-  cancelAlgo,
-  filledQuantity,
-  initAlgo,
-  isDone,
-  nextAlgo,
-  onChildUpdate,
-  pendingActions,
-} from '../../shared/algos/scheduler.ts';
+import { filledQuantity, initAlgo, isDone, pendingActions } from '../../shared/algos/scheduler.ts';
 import type {
-  AlgoAction,
   AlgoState,
   ChildOrder,
   ChildRecord,
+  ChildUpdate,
   MarketSnapshot,
 } from '../../shared/algos/types.ts';
 import {
@@ -41,7 +33,6 @@ import {
   venueDiagnosticAttributes,
 } from '../../shared/app/venue-edge-messages.ts';
 import {
-  childOrderGate,
   childUpdateOf,
   fillOfTrade,
   isFinalAtVenue,
@@ -55,7 +46,23 @@ import { ValidationError } from '../../shared/domain/errors.ts';
 import { parseInstrumentId } from '../../shared/domain/instrument-id.ts';
 import { isTerminal, WORKING_STATUSES } from '../../shared/domain/order-machine.ts';
 import { NANOS_PER_MILLI, type Nanos } from '../../shared/domain/time.ts';
-import type { Fill, OrderRecord, OrderStatus, Side, TradingState } from '../../shared/domain/types.ts';
+import type { Fill, OrderRecord, Side, TradingState } from '../../shared/domain/types.ts';
+import {
+  decide,
+  type ExecutionCommand,
+  type ExecutionDecision,
+  type ExecutionState,
+  fromAlgo,
+} from '../../shared/execution/core.ts';
+import {
+  type ChildRiskView,
+  checkChild,
+  classifyCancelError,
+  classifySubmitError,
+  nextBackoff,
+  settlementOf,
+  sumDecimals,
+} from '../../shared/execution/policy.ts';
 import type { AlgoStateRecord } from '../../shared/ports/algo-state-store.ts';
 import {
   type Venue,
@@ -66,6 +73,8 @@ import {
   type VenueOrderState,
   type VenueTrade,
 } from '../../shared/ports/venue.ts';
+import type { CompiledRiskLimits } from '../../shared/risk/limits.ts';
+import type { RiskDecision } from '../../shared/risk/types.ts';
 import { MarketPublisher } from './market.ts';
 import type { EdgeMetrics } from './metrics.ts';
 import type { EdgeLog, VenueEdgeDeps, VenueSessionStatus } from './types.ts';
@@ -97,8 +106,23 @@ export interface SessionContext {
   locks: KeyedMutex;
   /** The trading state an order of the strategy runs under; null when it cannot be read now. */
   tradingStateFor(strategyId: string): Promise<TradingState | null>;
-  /** Open quantity of working orders and children in an instrument (across the edge), per side. */
-  workingQuantities(instrumentKey: string, exclude: string): { buy: Dec; sell: Dec };
+  /** The platform's and the strategy's own states; null when they cannot be read now. */
+  tradingStatesFor(
+    strategyId: string,
+  ): Promise<{ trading_state: TradingState; strategy_trading_state: TradingState } | null>;
+  /**
+   * Open quantity of working orders and children in an instrument (across the edge), per side;
+   * only the strategy's when `strategyId` is given.
+   */
+  workingQuantities(instrumentKey: string, exclude: string, strategyId?: string): { buy: Dec; sell: Dec };
+  /** The risk limits children are checked against (the configuration's, compiled once). */
+  limits: CompiledRiskLimits;
+  /** Times children went to a venue (ascending): across the edge and the strategy's. */
+  recentOrders(strategyId: string): { global: readonly Nanos[]; strategy: readonly Nanos[] };
+  /** A child (or direct order) went to a venue at `at`. */
+  noteOrder(strategyId: string, at: Nanos): void;
+  /** The strategy's own position in an instrument (the risk ledger's); null when unknown. */
+  strategyPosition(instrumentKey: string, strategyId: string): Promise<DecimalString | null>;
   /** Run a task the edge tracks (stop waits for it); errors are logged. */
   track(task: Promise<unknown>): void;
 }
@@ -168,14 +192,16 @@ interface Run {
   /** Last child status published on exec.orders (child_order messages), per child. */
   published: Map<string, string>;
   timer: ReturnType<typeof setTimeout> | null;
+  /** The price intake valued the parent at (the routed message's), the child policy's fallback mid. */
+  reference: DecimalString | null;
 }
 
 type StreamState = 'idle' | 'up' | 'down';
 
 const MAX_STEPS = 64;
-/** Fill checks (trades read over REST, backing off) before a shortfall is left to reconciliation. */
-const MAX_FILL_CHECKS = 12;
 const GAP_MARGIN_NS = 5_000n * NANOS_PER_MILLI;
+/** Reconnects back off from 1 s to 30 s. */
+const RECONNECT_BACKOFF = { initialMs: 1000, maxMs: 30_000 };
 
 export class VenueSession {
   readonly id: string;
@@ -287,12 +313,12 @@ export class VenueSession {
     } catch (err) {
       this.connected = false;
       this.lastError = `connect failed: ${errorText(err)}`;
-      const now = this.d.clock.now();
-      this.reconnectAt = now + BigInt(this.reconnectMs) * NANOS_PER_MILLI;
-      this.reconnectMs = Math.min(this.reconnectMs * 2, 30_000);
-      this.log.warn(`venue ${this.id}: ${this.lastError}; retrying in ${this.reconnectMs / 2} ms`, {
+      const b = nextBackoff(this.d.clock.now(), this.reconnectMs, RECONNECT_BACKOFF);
+      this.log.warn(`venue ${this.id}: ${this.lastError}; retrying in ${this.reconnectMs} ms`, {
         venue: this.id,
       });
+      this.reconnectAt = b.at;
+      this.reconnectMs = b.nextMs;
     }
   }
 
@@ -348,7 +374,7 @@ export class VenueSession {
   }
 
   /** Open quantity of this session's working orders in an instrument (the order's key), per side. */
-  workingQuantities(instrumentKey: string, exclude: string): { buy: Dec; sell: Dec } {
+  workingQuantities(instrumentKey: string, exclude: string, strategyId?: string): { buy: Dec; sell: Dec } {
     let buy = new Dec(0);
     let sell = new Dec(0);
     const add = (side: Side, q: Dec) => {
@@ -358,11 +384,13 @@ export class VenueSession {
     for (const ref of this.refs.values()) {
       if (ref.kind !== 'direct' || ref.instrument_key !== instrumentKey || ref.client_order_id === exclude)
         continue;
+      if (strategyId !== undefined && ref.strategy_id !== strategyId) continue;
       const filled = ref.last?.filled_quantity ?? '0';
       add(ref.side, Dec.max(toDec(ref.quantity).minus(filled), 0));
     }
     for (const run of this.runs.values()) {
       if (run.rec.instrument_key !== instrumentKey) continue;
+      if (strategyId !== undefined && run.rec.strategy_id !== strategyId) continue;
       for (const c of run.state.children) {
         if (isTerminal(c.status) || c.order_id === exclude) continue;
         add(run.state.parent.side, Dec.max(toDec(c.quantity).minus(c.filled_quantity), 0));
@@ -391,8 +419,9 @@ export class VenueSession {
       );
       return;
     }
-    if (order.exec_algorithm === 'NORMAL') await this.submitDirect(order, m.venue_instrument_key);
-    else await this.startAlgo(order, m.venue_instrument_key, m.exec_algorithm_params);
+    if (order.exec_algorithm === 'NORMAL')
+      await this.submitDirect(order, m.venue_instrument_key, m.reference_price);
+    else await this.startAlgo(order, m.venue_instrument_key, m.exec_algorithm_params, m.reference_price);
   }
 
   /** `orders.routed` cancel: cancel the parent's working children, or the direct order, at the venue. */
@@ -434,7 +463,11 @@ export class VenueSession {
   // Direct (NORMAL) orders
   // ===========================================================================================
 
-  private async submitDirect(order: OrderRecord, venueInstrumentKey: string): Promise<void> {
+  private async submitDirect(
+    order: OrderRecord,
+    venueInstrumentKey: string,
+    reference: DecimalString | null,
+  ): Promise<void> {
     const op = order.operation_id;
     if (order.status !== 'PENDING') {
       // SUBMITTED or beyond: already ours. One this process does not know is resolved with the venue.
@@ -448,17 +481,15 @@ export class VenueSession {
       }
       return;
     }
-    const ts = await this.ctx.tradingStateFor(order.strategy_id);
-    if (ts === null)
+    const check = await this.checkDirect(order, venueInstrumentKey, reference);
+    if (check === null)
       throw new Error(`trading state of ${order.strategy_id || 'the platform'} cannot be read; retry`);
-    if (ts !== 'ACTIVE') {
-      const gate = await this.gate(ts, order.instrument_key, order.side, order.quantity, order.order_id);
-      if (!gate.allowed) {
-        this.ctx.metrics?.orders.inc({ venue: this.id, kind: 'direct', outcome: 'gated' });
-        await this.d.recorder.recordCanceled(op, `${gate.reason}; not sent to ${this.id}`);
-        return;
-      }
+    if (!check.approved) {
+      this.ctx.metrics?.orders.inc({ venue: this.id, kind: 'direct', outcome: 'gated' });
+      await this.d.recorder.recordCanceled(op, `${check.rule}: ${check.reason}; not sent to ${this.id}`);
+      return;
     }
+    this.ctx.noteOrder(order.strategy_id, this.d.clock.now());
     const clientOrderId = order.order_id;
     const submitted = await this.d.recorder.recordSubmitted(op, clientOrderId);
     if (!isLiveAtVenue(submitted)) {
@@ -529,11 +560,12 @@ export class VenueSession {
   private async onDirectSendError(ref: DirectRef, err: unknown, openBefore: boolean): Promise<void> {
     const kind = errorKind(err);
     this.ctx.metrics?.venueErrors.inc({ venue: this.id, kind });
-    if (refusesOrder(kind, openBefore)) {
+    const cls = classifySubmitError(kind, openBefore);
+    if (cls.outcome === 'refused') {
       // The venue (or our breaker in front of it) refused it: it is not at the venue.
       this.market.countOrder(ref.client_order_id, true);
       this.ctx.metrics?.orders.inc({ venue: this.id, kind: 'direct', outcome: 'rejected' });
-      await this.d.recorder.recordRejected(ref.op, `${rejectionPrefix(kind)}: ${errorText(err)}`);
+      await this.d.recorder.recordRejected(ref.op, `${cls.reason_prefix}: ${errorText(err)}`);
       this.dropDirect(ref);
       return;
     }
@@ -550,8 +582,9 @@ export class VenueSession {
   }
 
   private scheduleDirectRetry(ref: DirectRef): void {
-    ref.retry_at = this.d.clock.now() + BigInt(ref.retry_ms) * NANOS_PER_MILLI;
-    ref.retry_ms = Math.min(ref.retry_ms * 2, this.ctx.settings.retryMaxMs);
+    const b = this.backoff(ref.retry_ms);
+    ref.retry_at = b.at;
+    ref.retry_ms = b.nextMs;
   }
 
   /**
@@ -671,7 +704,10 @@ export class VenueSession {
     await this.fetchDirectTrades(ref);
     if (ref.last !== null) await this.applyDirect(ref, ref.last);
     if (ref.fill_check_at === null) return;
-    if (ref.fill_checks >= MAX_FILL_CHECKS) {
+    if (
+      settlementOf({ scheduler_filled: '1', recorded_filled: '0', fill_checks: ref.fill_checks }).kind ===
+      'settle_short'
+    ) {
       // The venue counts fills it does not report as trades: our books stay as they are.
       ref.fill_check_at = null;
       this.lastError = `${ref.op}: the venue reports ${ref.last?.filled_quantity ?? '?'} filled but not all its trades`;
@@ -682,8 +718,9 @@ export class VenueSession {
       return;
     }
     // Still short: back off.
-    ref.fill_check_at = this.d.clock.now() + BigInt(ref.retry_ms) * NANOS_PER_MILLI;
-    ref.retry_ms = Math.min(ref.retry_ms * 2, this.ctx.settings.retryMaxMs);
+    const b = this.backoff(ref.retry_ms);
+    ref.fill_check_at = b.at;
+    ref.retry_ms = b.nextMs;
   }
 
   private async fetchDirectTrades(ref: DirectRef): Promise<void> {
@@ -742,7 +779,7 @@ export class VenueSession {
     } catch (err) {
       const kind = errorKind(err);
       this.ctx.metrics?.venueErrors.inc({ venue: this.id, kind });
-      if (kind === 'transient' || kind === 'rate_limited' || kind === 'circuit_open') throw err; // redelivered
+      if (classifyCancelError(kind) === 'retry') throw err; // redelivered
       // not_found / rejected (already closed, unknown): what is its state?
       st = await this.venue.fetchOrder(ref.client_order_id, ref.venue_instrument_key);
       if (st === null) {
@@ -811,6 +848,7 @@ export class VenueSession {
     order: OrderRecord,
     venueInstrumentKey: string,
     params: Record<string, unknown>,
+    reference: DecimalString | null = null,
   ): Promise<void> {
     const op = order.operation_id;
     const running = this.runs.get(op);
@@ -820,6 +858,7 @@ export class VenueSession {
       // Known here: running (adopt it) or finished (its final report may still be owed).
       if (stored.active) {
         const run = await this.adoptRun(stored);
+        run.reference ??= reference;
         await this.ensureAccepted(run);
         await this.stepRun(run);
       }
@@ -891,6 +930,7 @@ export class VenueSession {
       return;
     }
     const run = this.newRun(put.record);
+    run.reference = reference;
     this.runs.set(op, run);
     this.updateGauges();
     // The edge's scheduler took the parent: acknowledged (not a venue order id: children have those).
@@ -931,6 +971,7 @@ export class VenueSession {
       mids: new Map(),
       published: new Map(),
       timer: null,
+      reference: null,
     };
   }
 
@@ -1010,14 +1051,110 @@ export class VenueSession {
   }
 
   private scheduleRunRetry(run: Run): void {
-    run.retry_at = this.d.clock.now() + BigInt(run.retry_ms) * NANOS_PER_MILLI;
-    run.retry_ms = Math.min(run.retry_ms * 2, this.ctx.settings.retryMaxMs);
+    const b = this.backoff(run.retry_ms);
+    run.retry_at = b.at;
+    run.retry_ms = b.nextMs;
+  }
+
+  /** The one retry schedule (shared/execution/policy.ts) from `currentMs` on. */
+  private backoff(currentMs: number): { at: Nanos; nextMs: number } {
+    const s = this.ctx.settings;
+    return nextBackoff(this.d.clock.now(), currentMs, { initialMs: s.retryInitialMs, maxMs: s.retryMaxMs });
+  }
+
+  /** The execution core's view of a run. */
+  private execOf(run: Run): ExecutionState {
+    return fromAlgo(run.state, run.rec.strategy_id, run.rec.instrument_key, {
+      cancel_reason: run.rec.cancel_reason,
+      last_child_rejection: run.rec.last_child_rejection,
+      paused: run.paused,
+      halt_canceled: [...run.halt_canceled],
+    });
+  }
+
+  /** Take the core's decision into the run (dirty when the stored state is behind). */
+  private take(run: Run, d: ExecutionDecision): void {
+    const next = d.state;
+    if (next.algo !== run.state && JSON.stringify(next.algo) !== JSON.stringify(run.state)) {
+      run.state = next.algo;
+      run.dirty = true;
+    }
+    if (
+      next.last_child_rejection !== run.rec.last_child_rejection ||
+      next.cancel_reason !== run.rec.cancel_reason
+    ) {
+      run.rec = {
+        ...run.rec,
+        last_child_rejection: next.last_child_rejection,
+        cancel_reason: next.cancel_reason,
+      };
+      run.dirty = true;
+    }
+    run.paused = next.paused;
+    run.halt_canceled = new Set(next.halt_canceled);
+    if (d.wake_at !== null) run.wake_at = d.wake_at;
   }
 
   /**
-   * Advance the scheduler to now (under the parent's lock): while trading is HALTED the schedule is
-   * paused; otherwise `nextAlgo`, the trading-state gate on each new child, persist, THEN send —
-   * repeated while the scheduler says it is due again (catching up after downtime).
+   * What the child policy needs now (shared/execution/policy.ts `ChildRiskView`): the trading states,
+   * the platform's and the strategy's positions, the orders working at venues, child velocity, the
+   * instrument and its mid. Null when the trading state cannot be read (the core pauses).
+   */
+  private async riskView(
+    strategyId: string,
+    instrumentKey: string,
+    venueInstrumentKey: string,
+    exclude: string,
+    reference: DecimalString | null,
+  ): Promise<ChildRiskView | null> {
+    const states = await this.ctx.tradingStatesFor(strategyId);
+    if (states === null) return null;
+    let position = new Dec(0);
+    for (const p of await this.d.positions.list({ instrument_key: instrumentKey }))
+      position = position.plus(p.quantity);
+    const strategy = (await this.ctx.strategyPosition(instrumentKey, strategyId)) ?? fmt(position);
+    const wi = this.ctx.workingQuantities(instrumentKey, exclude);
+    const ws = this.ctx.workingQuantities(instrumentKey, exclude, strategyId);
+    return {
+      ...states,
+      instrument: await this.d.instruments.get(venueInstrumentKey),
+      reference_price:
+        this.market.mid(venueInstrumentKey) ?? (await this.storedMid(venueInstrumentKey)) ?? reference,
+      position: { instrument: fmt(position), strategy },
+      working: {
+        instrument: { buy: fmt(wi.buy), sell: fmt(wi.sell) },
+        strategy: { buy: fmt(ws.buy), sell: fmt(ws.sell) },
+      },
+      recent_orders: this.ctx.recentOrders(strategyId),
+    };
+  }
+
+  /**
+   * The instrument's mid when this process has no book of its own yet (just started): the venue's
+   * book read now (kept as the session's book), else the last mid published; null when neither is.
+   */
+  private async storedMid(venueInstrumentKey: string): Promise<DecimalString | null> {
+    if (this.connected) {
+      try {
+        this.market.onBook(await this.venue.fetchBook(venueInstrumentKey, 1));
+        const mid = this.market.mid(venueInstrumentKey);
+        if (mid !== null) return mid;
+      } catch (err) {
+        this.ctx.metrics?.venueErrors.inc({ venue: this.id, kind: errorKind(err) });
+      }
+    }
+    try {
+      const [q] = await this.d.market.getQuotes([{ venue: this.id, instrument_key: venueInstrumentKey }]);
+      return q?.mid ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Advance the scheduler to now (under the parent's lock) through the execution core: it pauses
+   * while trading is HALTED (or unreadable), steps the algorithm and checks every new child by the
+   * child policy. Persist, THEN send — repeated while the core says it is due again.
    */
   private async stepRun(run: Run): Promise<void> {
     for (let i = 0; i < MAX_STEPS && !this.stopped; i++) {
@@ -1025,73 +1162,65 @@ export class VenueSession {
       if (isDone(run.state)) break;
       const now = this.d.clock.now();
       if (run.wake_at === null || run.wake_at > now) break;
-      const ts = await this.ctx.tradingStateFor(run.rec.strategy_id);
-      if (ts === null || ts === 'HALTED') {
-        // Paused: the trading-state poll cancels working children and wakes the parent on resume.
-        run.wake_at = null;
-        run.paused = true;
-        break;
-      }
-      run.paused = false;
-      const step = nextAlgo(run.state, now, this.marketSnapshot(run));
-      let state = step.state;
-      const actions: AlgoAction[] = [];
-      let gated = false;
-      let rejection = run.rec.last_child_rejection;
-      for (const a of step.actions) {
-        if (a.kind === 'submit' && ts !== 'ACTIVE') {
-          const g = await this.gate(
-            ts,
-            run.rec.instrument_key,
-            a.child.side,
-            a.child.quantity,
-            a.child.order_id,
-          );
-          if (!g.allowed) {
-            // Refused before it left: the scheduler sees a rejected child (TWAP/VWAP carry it over).
-            state = onChildUpdate(state, {
-              order_id: a.child.order_id,
-              filled_quantity: '0',
-              status: 'REJECTED',
-            });
-            rejection = g.reason;
-            gated = true;
-            this.ctx.metrics?.orders.inc({ venue: this.id, kind: 'child', outcome: 'gated' });
-            this.log.info(`child ${a.child.order_id} of ${run.op} not sent: ${g.reason}`, {
-              venue: this.id,
-              operation_id: run.op,
-            });
-            continue;
-          }
-        }
-        actions.push(a);
-      }
+      const risk = await this.riskView(
+        run.rec.strategy_id,
+        run.rec.instrument_key,
+        run.rec.venue_instrument_key,
+        '',
+        run.reference,
+      );
+      const d = decide(this.execOf(run), {
+        kind: 'step',
+        now,
+        market: this.marketSnapshot(run),
+        risk,
+        limits: this.ctx.limits,
+      });
+      this.take(run, d);
+      run.wake_at = d.wake_at;
       // Persist, THEN act (docs/matching-engine.md): a crash in between is repaired by pendingActions.
-      const unchanged =
-        !run.dirty &&
-        step.actions.length === 0 &&
-        rejection === run.rec.last_child_rejection &&
-        JSON.stringify(state) === JSON.stringify(run.state);
-      if (!unchanged) await this.persist(run, state, { last_child_rejection: rejection });
-      run.wake_at = gated ? now : step.wakeAtNs;
-      for (const a of step.actions) {
-        if (a.kind !== 'submit') continue;
-        this.refs.set(a.child.order_id, { kind: 'child', op: run.op, client_order_id: a.child.order_id });
-        if (!actions.includes(a)) await this.publishChild(run, a.child.order_id, rejection);
+      await this.persistIfDirty(run);
+      for (const c of d.commands) {
+        if (c.kind === 'submit_child')
+          this.refs.set(c.child.order_id, { kind: 'child', op: run.op, client_order_id: c.child.order_id });
       }
-      await this.perform(run, actions);
+      for (const ev of d.events) {
+        if (ev.kind !== 'child_denied') continue;
+        this.refs.set(ev.child.order_id, { kind: 'child', op: run.op, client_order_id: ev.child.order_id });
+        this.ctx.metrics?.orders.inc({ venue: this.id, kind: 'child', outcome: 'gated' });
+        this.log.info(`child ${ev.child.order_id} of ${run.op} not sent: ${ev.rule}: ${ev.reason}`, {
+          venue: this.id,
+          operation_id: run.op,
+        });
+        await this.publishChild(run, ev.child.order_id, `${ev.rule}: ${ev.reason}`);
+      }
+      await this.perform(run, d.commands);
     }
     await this.persistIfDirty(run);
     if (isDone(run.state)) await this.settleRun(run);
     this.armTimer(run);
   }
 
-  private async perform(run: Run, actions: readonly AlgoAction[]): Promise<void> {
+  private async perform(run: Run, commands: readonly ExecutionCommand[]): Promise<void> {
     let failed = false;
-    for (const a of actions) {
-      if (a.kind === 'cancel') {
-        if (!(await this.cancelChild(run, a.order_id))) failed = true;
-      } else if (!(await this.submitChild(run, a.child, 'sent'))) failed = true;
+    for (const c of commands) {
+      if (c.kind === 'cancel_child') {
+        if (c.why === 'halted') {
+          this.log.info(`trading is HALTED: canceling child ${c.order_id} of ${run.op}`, {
+            venue: this.id,
+            operation_id: run.op,
+          });
+        }
+        if (await this.cancelChild(run, c.order_id)) continue;
+        failed = true;
+        if (c.why === 'halted') {
+          const now = this.d.clock.now();
+          this.take(run, decide(this.execOf(run), { kind: 'cancel_unconfirmed', now, child_id: c.order_id }));
+        }
+        continue;
+      }
+      this.ctx.noteOrder(run.rec.strategy_id, this.d.clock.now());
+      if (!(await this.submitChild(run, c.child, 'sent'))) failed = true;
     }
     if (failed) this.scheduleRunRetry(run);
   }
@@ -1117,19 +1246,20 @@ export class VenueSession {
     } catch (err) {
       const kind = errorKind(err);
       this.ctx.metrics?.venueErrors.inc({ venue: this.id, kind });
-      if (refusesOrder(kind, openBefore)) {
+      const d = decide(this.execOf(run), {
+        kind: 'submit_failed',
+        now: this.d.clock.now(),
+        child_id: child.order_id,
+        error: kind,
+        breaker_open_before: openBefore,
+        message: errorText(err),
+      });
+      this.take(run, d);
+      for (const ev of d.events) {
+        if (ev.kind !== 'child_refused') continue;
         this.market.countOrder(child.order_id, true);
         this.ctx.metrics?.orders.inc({ venue: this.id, kind: 'child', outcome: 'rejected' });
-        const reason = `${rejectionPrefix(kind)}: ${errorText(err)}`;
-        run.state = onChildUpdate(run.state, {
-          order_id: child.order_id,
-          filled_quantity: '0',
-          status: 'REJECTED',
-        });
-        run.rec = { ...run.rec, last_child_rejection: reason };
-        run.dirty = true;
-        run.wake_at = this.d.clock.now();
-        await this.publishChild(run, child.order_id, reason);
+        await this.publishChild(run, child.order_id, ev.reason);
         return true;
       }
       this.ctx.metrics?.orders.inc({ venue: this.id, kind: 'child', outcome: 'unknown' });
@@ -1157,7 +1287,7 @@ export class VenueSession {
     } catch (err) {
       const kind = errorKind(err);
       this.ctx.metrics?.venueErrors.inc({ venue: this.id, kind });
-      if (kind !== 'not_found' && kind !== 'rejected') return false;
+      if (classifyCancelError(kind) === 'retry') return false;
       // Unknown at the venue, or already closed: what is its state?
       try {
         st = await this.venue.fetchOrder(childId, run.rec.venue_instrument_key);
@@ -1167,9 +1297,7 @@ export class VenueSession {
       }
       if (st === null) {
         // Never reached the venue: nothing filled, nothing to cancel.
-        run.state = onChildUpdate(run.state, { order_id: childId, filled_quantity: '0', status: 'CANCELED' });
-        run.dirty = true;
-        run.wake_at = this.d.clock.now();
+        this.report(run, { order_id: childId, filled_quantity: '0', status: 'CANCELED' }, null);
         await this.publishChild(run, childId, `not at ${this.id}`);
         return true;
       }
@@ -1189,10 +1317,17 @@ export class VenueSession {
     }
   }
 
+  /** A venue report about a child → the core (cumulative and idempotent; a change wakes the scheduler). */
+  private report(run: Run, update: ChildUpdate, reason: string | null): void {
+    this.take(
+      run,
+      decide(this.execOf(run), { kind: 'child_report', now: this.d.clock.now(), update, reason }),
+    );
+  }
+
   /**
-   * The venue's view of a child → the scheduler (cumulative and idempotent). The filled quantity the
-   * scheduler sees is the venue's; the parent's fills come from trades, and the parent is settled
-   * only once those match (see settleRun).
+   * The venue's view of a child → the core. The filled quantity the scheduler sees is the venue's;
+   * the parent's fills come from trades, and the parent is settled only once those match (settleRun).
    */
   private applyChild(run: Run, st: VenueOrderState): void {
     const childId = st.client_order_id;
@@ -1201,18 +1336,7 @@ export class VenueSession {
       this.byVenueOrderId.set(st.venue_order_id, childId);
       run.dirty = true;
     }
-    const before = run.state;
-    const next = onChildUpdate(before, childUpdateOf(st));
-    if (st.status === 'REJECTED' && run.rec.last_child_rejection !== (st.reason ?? 'REJECTED by the venue')) {
-      run.rec = { ...run.rec, last_child_rejection: st.reason ?? 'REJECTED by the venue' };
-      run.dirty = true;
-    }
-    if (JSON.stringify(next) !== JSON.stringify(before)) {
-      run.state = next;
-      run.dirty = true;
-      // The scheduler wants a `next` call after every child update.
-      run.wake_at = this.d.clock.now();
-    }
+    this.report(run, childUpdateOf(st), st.reason ?? null);
   }
 
   /** A trade of a child: a fill of the parent (fill id `<child>-T<trade id>`). */
@@ -1236,16 +1360,15 @@ export class VenueSession {
     if (outcome.kind === 'ignored') return;
     const total = (run.recorded.get(childId) ?? new Dec(0)).plus(t.quantity);
     run.recorded.set(childId, total);
-    // The trades may run ahead of the order stream: tell the scheduler what is filled for sure.
-    const c = run.state.children.find((x) => x.order_id === childId);
-    if (c !== undefined && total.gt(c.filled_quantity)) {
-      const full = total.gte(c.quantity);
-      const status: OrderStatus = full ? 'FILLED' : isTerminal(c.status) ? c.status : 'PARTIALLY_FILLED';
-      run.state = onChildUpdate(run.state, { order_id: childId, filled_quantity: fmt(total), status });
-      run.dirty = true;
-      run.wake_at = this.d.clock.now();
-      await this.publishChild(run, childId, null);
-    }
+    // The trades may run ahead of the order stream: the core tells the scheduler what is filled for sure.
+    const d = decide(this.execOf(run), {
+      kind: 'child_trade',
+      now: this.d.clock.now(),
+      child_id: childId,
+      traded_total: fmt(total),
+    });
+    this.take(run, d);
+    if (d.events.length > 0) await this.publishChild(run, childId, null);
   }
 
   /** Read the trades of the parent's children since it started (fills the stream did not bring). */
@@ -1283,9 +1406,10 @@ export class VenueSession {
       await this.settleRun(run);
       return;
     }
-    const step = cancelAlgo(run.state);
-    await this.persist(run, step.state, { cancel_reason: run.rec.cancel_reason ?? reason });
-    await this.perform(run, step.actions);
+    const d = decide(this.execOf(run), { kind: 'cancel', now: this.d.clock.now(), reason });
+    this.take(run, d);
+    await this.persistIfDirty(run);
+    await this.perform(run, d.commands);
     run.wake_at = this.d.clock.now();
     await this.stepRun(run);
   }
@@ -1298,18 +1422,23 @@ export class VenueSession {
   private async settleRun(run: Run): Promise<void> {
     const outcome = parentOutcome(run.state, run.rec);
     if (outcome === null) return;
-    const schedulerFilled = toDec(filledQuantity(run.state));
-    const recorded = [...run.recorded.values()].reduce((s, q) => s.plus(q), new Dec(0));
-    if (recorded.lt(schedulerFilled) && run.fill_checks < MAX_FILL_CHECKS) {
+    const schedulerFilled = filledQuantity(run.state);
+    const recorded = sumDecimals(run.recorded.values());
+    const settlement = settlementOf({
+      scheduler_filled: schedulerFilled,
+      recorded_filled: recorded,
+      fill_checks: run.fill_checks,
+    });
+    if (settlement.kind === 'wait_for_fills') {
       if (run.fill_check_at === null) {
         run.fill_check_at = this.d.clock.now() + BigInt(this.ctx.settings.fillGraceMs) * NANOS_PER_MILLI;
       }
       this.armTimer(run);
       return;
     }
-    if (recorded.lt(schedulerFilled)) {
+    if (settlement.kind === 'settle_short') {
       this.log.warn(
-        `algorithm of ${run.op}: the venue reports ${fmt(schedulerFilled)} filled, its trades only ${fmt(recorded)}; settled, the rest left to reconciliation`,
+        `algorithm of ${run.op}: the venue reports ${schedulerFilled} filled, its trades only ${recorded}; settled, the rest left to reconciliation`,
         { venue: this.id, operation_id: run.op },
       );
     }
@@ -1323,7 +1452,7 @@ export class VenueSession {
       const order = await this.d.orders.get(op);
       if (order !== null && !isTerminal(order.status)) {
         this.log.warn(
-          `algorithm of ${op} filled ${fmt(schedulerFilled)} but the order is ${order.status} (${order.filled_quantity} filled); left to reconciliation`,
+          `algorithm of ${op} filled ${schedulerFilled} but the order is ${order.status} (${order.filled_quantity} filled); left to reconciliation`,
           {
             venue: this.id,
             operation_id: op,
@@ -1334,7 +1463,7 @@ export class VenueSession {
     await this.persist(run, run.state, { active: false });
     this.dropRun(run);
     this.log.info(
-      `algorithm of ${op} finished: ${run.state.done_reason ?? ''}, ${fmt(schedulerFilled)} of ${run.state.parent.quantity} filled`,
+      `algorithm of ${op} finished: ${run.state.done_reason ?? ''}, ${schedulerFilled} of ${run.state.parent.quantity} filled`,
       {
         venue: this.id,
         operation_id: op,
@@ -1422,61 +1551,71 @@ export class VenueSession {
   // Trading state
   // ===========================================================================================
 
-  /** HALTED: cancel the working children of the strategy's parents (once per child); resumed: wake them. */
+  /**
+   * A trading-state change → the execution core of every running parent of the strategy: HALTED
+   * cancels their working children (once per child) and pauses them; a resume wakes them.
+   */
   async applyTradingState(stateOf: (strategyId: string) => TradingState | null): Promise<void> {
     for (const run of [...this.runs.values()]) {
-      const ts = stateOf(run.rec.strategy_id);
-      if (ts === 'HALTED') {
+      const state = stateOf(run.rec.strategy_id);
+      if (state === null || state === 'HALTED') {
+        // Stop stepping at once; the cancels run under the parent's lock.
         run.paused = true;
         run.wake_at = null;
-        if (!run.state.children.some((c) => !isTerminal(c.status) && !run.halt_canceled.has(c.order_id)))
-          continue;
-        this.ctx.track(
-          this.ctx.locks.run(run.op, async () => {
-            if (this.runs.get(run.op) !== run) return;
-            for (const c of run.state.children) {
-              if (isTerminal(c.status) || run.halt_canceled.has(c.order_id)) continue;
-              run.halt_canceled.add(c.order_id);
-              this.log.info(`trading is HALTED: canceling child ${c.order_id} of ${run.op}`, {
-                venue: this.id,
-                operation_id: run.op,
-              });
-              if (!(await this.cancelChild(run, c.order_id))) run.halt_canceled.delete(c.order_id);
-            }
+      }
+      const probe = decide(this.execOf(run), { kind: 'trading_state', now: this.d.clock.now(), state });
+      if (probe.commands.length === 0 && probe.events.length === 0) continue;
+      this.ctx.track(
+        this.ctx.locks.run(run.op, async () => {
+          if (this.runs.get(run.op) !== run) return;
+          const d = decide(this.execOf(run), { kind: 'trading_state', now: this.d.clock.now(), state });
+          this.take(run, d);
+          if (d.state.paused) run.wake_at = null;
+          if (d.commands.length > 0) {
+            await this.perform(run, d.commands);
             await this.persistIfDirty(run);
             run.wake_at = null;
             run.paused = true;
-          }),
-        );
-      } else if (ts !== null && run.paused) {
-        // Trading resumed (or its state is readable again): the schedule goes on, catching up.
-        run.paused = false;
-        run.halt_canceled.clear();
-        run.wake_at = this.d.clock.now();
-        this.ctx.track(this.ctx.locks.run(run.op, () => this.dueRun(run)));
-      }
+          }
+          if (d.wake_at !== null) await this.dueRun(run);
+        }),
+      );
     }
   }
 
-  private async gate(
-    ts: TradingState,
-    instrumentKey: string,
-    side: Side,
-    quantity: DecimalString,
-    exclude: string,
-  ) {
-    let position = new Dec(0);
-    for (const p of await this.d.positions.list({ instrument_key: instrumentKey }))
-      position = position.plus(p.quantity);
-    const working = this.ctx.workingQuantities(instrumentKey, exclude);
-    return childOrderGate({
-      trading_state: ts,
-      side,
-      quantity,
-      position: fmt(position),
-      working_buy: fmt(working.buy),
-      working_sell: fmt(working.sell),
-    });
+  /** The child policy for a direct (NORMAL) order: the order is its own only child. */
+  private async checkDirect(
+    order: OrderRecord,
+    venueInstrumentKey: string,
+    reference: DecimalString | null,
+  ): Promise<RiskDecision | null> {
+    const view = await this.riskView(
+      order.strategy_id,
+      order.instrument_key,
+      venueInstrumentKey,
+      order.order_id,
+      reference,
+    );
+    if (view === null) return null;
+    const child: ChildOrder = {
+      order_id: order.order_id,
+      parent_order_id: order.order_id,
+      instrument_key: venueInstrumentKey,
+      side: order.side,
+      quantity: order.quantity,
+      order_type: order.order_type,
+      price: order.price,
+      time_in_force: order.time_in_force,
+      index: 1,
+    };
+    return checkChild(
+      child,
+      order.strategy_id,
+      order.instrument_key,
+      view,
+      this.ctx.limits,
+      this.d.clock.now(),
+    );
   }
 
   // ===========================================================================================
@@ -1545,8 +1684,9 @@ export class VenueSession {
           await this.settleRun(run);
           if (run.fill_check_at !== null) {
             // Still short after reading the trades: back off.
-            run.fill_check_at = now + BigInt(run.retry_ms) * NANOS_PER_MILLI;
-            run.retry_ms = Math.min(run.retry_ms * 2, this.ctx.settings.retryMaxMs);
+            const b = this.backoff(run.retry_ms);
+            run.fill_check_at = b.at;
+            run.retry_ms = b.nextMs;
           }
           return;
         }
@@ -1555,8 +1695,9 @@ export class VenueSession {
     } catch (err) {
       this.onTaskError(run.op, err);
       if (run.wake_at === null || run.wake_at <= now) {
-        run.wake_at = now + BigInt(run.retry_ms) * NANOS_PER_MILLI;
-        run.retry_ms = Math.min(run.retry_ms * 2, this.ctx.settings.retryMaxMs);
+        const b = this.backoff(run.retry_ms);
+        run.wake_at = b.at;
+        run.retry_ms = b.nextMs;
       }
     }
   }
@@ -1845,19 +1986,6 @@ export class AlgoStateConflictError extends Error {
 
 function errorKind(err: unknown): VenueErrorKind {
   return err instanceof VenueError ? err.kind : 'transient';
-}
-
-/**
- * The venue (or the breaker in front of it) refused the order: it is not there. A breaker that
- * opened DURING the call (the adapter's retries of an unknown outcome tripped it) proves nothing
- * about the attempts before: that outcome stays unknown and is resolved by lookups.
- */
-function refusesOrder(kind: VenueErrorKind, breakerOpenBefore: boolean): boolean {
-  return kind === 'rejected' || kind === 'auth' || (kind === 'circuit_open' && breakerOpenBefore);
-}
-
-function rejectionPrefix(kind: VenueErrorKind): string {
-  return kind === 'circuit_open' ? 'CIRCUIT_OPEN' : kind === 'auth' ? 'VENUE_AUTH' : 'VENUE_REJECTED';
 }
 
 function errorText(err: unknown): string {

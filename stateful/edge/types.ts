@@ -12,6 +12,7 @@ import type { InstrumentCatalog } from '../../shared/ports/instrument-catalog.ts
 import type { MarketStateStore } from '../../shared/ports/market-state.ts';
 import type { OrderStore } from '../../shared/ports/order-store.ts';
 import type { PositionStore } from '../../shared/ports/position-store.ts';
+import type { RiskLedgerStore } from '../../shared/ports/risk-ledger-store.ts';
 import type { TradingStateReader } from '../../shared/ports/trading-state-store.ts';
 import type { Venue } from '../../shared/ports/venue.ts';
 import type { EdgeMetrics } from './metrics.ts';
@@ -37,6 +38,12 @@ export interface VenueEdgeDeps {
   venues: ReadonlyMap<string, Venue>;
   orders: OrderStore;
   positions: Pick<PositionStore, 'list'>;
+  /**
+   * The pre-trade risk ledger intake keeps (read only): each strategy's own position, for the
+   * child policy's strategy-scoped REDUCING rule. Without it a strategy's position is taken to be
+   * the instrument's (every position the platform holds in it).
+   */
+  riskLedger?: Pick<RiskLedgerStore, 'get'> | undefined;
   bus: EventBus;
   clock: Clock;
   /** Records acks, fills, cancels (shared with the simulated venues). */

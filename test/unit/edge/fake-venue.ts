@@ -7,6 +7,7 @@
  * a circuit breaker, a connection that goes down and up.
  */
 import { Dec, fmt, toDec } from '../../../shared/domain/decimal.ts';
+import { isMultipleOf } from '../../../shared/domain/instrument.ts';
 import type { Nanos } from '../../../shared/domain/time.ts';
 import type { Clock } from '../../../shared/ports/clock.ts';
 import {
@@ -44,6 +45,8 @@ export class FakeVenue implements Venue {
   readonly mode = 'LIVE' as const;
   /** Fill price of market orders (and the book's mid). */
   price = '60000';
+  /** The instrument's step: quantities off it are refused (as a real venue's lot-size filter does). */
+  stepSize = '0.00001';
   /** Stream events are swallowed while true (a WebSocket that silently stopped delivering). */
   dropEvents = false;
   /** Every submit call, in order (a resend with the same client id is a second call, not a second order). */
@@ -135,6 +138,14 @@ export class FakeVenue implements Venue {
     if (known !== undefined) {
       if (fault !== null) throw new VenueError(fault.kind, this.id, `injected ${fault.kind} (after send)`);
       return { ...known.state };
+    }
+    if (!isMultipleOf(toDec(req.quantity), toDec(this.stepSize)) || !toDec(req.quantity).gt(0)) {
+      // As a venue's lot-size filter refuses it: never at the venue.
+      throw new VenueError(
+        'rejected',
+        this.id,
+        `quantity ${req.quantity} is not a multiple of ${this.stepSize}`,
+      );
     }
     const h: Held = {
       req,

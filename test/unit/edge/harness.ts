@@ -189,7 +189,8 @@ export class EdgeHarness {
   async publishRoute(order: OrderRecord): Promise<void> {
     await this.bus.publish(
       'orders.routed',
-      routedSubmitMessage(order, null, this.clock.now()),
+      // As intake routes it: with the price the risk engine valued the order at (the venue's mid).
+      routedSubmitMessage(order, this.venue.price, this.clock.now()),
       routedAttributes(order, 'submit'),
     );
     await this.settle();

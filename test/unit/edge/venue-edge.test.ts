@@ -458,8 +458,9 @@ describe('trading state', () => {
     const buy = await h.route('OP-BUY', { quantity: '0.3', ...TWAP_3 });
     expect(h.venue.submitCalls.filter((r) => r.client_order_id.startsWith(buy.order_id))).toEqual([]);
     const gated = h.bus.on('exec.orders', 'child_order').filter((m) => m.data.operation_id === 'OP-BUY');
-    expect(gated[0]?.data).toMatchObject({ status: 'REJECTED', client_order_id: `${buy.order_id}-S1` });
-    expect(String(gated[0]?.data.reason)).toMatch(/^REDUCING: /);
+    // Denied by the child policy (the risk rule `trading_state`, intake's REDUCING rule), never sent.
+    expect(gated[0]?.data).toMatchObject({ status: 'DENIED', client_order_id: `${buy.order_id}-S1` });
+    expect(String(gated[0]?.data.reason)).toMatch(/^trading_state: REDUCING: /);
     const sell = await h.route('OP-SELL', { side: 'SELL', quantity: '0.3', ...TWAP_3 });
     expect(h.venue.orderIds()).toContain(`${sell.order_id}-S1`);
     expect((await h.order('OP-SELL')).filled_quantity).toBe('0.1');
