@@ -10,12 +10,11 @@
  * await d.stop();
  * ```
  */
-import { hrtime } from 'node:process';
-import type { Nanos } from '../../shared/domain/time.ts';
 import type { InstrumentSpec } from '../../shared/domain/types.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
 import type { FillModel } from '../../shared/sim/index.ts';
 import { FaultController } from '../local-exchange/faults.ts';
+import { WallClock } from '../local-exchange/net.ts';
 import { DeribitExchange } from './exchange.ts';
 import { DeribitServer } from './server.ts';
 
@@ -101,14 +100,6 @@ export interface LocalDeribit {
   /** How many orders carry a label (the adapter's venue client id), for duplicate checks. */
   ordersWithLabel(label: string): number;
   connections(): { ws: number; privateSubscriptions: number };
-}
-
-class WallClock implements Clock {
-  private readonly epoch = BigInt(Date.now()) * 1_000_000n;
-  private readonly hr = hrtime.bigint();
-  now(): Nanos {
-    return this.epoch + (hrtime.bigint() - this.hr);
-  }
 }
 
 export async function startLocalDeribit(opts: LocalDeribitOptions = {}): Promise<LocalDeribit> {

@@ -7,7 +7,18 @@ import { localDeribit, PERP, session } from './support.ts';
 
 venueContract('ccxt adapter (deribit) on the local Deribit', async () => {
   const d = await localDeribit({ seed: 31, quoteIntervalMs: [50, 100] });
-  const { venue } = session(d, { timeSyncIntervalMs: 0 });
+  // ccxt reports Deribit's private stream open once the socket is, before private/subscribe is
+  // answered; on a loaded machine the suite's first order could beat the subscription. A longer
+  // settle before the streams count as up keeps the stream assertions about the venue.
+  const { venue } = session(d, {
+    timeSyncIntervalMs: 0,
+    streams: {
+      reconnectInitialDelayMs: 100,
+      reconnectMaxDelayMs: 500,
+      settleMs: 1_000,
+      readyTimeoutMs: 8_000,
+    },
+  });
   await venue.connect();
   return {
     venue,
