@@ -243,6 +243,12 @@ class CcxtVenueSession implements CcxtVenue {
       this.rateLimiter = limiter;
       // Every REST call ccxt makes pays its endpoint weight to the venue's budgets, not ccxt's throttle.
       this.ex.throttle = (cost?: number) => limiter.acquireWeight(typeof cost === 'number' ? cost : 1);
+      // WebSocket subscription messages go out as soon as the socket is open (a few per stream),
+      // without ccxt's per-socket throttle: a throttled send that outlives its socket rejects
+      // where nothing catches it (ccxt 4.5 \`watch\`), while an unthrottled one reports to the client.
+      const ws: Record<string, unknown> = { ...(this.ex.options.ws ?? {}) };
+      ws.throttle = undefined;
+      this.ex.options.ws = ws;
     }
     this.timeSyncIntervalMs = opts.timeSyncIntervalMs ?? 300_000;
     this.submitAttempts = Math.max(1, opts.submitAttempts ?? 4);
