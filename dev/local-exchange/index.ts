@@ -12,13 +12,12 @@
  * await ex.stop();
  * ```
  */
-import { hrtime } from 'node:process';
-import type { Nanos } from '../../shared/domain/time.ts';
 import type { InstrumentSpec } from '../../shared/domain/types.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
 import type { FillModel } from '../../shared/sim/index.ts';
 import { FaultController } from './faults.ts';
 import { DEFAULT_BALANCES, DEFAULT_INSTRUMENTS } from './format.ts';
+import { WallClock } from './net.ts';
 import { type ConnectionCounts, ExchangeServer } from './server.ts';
 import { type FeeMode, LocalVenue } from './venue.ts';
 
@@ -98,15 +97,6 @@ export interface LocalExchange {
   readonly symbols: readonly string[];
   /** Open WebSocket connections and live user-data subscriptions (wait for a subscription before trading). */
   connections(): ConnectionCounts;
-}
-
-/** Wall clock with ns resolution that never goes backwards. */
-class WallClock implements Clock {
-  private readonly epoch = BigInt(Date.now()) * 1_000_000n;
-  private readonly hr = hrtime.bigint();
-  now(): Nanos {
-    return this.epoch + (hrtime.bigint() - this.hr);
-  }
 }
 
 export async function startLocalExchange(opts: LocalExchangeOptions = {}): Promise<LocalExchange> {

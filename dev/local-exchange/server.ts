@@ -18,6 +18,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { BinanceError, Errors } from './errors.ts';
 import type { FaultController, HttpFault } from './faults.ts';
 import { d8 } from './format.ts';
+import { rawToString, readBody } from './net.ts';
 import type { LocalVenue } from './venue.ts';
 import { cancelReply, myTrade, newOrderReply, orderQuery, RATE_LIMITS, symbolEntry } from './wire.ts';
 
@@ -961,18 +962,6 @@ function withoutSignature(raw: string): string {
     .split('&')
     .filter((p) => !p.startsWith('signature='))
     .join('&');
-}
-
-function rawToString(data: RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function send(res: ServerResponse, reply: Reply): void {

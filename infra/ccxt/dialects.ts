@@ -29,6 +29,8 @@ export interface Dialect {
   cancelByClientId: ((ex: Exchange, market: MarketInfo, venueClientId: string) => Promise<unknown>) | null;
   /** Order book depths the REST endpoint accepts (the smallest ≥ the wanted depth is used), or a cap. */
   bookLimit(depth: number): number;
+  /** Whether ccxt's `amount` counts contracts of ccxt's `contractSize` (see `marketInfoOf`). */
+  readonly amountInContracts: boolean;
 }
 
 function firstAtLeast(allowed: readonly number[], depth: number): number {
@@ -69,16 +71,19 @@ const DIALECTS: Readonly<Record<ClientIdExchange, Dialect>> = {
     exchange: 'binance',
     ...byClientOrderIdParam,
     bookLimit: (d) => firstAtLeast([5, 10, 20, 50, 100, 500, 1000, 5000], d),
+    amountInContracts: true,
   },
   binanceusdm: {
     exchange: 'binanceusdm',
     ...byClientOrderIdParam,
     bookLimit: (d) => firstAtLeast([5, 10, 20, 50, 100, 500, 1000], d),
+    amountInContracts: true,
   },
   okx: {
     exchange: 'okx',
     ...byClientOrderIdParam,
     bookLimit: (d) => Math.min(Math.max(1, d), 400),
+    amountInContracts: true,
   },
   bybit: {
     exchange: 'bybit',
@@ -92,6 +97,7 @@ const DIALECTS: Readonly<Record<ClientIdExchange, Dialect>> = {
     },
     cancelByClientId: null,
     bookLimit: (d) => Math.min(Math.max(1, d), 200),
+    amountInContracts: true,
   },
   deribit: {
     exchange: 'deribit',
@@ -110,6 +116,7 @@ const DIALECTS: Readonly<Record<ClientIdExchange, Dialect>> = {
     },
     cancelByClientId: null,
     bookLimit: (d) => firstAtLeast([1, 5, 10, 20, 50, 100, 1000, 10000], d),
+    amountInContracts: false,
   },
 };
 

@@ -139,8 +139,19 @@ function optDecimal(v: number | string | null | undefined): DecimalString | null
   return decimalFromCcxt(v);
 }
 
-/** A ccxt market → MarketInfo (precision converted from the exchange's precision mode). */
-export function marketInfoOf(raw: unknown, instrumentKey: string, precisionMode: number): MarketInfo {
+/**
+ * A ccxt market → MarketInfo (precision converted from the exchange's precision mode).
+ * `amountInContracts`: whether the exchange's ccxt `amount` counts contracts of `contractSize`
+ * (OKX, Bybit, Binance) — then the rules' contract size is ccxt's `contractSize` — or is already in
+ * the contract's own unit (Deribit: USD for inverse futures, coin for options and linear
+ * contracts, while ccxt's `contractSize` is its minimum lot) — then it is 1.
+ */
+export function marketInfoOf(
+  raw: unknown,
+  instrumentKey: string,
+  precisionMode: number,
+  amountInContracts = true,
+): MarketInfo {
   const m = CcxtMarketSchema.parse(raw);
   const tick = incrementFromPrecision(m.precision.price, precisionMode);
   const step = incrementFromPrecision(m.precision.amount, precisionMode);
@@ -168,6 +179,7 @@ export function marketInfoOf(raw: unknown, instrumentKey: string, precisionMode:
       min_qty: onStep(limits.amount?.min),
       max_qty: onStep(limits.amount?.max),
       min_notional: optDecimal(limits.cost?.min),
+      contract_size: m.contract === true ? (amountInContracts ? optDecimal(m.contractSize) : '1') : '1',
     },
   };
 }

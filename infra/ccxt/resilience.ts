@@ -4,7 +4,9 @@
  *   retry (transient, rate_limited; exponential back-off with jitter, Retry-After honoured)
  *     → circuit breaker (one per session; transient and rate-limited failures count)
  *       → our token bucket (`rate_limit_per_second`)
- *         → the ccxt call (ccxt's own `enableRateLimit` throttle with per-endpoint weights inside)
+ *         → the venue's order budget for order operations (limits.ts)
+ *           → the ccxt call (its `throttle(cost)` pays the endpoint's weight to the venue's
+ *             weight budget, limits.ts; or ccxt's own fixed throttle with `rateLimiter: 'ccxt'`)
  *
  * Every attempt passes the breaker, so sustained failures open it even while retries are going
  * on; an open breaker fails fast with VenueError('circuit_open'), which is not retried. Business
@@ -60,6 +62,10 @@ export interface GuardHooks {
   retryAfterMs(): number | undefined;
   /** The venue complained about our timestamp: re-measure the clock offset before the retry. */
   resyncClock(): Promise<void>;
+  /** Before each attempt (after our bucket): the venue's order budget for order operations. */
+  beforeCall?: ((operation: string) => Promise<void> | undefined) | undefined;
+  /** After each attempt that reached the venue (answered or failed): read its rate headers. */
+  afterCall?: (() => void) | undefined;
 }
 
 /** A token bucket: `ratePerSecond` tokens a second, bursts up to `burst`; waiters are served in order. */
@@ -174,9 +180,13 @@ export class CallGuard {
     try {
       return await this.breaker.execute(async () => {
         await this.limiter.acquire();
+        await this.hooks.beforeCall?.(operation);
         try {
-          return await fn();
+          const out = await fn();
+          this.hooks.afterCall?.();
+          return out;
         } catch (err) {
+          this.hooks.afterCall?.();
           throw toVenueError(this.hooks.venue, operation, err, this.hooks.retryAfterMs());
         }
       });

@@ -55,6 +55,7 @@ import {
   createCcxtExchange,
   isCcxtExchangeId,
 } from './exchange-factory.ts';
+import { type RateLimiterStats, VENUE_RATE_LIMITS, VenueRateLimiter } from './limits.ts';
 import { numberForCcxt, onGrid, PRECISION_MODE } from './numbers.ts';
 import {
   type CcxtOrder,
@@ -111,6 +112,11 @@ export interface CreateCcxtVenueOptions {
   timeSyncIntervalMs?: number | undefined;
   /** createOrder sends at most this many times per submit (default 4). */
   submitAttempts?: number | undefined;
+  /**
+   * Who paces REST calls: `venue` (default) — the venue's documented weight and order budgets
+   * (limits.ts), waiting only when one is spent; `ccxt` — ccxt's fixed per-call throttle.
+   */
+  rateLimiter?: 'venue' | 'ccxt' | undefined;
 }
 
 /** The Venue port plus what the edge reads for health, metrics and the console. */
@@ -119,6 +125,8 @@ export interface CcxtVenue extends Venue {
   diagnostics(): VenueDiagnosticsSnapshot;
   /** The id the venue sees for one of our client order ids (client-ids.ts). */
   venueClientId(clientOrderId: string): string;
+  /** The venue budgets' use and waits (null with `rateLimiter: 'ccxt'`). */
+  rateLimiterStats(): RateLimiterStats | null;
 }
 
 const TRADE_PAGE = 100;
@@ -159,6 +167,7 @@ class CcxtVenueSession implements CcxtVenue {
   private readonly ex: Exchange;
   private readonly dialect: Dialect;
   private readonly guard: CallGuard;
+  private rateLimiter: VenueRateLimiter | null = null;
   private readonly clock: Clock;
   private readonly log: CcxtVenueLog | undefined;
   private readonly onEvent: VenueDiagnosticListener | undefined;
@@ -229,6 +238,18 @@ class CcxtVenueSession implements CcxtVenue {
       ...(opts.requestTimeoutMs !== undefined ? { timeoutMs: opts.requestTimeoutMs } : {}),
     });
     this.dialect = dialectOf(v.exchange);
+    if (opts.rateLimiter !== 'ccxt') {
+      const limiter = new VenueRateLimiter(VENUE_RATE_LIMITS[v.exchange]);
+      this.rateLimiter = limiter;
+      // Every REST call ccxt makes pays its endpoint weight to the venue's budgets, not ccxt's throttle.
+      this.ex.throttle = (cost?: number) => limiter.acquireWeight(typeof cost === 'number' ? cost : 1);
+      // WebSocket subscription messages go out as soon as the socket is open (a few per stream),
+      // without ccxt's per-socket throttle: a throttled send that outlives its socket rejects
+      // where nothing catches it (ccxt 4.5 \`watch\`), while an unthrottled one reports to the client.
+      const ws: Record<string, unknown> = { ...(this.ex.options.ws ?? {}) };
+      ws.throttle = undefined;
+      this.ex.options.ws = ws;
+    }
     this.timeSyncIntervalMs = opts.timeSyncIntervalMs ?? 300_000;
     this.submitAttempts = Math.max(1, opts.submitAttempts ?? 4);
     this.streamOptions = streamDefaults(opts.streams);
@@ -258,6 +279,8 @@ class CcxtVenueSession implements CcxtVenue {
           else this.log?.info(`${this.id}: circuit breaker ${state}`);
         },
         retryAfterMs: () => parseRetryAfter(this.ex.last_response_headers?.['Retry-After'], Date.now()),
+        beforeCall: (operation) => this.rateLimiter?.acquireOrder(operation),
+        afterCall: () => this.rateLimiter?.observeHeaders(this.ex.last_response_headers),
         resyncClock: () => this.syncClock(),
       },
       {
@@ -383,6 +406,10 @@ class CcxtVenueSession implements CcxtVenue {
     };
   }
 
+  rateLimiterStats(): RateLimiterStats | null {
+    return this.rateLimiter?.stats ?? null;
+  }
+
   venueClientId(clientOrderId: string): string {
     return venueClientIdOf(this.exchange, clientOrderId).id;
   }
@@ -436,7 +463,7 @@ class CcxtVenueSession implements CcxtVenue {
         this.log?.warn(`${this.id}: instrument ${key} (${symbol}) is not listed`);
         continue;
       }
-      const info = marketInfoOf(raw, key, this.precisionMode());
+      const info = marketInfoOf(raw, key, this.precisionMode(), this.dialect.amountInContracts);
       this.marketsByKey.set(key, info);
       this.marketsBySymbol.set(symbol, info);
       this.keyBySymbol.set(symbol, key);
@@ -458,7 +485,12 @@ class CcxtVenueSession implements CcxtVenue {
     const raw: unknown = this.ex.markets?.[symbol];
     if (raw === undefined) return null;
     try {
-      const info = marketInfoOf(raw, this.keyForSymbol(symbol), this.precisionMode());
+      const info = marketInfoOf(
+        raw,
+        this.keyForSymbol(symbol),
+        this.precisionMode(),
+        this.dialect.amountInContracts,
+      );
       this.marketsBySymbol.set(symbol, info);
       return info;
     } catch {
@@ -485,7 +517,7 @@ class CcxtVenueSession implements CcxtVenue {
         `instrument ${key} (${symbol}) is not listed on ${this.id}`,
       );
     }
-    const info = marketInfoOf(raw, key, this.precisionMode());
+    const info = marketInfoOf(raw, key, this.precisionMode(), this.dialect.amountInContracts);
     this.marketsBySymbol.set(symbol, info);
     this.keyBySymbol.set(symbol, key);
     return info;
@@ -877,7 +909,11 @@ class CcxtVenueSession implements CcxtVenue {
         this.emitDiag({ type: 'instrument_missing', instrument_key: key, symbol });
         continue;
       }
-      out.push(this.parsed('market', () => marketInfoOf(raw, key, this.precisionMode())).rules);
+      out.push(
+        this.parsed('market', () =>
+          marketInfoOf(raw, key, this.precisionMode(), this.dialect.amountInContracts),
+        ).rules,
+      );
     }
     return out;
   }

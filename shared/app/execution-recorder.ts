@@ -107,6 +107,11 @@ export interface ExecutionRecorderDeps {
   maxAttempts?: number | undefined;
   /** How many completed reports this process remembers to skip repeated work (default 10,000). */
   rememberReports?: number | undefined;
+  /**
+   * The contract size of an instrument (`InstrumentSpec.contract_size`, e.g. from the instrument
+   * catalog) for position accounting; absent or undefined: 1.
+   */
+  contractSize?: ((instrumentKey: string) => string | undefined) | undefined;
 }
 
 /**
@@ -491,11 +496,16 @@ export class ExecutionRecorder {
     return { kind: 'duplicate', order, position };
   }
 
+  private settlementOptions(instrumentKey: string): { contract_size?: string } | undefined {
+    const cs = this.d.contractSize?.(instrumentKey);
+    return cs === undefined ? undefined : { contract_size: cs };
+  }
+
   /** Apply a stored fill to the position (versioned; a re-apply of the last fill is a no-op). */
   private async applyToPosition(account: string, fill: Fill): Promise<Position> {
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       const current = await this.d.positions.get(account, fill.instrument_key);
-      const next = applyFill(current, fill, account);
+      const next = applyFill(current, fill, account, this.settlementOptions(fill.instrument_key));
       if (next === current && current !== null) return current;
       const r = await this.d.positions.put(next, current?.version ?? 0);
       if (r.ok) return r.position;
@@ -558,7 +568,8 @@ export class ExecutionRecorder {
       const fills = await this.storedFills(accountId, instrumentKey);
       if (fills.length === 0) return current;
       let derived: Position | null = null;
-      for (const f of fills) derived = applyFill(derived, f, accountId);
+      const opts = this.settlementOptions(instrumentKey);
+      for (const f of fills) derived = applyFill(derived, f, accountId, opts);
       if (derived === null) return current;
       if (current !== null && samePosition(current, derived)) return current;
       const next: Position = { ...derived, version: (current?.version ?? 0) + 1 };

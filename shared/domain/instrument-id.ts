@@ -9,6 +9,9 @@
  * DERIBIT:OPTION:BTC-USD-50000-20241231-C         option              PAYLOAD = BASE-QUOTE-STRIKE-YYYYMMDD-C|P
  * CRYPTO:BINANCE-SPOT:SPOT_PAIR:BTC-USDT          with an asset class
  * UNISWAP:SPOT_PAIR:USDC-WETH@ETHEREUM            spot pair with a chain tag
+ * IBKR:STOCK:SPY-USD@ARCA                         stock or ETF        PAYLOAD = SYMBOL-CURRENCY, @PRIMARY_EXCHANGE
+ * IBKR:STOCK:BRK.B-USD@NYSE                       a class share (IB symbol "BRK B")
+ * IBKR:FUTURE:ES-USD-20261218@CME                 exchange-listed future, @LISTING_EXCHANGE (linear)
  * ```
  *
  * Parts: ASSET_CLASS is `[A-Z][A-Z0-9_]*`; VENUE is uppercase letters, digits, '-' and '_' (starting
@@ -16,7 +19,10 @@
  * decimal in canonical form (`50000`, `0.5`; not `50000.0`, `050`, `1e3`) so that one instrument has
  * one spelling; YYYYMMDD is a real calendar date (years 1970–9999). `@CHAIN` is `LIN` (linear,
  * settles in the quote asset) or `INV` (inverse, settles in the base asset) on derivatives, and any
- * `[A-Z][A-Z0-9_]*` tag other than LIN/INV on spot pairs (the network the pair trades on).
+ * `[A-Z][A-Z0-9_]*` tag other than LIN/INV on spot pairs (the network the pair trades on), on
+ * stocks (the primary exchange: IBKR orders go to SMART with it) and on futures (the listing
+ * exchange of an exchange-traded future, which settles linearly in its currency). A STOCK's
+ * SYMBOL is uppercase letters and digits with '.' between parts (`BRK.B`).
  *
  * Parsing is exact and lossless: `formatInstrumentId(parseInstrumentId(s)) === s` for every valid
  * `s`, and `parseInstrumentId(formatInstrumentId(p))` deep-equals `p`. An id with and without an
@@ -27,7 +33,7 @@ import { z } from 'zod';
 import type { DecimalString } from './decimal.ts';
 import { type Issue, type Result, ValidationError } from './errors.ts';
 
-export const INSTRUMENT_TYPES = ['SPOT_PAIR', 'PERPETUAL', 'FUTURE', 'OPTION'] as const;
+export const INSTRUMENT_TYPES = ['SPOT_PAIR', 'PERPETUAL', 'FUTURE', 'OPTION', 'STOCK'] as const;
 export type InstrumentType = (typeof INSTRUMENT_TYPES)[number];
 
 /** Explicit settlement tags for derivatives: LIN = linear (quote-settled), INV = inverse (base-settled). */
@@ -60,6 +66,14 @@ export interface FutureId extends InstrumentIdCommon {
   /** `YYYYMMDD`. */
   expiry: string;
   chain: DerivativeChain | null;
+  /** Listing exchange of an exchange-traded future (`CME`): the tag when it is not LIN/INV. */
+  listing_exchange?: string | undefined;
+}
+/** A stock or ETF: `base` is the symbol (`SPY`, `BRK.B`), `quote` its currency. */
+export interface StockId extends InstrumentIdCommon {
+  instrument_type: 'STOCK';
+  /** Primary exchange (`ARCA`, `NASDAQ`), or null. */
+  chain: string | null;
 }
 export interface OptionId extends InstrumentIdCommon {
   instrument_type: 'OPTION';
@@ -70,7 +84,7 @@ export interface OptionId extends InstrumentIdCommon {
   option_type: OptionType;
   chain: DerivativeChain | null;
 }
-export type ParsedInstrumentId = SpotPairId | PerpetualId | FutureId | OptionId;
+export type ParsedInstrumentId = SpotPairId | PerpetualId | FutureId | OptionId | StockId;
 export type DerivativeId = PerpetualId | FutureId | OptionId;
 
 export const INVALID_INSTRUMENT_ID = 'INVALID_INSTRUMENT_ID';
@@ -89,7 +103,10 @@ const PAYLOAD_LAYOUT: Record<InstrumentType, string> = {
   PERPETUAL: 'BASE-QUOTE',
   FUTURE: 'BASE-QUOTE-YYYYMMDD',
   OPTION: 'BASE-QUOTE-STRIKE-YYYYMMDD-C|P',
+  STOCK: 'SYMBOL-CURRENCY',
 };
+
+const STOCK_SYMBOL_RE = /^[A-Z0-9]+(?:\.[A-Z0-9]+)*$/;
 
 function isInstrumentType(s: string): s is InstrumentType {
   return (INSTRUMENT_TYPES as readonly string[]).includes(s);
@@ -194,8 +211,18 @@ export function parseInstrumentId(s: string): Result<ParsedInstrumentId> {
 
   // Chain suffix.
   let chain: string | null = null;
+  let listingExchange: string | null = null;
   if (chainRaw !== undefined) {
-    if (type === 'SPOT_PAIR') {
+    if (type === 'STOCK') {
+      if (!SPOT_CHAIN_RE.test(chainRaw) || isDerivativeChain(chainRaw)) {
+        issues.push({
+          path: 'chain',
+          message: `primary exchange "${chainRaw}" must be uppercase letters, digits or '_' starting with a letter (not LIN/INV)`,
+        });
+      } else chain = chainRaw;
+    } else if (type === 'FUTURE' && !isDerivativeChain(chainRaw) && SPOT_CHAIN_RE.test(chainRaw)) {
+      listingExchange = chainRaw;
+    } else if (type === 'SPOT_PAIR') {
       if (isDerivativeChain(chainRaw)) {
         issues.push({
           path: 'chain',
@@ -227,7 +254,12 @@ export function parseInstrumentId(s: string): Result<ParsedInstrumentId> {
   }
   const base = p[0] ?? '';
   const quote = p[1] ?? '';
-  const baseErr = checkAsset('base', base);
+  const baseErr =
+    type === 'STOCK'
+      ? STOCK_SYMBOL_RE.test(base)
+        ? null
+        : `symbol "${base}" must be uppercase letters and digits, '.' between parts (e.g. SPY, BRK.B)`
+      : checkAsset('base', base);
   if (baseErr) issues.push({ path: 'payload.base', message: baseErr });
   const quoteErr = checkAsset('quote', quote);
   if (quoteErr) issues.push({ path: 'payload.quote', message: quoteErr });
@@ -266,7 +298,18 @@ export function parseInstrumentId(s: string): Result<ParsedInstrumentId> {
     case 'PERPETUAL':
       return { success: true, data: { ...common, instrument_type: 'PERPETUAL', chain: dchain } };
     case 'FUTURE':
-      return { success: true, data: { ...common, instrument_type: 'FUTURE', expiry, chain: dchain } };
+      return {
+        success: true,
+        data: {
+          ...common,
+          instrument_type: 'FUTURE',
+          expiry,
+          chain: dchain,
+          ...(listingExchange === null ? {} : { listing_exchange: listingExchange }),
+        },
+      };
+    case 'STOCK':
+      return { success: true, data: { ...common, instrument_type: 'STOCK', chain } };
     case 'OPTION':
       return {
         success: true,
@@ -299,6 +342,7 @@ export function formatPayload(p: ParsedInstrumentId): string {
   switch (p.instrument_type) {
     case 'SPOT_PAIR':
     case 'PERPETUAL':
+    case 'STOCK':
       return `${p.base}-${p.quote}`;
     case 'FUTURE':
       return `${p.base}-${p.quote}-${p.expiry}`;
@@ -315,10 +359,18 @@ export function formatInstrumentId(p: ParsedInstrumentId): string {
   const s =
     (p.asset_class !== null ? `${p.asset_class}:` : '') +
     `${p.venue}:${p.instrument_type}:${formatPayload(p)}` +
-    (p.chain !== null ? `@${p.chain}` : '');
+    tagOf(p);
   const r = parseInstrumentId(s);
   if (!r.success) throw r.error;
   return s;
+}
+
+/** The `@TAG` of a parsed id ('' when none): chain, primary exchange or listing exchange. */
+function tagOf(p: ParsedInstrumentId): string {
+  if (p.instrument_type === 'FUTURE' && p.listing_exchange !== undefined && p.chain === null) {
+    return `@${p.listing_exchange}`;
+  }
+  return p.chain !== null ? `@${p.chain}` : '';
 }
 
 function toParsed(id: string | ParsedInstrumentId): ParsedInstrumentId {
@@ -344,7 +396,8 @@ export function defaultSettlement(quote: string): 'LINEAR' | 'INVERSE' {
  */
 export function settlementOf(id: string | ParsedInstrumentId): Settlement {
   const p = toParsed(id);
-  if (p.instrument_type === 'SPOT_PAIR') return 'SPOT';
+  if (p.instrument_type === 'SPOT_PAIR' || p.instrument_type === 'STOCK') return 'SPOT';
+  if (p.instrument_type === 'FUTURE' && p.listing_exchange !== undefined) return 'LINEAR';
   if (p.chain === 'LIN') return 'LINEAR';
   if (p.chain === 'INV') return 'INVERSE';
   return defaultSettlement(p.quote);
@@ -372,7 +425,9 @@ export function canonicalInstrumentId(id: string | ParsedInstrumentId): string {
 }
 
 function canonicalParsed(p: ParsedInstrumentId): ParsedInstrumentId {
-  if (p.instrument_type === 'SPOT_PAIR') return p;
+  if (p.instrument_type === 'SPOT_PAIR' || p.instrument_type === 'STOCK') return p;
+  // An exchange-listed future names its exchange; that makes it linear (no LIN/INV tag).
+  if (p.instrument_type === 'FUTURE' && p.listing_exchange !== undefined) return { ...p, chain: null };
   const settlement = settlementOf(p);
   const explicit: DerivativeChain = settlement === 'INVERSE' ? 'INV' : 'LIN';
   const chain: DerivativeChain | null =
@@ -398,7 +453,7 @@ export function payloadOf(key: string): string {
 /**
  * zod schema for an instrument key field: a string that parses as a canonical id. Each failure is
  * one issue at the field's own path, its message naming the wrong part (e.g.
- * `instrument type "PERP" is not one of SPOT_PAIR, PERPETUAL, FUTURE, OPTION`). The value is kept
+ * `instrument type "PERP" is not one of SPOT_PAIR, PERPETUAL, FUTURE, OPTION, STOCK`). The value is kept
  * as written (no canonicalisation).
  */
 export const InstrumentKeySchema = z
@@ -440,6 +495,14 @@ export function toCcxtSymbol(id: string | ParsedInstrumentId): string {
   const p = toParsed(id);
   const pair = `${p.base}/${p.quote}`;
   if (p.instrument_type === 'SPOT_PAIR') return pair;
+  if (p.instrument_type === 'STOCK' || (p.instrument_type === 'FUTURE' && p.listing_exchange !== undefined)) {
+    throw new ValidationError(INVALID_INSTRUMENT_ID, [
+      {
+        path: 'instrument_type',
+        message: `${formatInstrumentId(p)} is not traded through ccxt (no ccxt symbol)`,
+      },
+    ]);
+  }
   const settle = settlementAssetOf(p);
   switch (p.instrument_type) {
     case 'PERPETUAL':

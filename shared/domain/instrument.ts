@@ -11,7 +11,13 @@
 import { z } from 'zod';
 import { Dec, type DecimalString, fmt, isDecimalLiteral, normaliseDecimal, toDec } from './decimal.ts';
 import type { Issue } from './errors.ts';
-import { canonicalInstrumentId, InstrumentKeySchema } from './instrument-id.ts';
+import {
+  canonicalInstrumentId,
+  InstrumentKeySchema,
+  isInstrumentId,
+  parseInstrumentIdOrThrow,
+  settlementOf,
+} from './instrument-id.ts';
 import type { InstrumentSpec, Liquidity, Side } from './types.ts';
 
 export type DecInput = string | number | Dec;
@@ -133,12 +139,92 @@ export function meetsMinNotional(qty: DecInput, price: DecInput, minNotional: De
   return cmp(notional(abs(qty), price), minNotional) >= 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Contract size: how a quantity becomes money
+// ---------------------------------------------------------------------------------------------
+
 /**
- * Fee for a fill, exactly |qty| × price × rate where rate is the spec's maker or taker fee, as a
- * canonical decimal string in the quote asset (negative for a rebate). Not rounded: the venue's
- * fee-currency precision is the venue adapter's concern. For inverse contracts the spec's fee
- * rate still applies to this quote-denominated notional; converting to the settlement asset is the
- * caller's.
+ * How an instrument's quantity is valued:
+ *
+ * - `LINEAR` (spot, USDT/USDC-margined contracts, options whose premium is quoted in the asset
+ *   they settle in — Deribit's BTC options quote BTC per BTC): value = qty × contract_size × price,
+ *   in the currency the price is quoted in;
+ * - `INVERSE` (coin-margined perpetuals and futures, e.g. Deribit `BTC-PERPETUAL` and OKX
+ *   `BTC-USD-SWAP`): the quantity is worth qty × contract_size in the quote currency (USD) whatever
+ *   the price, and qty × contract_size / price in the settlement coin.
+ */
+export type ValuationMode = 'LINEAR' | 'INVERSE';
+
+/** Decimal places of an inverse coin value (qty × contract_size / price), rounded half-even. */
+export const COIN_VALUE_DECIMAL_PLACES = 18;
+
+/**
+ * Valuation mode of an instrument id: INVERSE for inverse perpetuals and futures (an explicit
+ * `@INV`, or a USD-quoted derivative, see `settlementOf`); LINEAR for everything else, including
+ * options (their premium is quoted in the settlement asset) and an id that does not parse.
+ */
+export function valuationOf(instrumentKey: string): ValuationMode {
+  if (!isInstrumentId(instrumentKey)) return 'LINEAR';
+  const p = parseInstrumentIdOrThrow(instrumentKey);
+  if (p.instrument_type === 'OPTION') return 'LINEAR';
+  return settlementOf(p) === 'INVERSE' ? 'INVERSE' : 'LINEAR';
+}
+
+/** An instrument's contract size as a decimal string ("1" when the spec has none). */
+export function contractSizeOf(
+  spec: Pick<InstrumentSpec, 'contract_size'> | null | undefined,
+): DecimalString {
+  return spec?.contract_size ?? '1';
+}
+
+/**
+ * Quote-currency notional of |qty| at `price`, exactly: linear |qty| × contract_size × price;
+ * inverse |qty| × contract_size (an inverse contract is a fixed amount of the quote currency).
+ */
+export function quoteNotional(
+  qty: DecInput,
+  price: DecInput,
+  contractSize: DecInput = '1',
+  mode: ValuationMode = 'LINEAR',
+): Dec {
+  const units = notional(abs(qty), contractSize);
+  return mode === 'INVERSE' ? units : notional(units, price);
+}
+
+/**
+ * Value of |qty| at `price` in the asset the instrument settles in: linear |qty| × contract_size ×
+ * price (exact); inverse |qty| × contract_size / price in the coin, rounded half-even to
+ * {@link COIN_VALUE_DECIMAL_PLACES} places (the one rounding an inverse value ever gets).
+ */
+export function settlementValue(
+  qty: DecInput,
+  price: DecInput,
+  contractSize: DecInput = '1',
+  mode: ValuationMode = 'LINEAR',
+): Dec {
+  const units = notional(abs(qty), contractSize);
+  if (mode === 'LINEAR') return notional(units, price);
+  const p = scaled(price);
+  if (p.m <= 0n) throw new RangeError(`price must be greater than zero, got ${fmt(toDec(price))}`);
+  // units / p = u.m·10^-u.s / (p.m·10^-p.s); scale the numerator to COIN_VALUE_DECIMAL_PLACES + 1
+  // digits and round half-even on the last one.
+  const u = scaled(units);
+  const s = COIN_VALUE_DECIMAL_PLACES;
+  const num = u.m * pow10(s + p.s);
+  const den = p.m * pow10(u.s);
+  let q = num / den;
+  const r = num - q * den;
+  if (r * 2n > den || (r * 2n === den && q % 2n !== 0n)) q += 1n;
+  return toDecScaled(q, s);
+}
+
+/**
+ * Fee for a fill in the asset the instrument settles in, as a canonical decimal string (negative
+ * for a rebate): settlement value × rate, where rate is the spec's maker or taker fee and the
+ * value is {@link settlementValue} with the spec's contract size and the id's valuation mode — so a
+ * spot or linear fill pays |qty| × contract_size × price × rate in the quote asset (exact), and an
+ * inverse fill pays its coin value × rate in the coin. Not rounded to the venue's fee precision
+ * (the venue adapter's concern).
  */
 export function feeFor(
   spec: InstrumentSpec,
@@ -147,7 +233,8 @@ export function feeFor(
   liquidity: Liquidity,
 ): DecimalString {
   const rate = liquidity === 'MAKER' ? spec.maker_fee : spec.taker_fee;
-  return fmt(notional(notional(abs(qty), price), rate));
+  const value = settlementValue(qty, price, contractSizeOf(spec), valuationOf(spec.instrument_key));
+  return fmt(notional(value, rate));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,6 +247,24 @@ function tryDec(x: DecInput): Dec | null {
   } catch {
     return null;
   }
+}
+
+/** Quote-currency notional of an order in `spec` (contract size and valuation mode applied). */
+export function specNotional(spec: InstrumentSpec, qty: DecInput, price: DecInput): Dec {
+  return quoteNotional(qty, price, contractSizeOf(spec), valuationOf(spec.instrument_key));
+}
+
+function meetsSpecMinNotional(spec: InstrumentSpec, qty: DecInput, price: DecInput): boolean {
+  return cmp(specNotional(spec, qty, price), spec.min_notional) >= 0;
+}
+
+/** How a notional was computed, for messages: `quantity 2 × contract size 0.01 × price 30000`. */
+function notionalFormula(spec: InstrumentSpec, q: Dec, pxLabel: string, px: Dec): string {
+  const cs = contractSizeOf(spec);
+  const parts = [`quantity ${fmt(q)}`];
+  if (cs !== '1') parts.push(`contract size ${cs}`);
+  if (valuationOf(spec.instrument_key) === 'LINEAR') parts.push(`${pxLabel} ${fmt(px)}`);
+  return parts.join(' × ');
 }
 
 /**
@@ -221,10 +326,10 @@ export function checkOrderPrecision(
       pxLabel = 'reference price';
     }
   }
-  if (q?.gt(0) && px !== null && !meetsMinNotional(q, px, spec.min_notional)) {
+  if (q?.gt(0) && px !== null && !meetsSpecMinNotional(spec, q, px)) {
     issues.push({
       path: 'notional',
-      message: `notional ${fmt(notional(q, px))} (quantity ${fmt(q)} × ${pxLabel} ${fmt(px)}) is below min notional ${spec.min_notional}`,
+      message: `notional ${fmt(specNotional(spec, q, px))} (${notionalFormula(spec, q, pxLabel, px)}) is below min notional ${spec.min_notional}`,
     });
   }
   return issues;
@@ -294,10 +399,10 @@ export function quantizeOrder(
     );
   }
   const px = p ?? (refPrice !== undefined ? toDec(refPrice) : null);
-  if (px !== null && !meetsMinNotional(q, px, spec.min_notional)) {
+  if (px !== null && !meetsSpecMinNotional(spec, q, px)) {
     return bad(
       'BELOW_MIN_NOTIONAL',
-      `notional ${fmt(notional(q, px))} (quantity ${fmt(q)} × ${p === null ? 'reference price' : 'price'} ${fmt(px)}) is below min notional ${spec.min_notional}`,
+      `notional ${fmt(specNotional(spec, q, px))} (${notionalFormula(spec, q, p === null ? 'reference price' : 'price', px)}) is below min notional ${spec.min_notional}`,
     );
   }
   return { status: 'OK', ...out };
@@ -329,12 +434,14 @@ const DECIMAL_FIELDS = [
   'min_notional',
   'maker_fee',
   'taker_fee',
+  'contract_size',
 ] as const;
 
 /**
  * One entry of `instruments/<YYYY-MM-DD>.json`. Decimals may be strings or numbers and come out as
  * canonical decimal strings. Rules: tick_size > 0, step_size > 0, min_qty ≥ 0, max_qty > 0 and
- * ≥ min_qty, min_notional ≥ 0, −1 < maker_fee, taker_fee < 1 (negative = rebate). Unknown keys are
+ * ≥ min_qty, min_notional ≥ 0, −1 < maker_fee, taker_fee < 1 (negative = rebate), contract_size
+ * (optional, default 1) > 0. min_notional is in the quote currency (see {@link specNotional}). Unknown keys are
  * dropped.
  */
 export const InstrumentSpecSchema = z
@@ -347,6 +454,9 @@ export const InstrumentSpecSchema = z
     min_notional: DecimalField,
     maker_fee: DecimalField,
     taker_fee: DecimalField,
+    contract_size: DecimalField.optional().describe(
+      'value of one unit of quantity (default 1): base units per contract for linear contracts (OKX BTC-USDT-SWAP: 0.01), quote units per contract for inverse ones (OKX BTC-USD-SWAP: 100), the multiplier of an IBKR future',
+    ),
   })
   .superRefine((s, ctx) => {
     const add = (path: (typeof DECIMAL_FIELDS)[number], message: string) =>
@@ -360,6 +470,9 @@ export const InstrumentSpecSchema = z
     }
     if (cmp(s.min_notional, 0) < 0)
       add('min_notional', `min notional must not be negative, got ${s.min_notional}`);
+    if (s.contract_size !== undefined && cmp(s.contract_size, 0) <= 0) {
+      add('contract_size', `contract size must be greater than zero, got ${s.contract_size}`);
+    }
     for (const f of ['maker_fee', 'taker_fee'] as const) {
       if (cmp(s[f], -1) <= 0 || cmp(s[f], 1) >= 0) {
         add(

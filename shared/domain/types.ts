@@ -60,6 +60,14 @@ export interface InstrumentSpec {
   min_notional: DecimalString;
   maker_fee: DecimalString; // fraction of notional, e.g. "0.001" = 10 bps; may be negative (rebate)
   taker_fee: DecimalString;
+  /**
+   * Value of one unit of quantity (absent = 1). Linear contracts: base units per contract (OKX
+   * `BTC-USDT-SWAP` 0.01 BTC; an IBKR future's multiplier), so notional = qty × contract_size ×
+   * price in the quote currency. Inverse contracts: quote units per contract (OKX `BTC-USD-SWAP`
+   * 100 USD; Deribit `BTC-PERPETUAL` is traded in USD, so 1), so notional = qty × contract_size
+   * in the quote currency and qty × contract_size / price in the settlement coin.
+   */
+  contract_size?: DecimalString | undefined;
 }
 
 /** A validated order instruction (SPEC "Order instruction"), decimals normalised. */

@@ -185,6 +185,7 @@ const ReservationSchema = z.object({
   side: z.enum(['BUY', 'SELL']),
   quantity: decimal,
   mark: decimal,
+  contract_size: decimal.optional(),
   balance: z.object({ currency: z.string(), amount: decimal }).nullable(),
   ts_ns: nsDigits,
   ledger_version: z.number().int().nullable(),
@@ -193,7 +194,10 @@ const ReservationSchema = z.object({
 /** zod schema of a stored `RiskLedger`. */
 export const RiskLedgerSchema = z.object({
   version: z.number().int().min(0),
-  instruments: z.record(z.string(), BookSchema.extend({ mark: decimal.nullable(), exposure: decimal })),
+  instruments: z.record(
+    z.string(),
+    BookSchema.extend({ mark: decimal.nullable(), exposure: decimal, contract_size: decimal.optional() }),
+  ),
   strategies: z.record(
     z.string(),
     z.object({ books: z.record(z.string(), BookSchema), recent: z.array(nsDigits) }),

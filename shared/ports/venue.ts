@@ -79,6 +79,13 @@ export interface VenueInstrumentRules {
   min_qty: DecimalString | null;
   max_qty: DecimalString | null;
   min_notional: DecimalString | null;
+  /**
+   * Value of one unit of the order quantity the venue takes (`InstrumentSpec.contract_size`): base
+   * units per contract for linear contracts (OKX BTC-USDT-SWAP 0.01), quote units for inverse ones
+   * (OKX BTC-USD-SWAP 100; Deribit takes inverse amounts in USD, so 1), an IBKR future's
+   * multiplier. Absent or null: unknown to the adapter (1 is assumed).
+   */
+  contract_size?: DecimalString | null | undefined;
 }
 
 export interface BookLevel {

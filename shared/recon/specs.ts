@@ -9,11 +9,13 @@
  *   instrument the venue does not list. Orders that pass our checks may be rejected there.
  * - `warning`: we are stricter than the venue (coarser tick or step, higher minimums): orders stay
  *   valid, but the catalog is out of date.
+ * - A different contract size is always an `error`: every quantity would be worth a different
+ *   amount there (ours absent = 1; the venue's absent or null = not published, not compared).
  * A rule the venue does not publish (null) is not compared.
  */
 import type { DecimalString } from '../domain/decimal.ts';
 import { toDec } from '../domain/decimal.ts';
-import { isMultipleOf } from '../domain/instrument.ts';
+import { contractSizeOf, isMultipleOf } from '../domain/instrument.ts';
 import type { InstrumentSpec } from '../domain/types.ts';
 import type { VenueInstrumentRules } from '../ports/venue.ts';
 import { canonicalKey } from './diff.ts';
@@ -24,6 +26,7 @@ export const SPEC_FIELDS = [
   'min_qty',
   'max_qty',
   'min_notional',
+  'contract_size',
   'listed',
 ] as const;
 export type SpecField = (typeof SPEC_FIELDS)[number];
@@ -38,7 +41,7 @@ export interface SpecDifference {
   message: string;
 }
 
-type ComparedField = Exclude<SpecField, 'listed'>;
+type ComparedField = Exclude<SpecField, 'listed' | 'contract_size'>;
 
 /** Compare our specs with the venue's rules; instruments the venue lists and we do not are ignored. */
 export function checkInstrumentSpecs(
@@ -66,8 +69,25 @@ export function checkInstrumentSpecs(
       const d = compareField(spec, r, field);
       if (d !== null) out.push(d);
     }
+    const cs = contractSizeDifference(spec, r);
+    if (cs !== null) out.push(cs);
   }
   return out;
+}
+
+function contractSizeDifference(spec: InstrumentSpec, r: VenueInstrumentRules): SpecDifference | null {
+  const theirs = r.contract_size;
+  if (theirs === null || theirs === undefined) return null;
+  const mine = contractSizeOf(spec);
+  if (toDec(mine).eq(toDec(theirs))) return null;
+  return {
+    instrument_key: spec.instrument_key,
+    field: 'contract_size',
+    ours: mine,
+    venue: theirs,
+    severity: 'error',
+    message: `${spec.instrument_key}: contract size is ${mine} in our catalog, ${theirs} at the venue (every quantity is valued wrongly)`,
+  };
 }
 
 function compareField(

@@ -12,7 +12,7 @@
  */
 import { Dec, fmt, toDec } from '../domain/decimal.ts';
 import type { RiskCheckResult } from '../domain/events.ts';
-import { isMultipleOf } from '../domain/instrument.ts';
+import { contractSizeOf, isMultipleOf, valuationOf } from '../domain/instrument.ts';
 import { type InstrumentType, parseInstrumentId } from '../domain/instrument-id.ts';
 import { NANOS_PER_SECOND, type Nanos } from '../domain/time.ts';
 import { stricterTradingState } from '../domain/trading-state.ts';
@@ -66,6 +66,8 @@ const ONE = new Dec(1);
 export interface InstrumentInfo {
   type: InstrumentType;
   quote: string;
+  /** Inverse perpetual or future: a quantity is worth qty × contract size in the quote currency. */
+  inverse: boolean;
 }
 
 const MEMO_LIMIT = 10_000;
@@ -76,7 +78,9 @@ export function instrumentInfo(key: string): InstrumentInfo | null {
   let info = keyMemo.get(key);
   if (info === undefined) {
     const r = parseInstrumentId(key);
-    info = r.success ? { type: r.data.instrument_type, quote: r.data.quote } : null;
+    info = r.success
+      ? { type: r.data.instrument_type, quote: r.data.quote, inverse: valuationOf(key) === 'INVERSE' }
+      : null;
     if (keyMemo.size >= MEMO_LIMIT) keyMemo.clear();
     keyMemo.set(key, info);
   }
@@ -91,6 +95,8 @@ interface ParsedSpec {
   min_notional: Dec;
   /** Worst-case fee rate for a balance check: max(maker, taker, 0). */
   fee_rate: Dec;
+  /** Contract size (1 when the spec has none). */
+  contract_size: Dec;
 }
 
 const specMemo = new WeakMap<InstrumentSpec, ParsedSpec | null>();
@@ -108,8 +114,9 @@ function parsedSpec(spec: InstrumentSpec): ParsedSpec | null {
         max_qty: toDec(spec.max_qty),
         min_notional: toDec(spec.min_notional),
         fee_rate: Dec.max(maker, taker, ZERO),
+        contract_size: toDec(contractSizeOf(spec)),
       };
-      if (!p.tick.gt(0) || !p.step.gt(0)) p = null;
+      if (!p.tick.gt(0) || !p.step.gt(0) || !p.contract_size.gt(0)) p = null;
     } catch {
       p = null;
     }
@@ -449,7 +456,11 @@ export function evaluate(
   );
   /** Price the order's own notional is valued at: the limit price, else the mark. */
   const orderPx = isLimit ? (px?.gt(0) ? px : null) : mark;
-  const notional = qOk && orderPx !== null ? q.times(orderPx) : null;
+  const csDec = spec?.contract_size ?? ONE;
+  const inverse = info?.inverse === true;
+  /** Quote value of a quantity at a price: qty × cs × price, or qty × cs for an inverse contract. */
+  const valueAt = (qty: Dec, price: Dec): Dec => (inverse ? qty.times(csDec) : qty.times(csDec).times(price));
+  const notional = qOk && orderPx !== null ? valueAt(q, orderPx) : null;
 
   // 8. min_notional ------------------------------------------------------------------------------
   if (spec === null || notional === null) {
@@ -625,11 +636,11 @@ export function evaluate(
         ),
       );
     } else {
-      const before = worstCaseQuantity(posI, wbI, wsI).times(mark);
+      const before = valueAt(worstCaseQuantity(posI, wbI, wsI), mark);
       const afterQty = buy
         ? worstCaseQuantity(posI, wbI.plus(q), wsI)
         : worstCaseQuantity(posI, wbI, wsI.plus(q));
-      const after = afterQty.times(mark);
+      const after = valueAt(afterQty, mark);
       const newTotal = total.minus(instExp).plus(after);
       const lim = L.max_total_notional;
       if (lim === null) {
@@ -726,6 +737,7 @@ export function evaluate(
       side: order.side,
       quantity: fmt(q),
       mark: fmt(mark),
+      ...(spec !== null && !spec.contract_size.eq(ONE) ? { contract_size: fmt(spec.contract_size) } : {}),
       balance,
       ts_ns: nowNs.toString(),
       ledger_version: ctx.ledger_version ?? null,

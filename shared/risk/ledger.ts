@@ -42,8 +42,13 @@ export interface LedgerBook {
 export interface LedgerInstrument extends LedgerBook {
   /** Price the exposure is valued at (the last reservation's mark or `markInstrument`). */
   mark: DecimalString | null;
-  /** worst-case |position| × mark, where worst case = max(|pos + working buys|, |pos − working sells|). */
+  /**
+   * worst-case |position| × contract size × mark (or × contract size alone for an inverse
+   * contract), where worst case = max(|pos + working buys|, |pos − working sells|).
+   */
   exposure: DecimalString;
+  /** Contract size from the reservations (absent = 1). */
+  contract_size?: DecimalString | undefined;
 }
 
 export interface LedgerStrategy {
@@ -187,9 +192,10 @@ function strategyOf(ledger: RiskLedger, id: string): LedgerStrategy {
   return ownEntry(ledger.strategies, id) ?? EMPTY_STRATEGY;
 }
 
-function exposureOf(book: LedgerBook, mark: DecimalString | null): Dec {
+function exposureOf(key: string, book: LedgerBook, mark: DecimalString | null, cs: DecimalString): Dec {
   if (mark === null) return ZERO;
-  return worstCaseQuantity(d(book.position), d(book.working_buy), d(book.working_sell)).times(d(mark));
+  const units = worstCaseQuantity(d(book.position), d(book.working_buy), d(book.working_sell)).times(d(cs));
+  return instrumentInfo(key)?.inverse === true ? units : units.times(d(mark));
 }
 
 /** An instrument's new book (and mark) as a patch, keeping `total_exposure` the exact sum. */
@@ -198,12 +204,18 @@ function instrumentPatch(
   key: string,
   book: LedgerBook,
   mark: DecimalString | null,
+  contractSize?: DecimalString,
 ): Pick<LedgerPatch, 'instrument' | 'total_exposure'> {
   const old = instrumentOf(ledger, key);
-  const exposure = exposureOf(book, mark);
+  const cs = contractSize ?? old.contract_size ?? '1';
+  const exposure = exposureOf(key, book, mark, cs);
   const total = d(ledger.total_exposure).minus(d(old.exposure)).plus(exposure);
+  const books = { position: book.position, working_buy: book.working_buy, working_sell: book.working_sell };
   return {
-    instrument: { key, value: { ...book, mark, exposure: f(exposure) } },
+    instrument: {
+      key,
+      value: { ...books, mark, exposure: f(exposure), ...(cs === '1' ? {} : { contract_size: cs }) },
+    },
     total_exposure: f(total),
   };
 }
@@ -330,7 +342,7 @@ function reservePatch(ledger: RiskLedger, r: Reservation, maxRecent: number | nu
   const stratBook = adjust(bookOf(strategyOf(ledger, r.strategy_id).books, r.instrument_key), buy, q, ZERO);
   const push: RecentPush = { ts, max_recent: maxRecent };
   return {
-    ...instrumentPatch(ledger, r.instrument_key, inst, r.mark),
+    ...instrumentPatch(ledger, r.instrument_key, inst, r.mark, r.contract_size),
     strategy: { id: r.strategy_id, book: { key: r.instrument_key, value: stratBook }, recent: push },
     recent: push,
     reserved:

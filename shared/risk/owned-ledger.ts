@@ -67,6 +67,7 @@ const copyInstrument = (i: LedgerInstrument): LedgerInstrument => ({
   ...copyBook(i),
   mark: i.mark,
   exposure: i.exposure,
+  ...(i.contract_size === undefined ? {} : { contract_size: i.contract_size }),
 });
 
 const copyReservation = (r: Reservation): Reservation => ({

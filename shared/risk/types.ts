@@ -66,6 +66,8 @@ export interface Reservation {
   quantity: DecimalString;
   /** Price the exposure is valued at (the reference price used by the evaluation). */
   mark: DecimalString;
+  /** The instrument's contract size when it is not 1 (exposure = qty × contract size × mark, or qty × contract size for inverse contracts). */
+  contract_size?: DecimalString | undefined;
   /** Quote balance committed (spot buys: notional + worst-case fee); null otherwise. */
   balance: { currency: string; amount: DecimalString } | null;
   /** Evaluation time, integer nanoseconds as a string of digits. */

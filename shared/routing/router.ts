@@ -10,7 +10,8 @@
  * - fee_bps: taker fee for MARKET orders and for LIMIT orders marketable against the venue's visible
  *   book (or whose marketability cannot be seen: no depth); maker fee for resting LIMIT orders and
  *   always for post-only (GTX) orders. Fee fraction × 10 000.
- * - slippage_bps: the average price of walking the venue's visible depth for the order quantity,
+ * - slippage_bps: the average price of walking the venue's visible depth for the order quantity
+ *   (in the venue's book units: quantity / `depth_unit`, its contract size relative to the order's),
  *   against ONE reference shared by all venues — the best mid among the eligible venues with a
  *   two-sided book (lowest for a buy, highest for a sell; else the best touch on the taken side).
  *   A common reference makes venues with different price levels comparable (buying where the book
@@ -264,7 +265,8 @@ export function route(
       }
       taker = marketable;
       if (marketable) {
-        const { avg_price } = walkDepth(levels, qty, buy, limit, settings.beyond_depth_penalty_bps);
+        const unit = c.depth_unit != null && c.depth_unit > 0 ? c.depth_unit : 1;
+        const { avg_price } = walkDepth(levels, qty / unit, buy, limit, settings.beyond_depth_penalty_bps);
         slippage = ((buy ? avg_price - ref : ref - avg_price) / ref) * BPS;
       } else {
         slippage = 0;

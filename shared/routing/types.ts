@@ -34,6 +34,12 @@ export interface VenueCandidate {
   taker_fee: number;
   /** Latest visible depth for the instrument on this venue; null when there is none. */
   depth: VisibleDepth | null;
+  /**
+   * Units of the order's quantity in one unit of this venue's book sizes: the venue instrument's
+   * contract size over the order instrument's (OKX `BTC-USDT-SWAP` books count 0.01 BTC contracts,
+   * so 0.01 for an order in BTC). Absent or null: 1 (the same units).
+   */
+  depth_unit?: number | null | undefined;
   /** Latency estimate in ms; null = unknown (`default_latency_ms` is assumed). */
   latency_ms: number | null;
   /** Rejections / last N orders, in [0, 1]; null = no history (0 assumed). */

@@ -47,6 +47,10 @@ const BENCHES: Record<string, { file: string; what: string }> = {
     file: 'replay.bench.ts',
     what: 'session recordings: recorder cost at 1,000 events/s, recorder ceiling, replay ticks/s',
   },
+  venues: {
+    file: 'venues.bench.ts',
+    what: "order-to-ack p50/p99 through each venue adapter to its local protocol server, ccxt's throttle vs the venue budgets",
+  },
 };
 
 const here = fileURLToPath(new URL('.', import.meta.url));

@@ -68,6 +68,7 @@ describe('connect', () => {
         min_qty: '0.00001',
         max_qty: '9000',
         min_notional: '5',
+        contract_size: '1',
       },
       {
         instrument_key: ETH,
@@ -76,6 +77,7 @@ describe('connect', () => {
         min_qty: '0.0001',
         max_qty: '9000',
         min_notional: '5',
+        contract_size: '1',
       },
     ]);
     expect(s.diags.some((e) => e.type === 'instrument_missing' && e.symbol === 'DOGE/USDT')).toBe(true);

@@ -136,11 +136,25 @@ describe('markets → instrument rules', () => {
       min_qty: '0.00001',
       max_qty: '9000',
       min_notional: '5',
+      contract_size: '1',
     });
     expect(perp.rules).toMatchObject({ tick_size: '0.1', step_size: '0.001', min_notional: '100' });
     expect(perp.contract).toBe(true);
     expect(perp.contract_size).toBe('1');
     expect(perp.settle).toBe('USDT');
+  });
+
+  it('reports the contract size the ccxt amount counts (OKX contracts; Deribit amounts are already in USD)', () => {
+    const okx = marketInfoOf({ ...PERP_MARKET, contractSize: 0.01 }, 'OKX:PERPETUAL:BTC-USDT@LIN', 4);
+    expect(okx.rules.contract_size).toBe('0.01');
+    const deribit = marketInfoOf(
+      { ...PERP_MARKET, contractSize: 10 },
+      'DERIBIT:PERPETUAL:BTC-USD@INV',
+      4,
+      false,
+    );
+    expect(deribit.rules.contract_size).toBe('1');
+    expect(deribit.contract_size).toBe('10');
   });
 
   it('converts DECIMAL_PLACES precision', () => {

@@ -72,7 +72,8 @@ describe('defaults', () => {
     });
     expect(cfg.router).toEqual({
       smart_execution_enabled: true,
-      candidates: { SPOT_PAIR: ['SIM'], PERPETUAL: ['SIM'], FUTURE: ['SIM'], OPTION: ['SIM'] },
+      // STOCK (IBKR) has no venue here.
+      candidates: { SPOT_PAIR: ['SIM'], PERPETUAL: ['SIM'], FUTURE: ['SIM'], OPTION: ['SIM'], STOCK: [] },
       weights: { fee: 1, slippage: 1, latency: 1, rejection: 1 },
       latency_cost_bps_per_ms: 0.01,
       rejection_penalty_bps: 50,
@@ -135,6 +136,7 @@ describe('defaults', () => {
       PERPETUAL: ['BYBIT', 'BINANCE-FUTURES'],
       FUTURE: ['BINANCE-FUTURES'],
       OPTION: ['OKX'],
+      STOCK: [],
     });
   });
 

@@ -136,7 +136,7 @@ describe('parseInstrumentId: SPEC examples', () => {
 describe('parseInstrumentId: errors name the wrong part', () => {
   it('rejects an unknown instrument type with the list of allowed ones', () => {
     expect(issuesOf('BINANCE:PERP:BTC-USDT')).toEqual([
-      ['instrument_type', 'instrument type "PERP" is not one of SPOT_PAIR, PERPETUAL, FUTURE, OPTION'],
+      ['instrument_type', 'instrument type "PERP" is not one of SPOT_PAIR, PERPETUAL, FUTURE, OPTION, STOCK'],
     ]);
   });
 
@@ -261,7 +261,7 @@ describe('parseInstrumentId: errors name the wrong part', () => {
   it('parseInstrumentIdOrThrow throws the ValidationError', () => {
     expect(() => parseInstrumentIdOrThrow('X:PERP:BTC-USDT')).toThrow(ValidationError);
     expect(() => parseInstrumentIdOrThrow('X:PERP:BTC-USDT')).toThrow(
-      'instrument_type: instrument type "PERP" is not one of SPOT_PAIR, PERPETUAL, FUTURE, OPTION',
+      'instrument_type: instrument type "PERP" is not one of SPOT_PAIR, PERPETUAL, FUTURE, OPTION, STOCK',
     );
   });
 });
@@ -603,7 +603,7 @@ describe('InstrumentKeySchema', () => {
       },
       {
         path: ['instrument_key'],
-        message: 'instrument type "PERP" is not one of SPOT_PAIR, PERPETUAL, FUTURE, OPTION',
+        message: 'instrument type "PERP" is not one of SPOT_PAIR, PERPETUAL, FUTURE, OPTION, STOCK',
       },
     ]);
   });
@@ -613,6 +613,6 @@ describe('InstrumentKeySchema', () => {
   });
 
   it('lists the instrument types', () => {
-    expect(INSTRUMENT_TYPES).toEqual(['SPOT_PAIR', 'PERPETUAL', 'FUTURE', 'OPTION']);
+    expect(INSTRUMENT_TYPES).toEqual(['SPOT_PAIR', 'PERPETUAL', 'FUTURE', 'OPTION', 'STOCK']);
   });
 });

@@ -363,7 +363,7 @@ describe('InstrumentSpecSchema', () => {
     expect(issues({ instrument_key: 'BINANCE:PERP:BTC-USDT' })).toEqual([
       {
         path: 'instrument_key',
-        message: 'instrument type "PERP" is not one of SPOT_PAIR, PERPETUAL, FUTURE, OPTION',
+        message: 'instrument type "PERP" is not one of SPOT_PAIR, PERPETUAL, FUTURE, OPTION, STOCK',
       },
     ]);
   });

@@ -25,6 +25,7 @@ describe('routerSettingsFromConfig', () => {
         PERPETUAL: ['SIM'],
         FUTURE: ['SIM'],
         OPTION: ['SIM'],
+        STOCK: [],
       },
       venues: {
         SIM: { maker_fee: null, taker_fee: null, latency_ms: 1, account_id: 'SIM' },
