@@ -100,7 +100,9 @@ describe.skipIf(browser === null)('the ops console in headless Chromium', () => 
   afterAll(async () => {
     await browser?.close();
     await service?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    // npm exits before the service it started has finished its shutdown writes (the session
+    // recording's last flush): retry while the folder still fills.
+    if (dataDir) await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     process.stdout.write(
       `\nconsole browser figures (shared 2-core machine, noisy):\n  ${figures.join('\n  ')}\n`,
     );
