@@ -79,6 +79,19 @@ const base = {
 };
 const sim = { ...base, instrument_key: 'SIM:SPOT_PAIR:BTC-USDT', venue: 'SIM' };
 
+/** A TWAP BUY of 0.002 on SIM in 2 slices over `durationSec`, through the HTTP API. */
+const postTwap = (operationId: string, durationSec: number) =>
+  api('/api/orders', {
+    method: 'POST',
+    body: {
+      ...sim,
+      operation_id: operationId,
+      quantity: '0.002',
+      exec_algorithm: 'TWAP',
+      exec_algorithm_params: { duration_sec: durationSec, max_slices: 2 },
+    },
+  });
+
 describe('SIMULATED venues behind the venue edge (npm start)', () => {
   it('runs every SIMULATED venue in the edge, healthy, publishing books with depth for the router', async () => {
     const edge = running.edge;
@@ -134,16 +147,7 @@ describe('SIMULATED venues behind the venue edge (npm start)', () => {
 
   it('a TWAP parent on SIM shows one child per slice and its fills on GET /api/orders/:operation_id', async () => {
     const sent = await childrenSent('SIM');
-    const res = await api('/api/orders', {
-      method: 'POST',
-      body: {
-        ...sim,
-        operation_id: 'IT-TWAP-1',
-        quantity: '0.002',
-        exec_algorithm: 'TWAP',
-        exec_algorithm_params: { duration_sec: 2, max_slices: 2 },
-      },
-    });
+    const res = await postTwap('IT-TWAP-1', 2);
     expect(res.status).toBe(201);
     const detail = await waitFor('IT-TWAP-1', ['FILLED', 'EXPIRED', 'REJECTED', 'CANCELED']);
     expect(detail.order).toMatchObject({ status: 'FILLED', filled_quantity: '0.002', venue: 'SIM' });
@@ -179,16 +183,7 @@ describe('SIMULATED venues behind the venue edge (npm start)', () => {
   it('honours HALTED mid-TWAP on SIM: no slice is sent while halted; ACTIVE resumes and the parent fills', async () => {
     const sent = await childrenSent('SIM');
     const t0 = Date.now();
-    const res = await api('/api/orders', {
-      method: 'POST',
-      body: {
-        ...sim,
-        operation_id: 'IT-TWAP-HALT',
-        quantity: '0.002',
-        exec_algorithm: 'TWAP',
-        exec_algorithm_params: { duration_sec: 20, max_slices: 2 },
-      },
-    });
+    const res = await postTwap('IT-TWAP-HALT', 20);
     expect(res.status).toBe(201);
     // The first slice goes at once; the second is due 10 s later.
     await eventually(async () => {
