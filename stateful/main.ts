@@ -30,6 +30,7 @@ import type { Hono } from 'hono';
 import { createPlatform, createPlatformOrderService, type Env, type Platform } from '../infra/compose.ts';
 import { loadConfig } from '../infra/config/load-config.ts';
 import { createPlatformRebalanceService, openPortfolioStateStore } from '../infra/rebalance/compose.ts';
+import type { ExecutionRecorder } from '../shared/app/execution-recorder.ts';
 import { redactConfig } from '../shared/config/redact.ts';
 import { type AppConfig, EMBEDDED_CONFIG, isLoopbackHost, parseConfig } from '../shared/config/schema.ts';
 import { ValidationError } from '../shared/domain/errors.ts';
@@ -53,7 +54,7 @@ import { createMetrics, type Metrics } from './observability/metrics/index.ts';
 import { createProbeRouter } from './observability/probes.ts';
 import { withRequestTrace } from './observability/trace.ts';
 import { type RebalanceWatcher, startRebalanceWatcher } from './rebalance/watcher.ts';
-import { executionLog, type SimulatedVenues, startSimulatedVenues } from './venues/index.ts';
+import { createExecutionRecorder, executionLog } from './venues/index.ts';
 
 export interface StartOptions {
   /** The configuration (default: `loadConfig({env})`). */
@@ -78,8 +79,8 @@ export interface StartOptions {
 export interface RunningService {
   readonly config: AppConfig;
   readonly platform: Platform;
-  /** The SIMULATED venues running in this process (acks and fills from the matching engine). */
-  readonly venues: SimulatedVenues;
+  /** The one recorder of venue reports the edge's venues (LIVE, SHADOW and SIMULATED) share. */
+  readonly recorder: ExecutionRecorder;
   /**
    * The venue edge of the LIVE / SHADOW venues: null when the configuration has none, or while this
    * process waits in STANDBY for the lease (then `lease.state()` is 'waiting').
@@ -275,7 +276,6 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     await local?.exchange.stop().catch(() => undefined);
     throw err;
   }
-  let venues: SimulatedVenues | null = null;
   let edge: { stop(): Promise<unknown> } | null = null;
   let rebalance: RebalanceWatcher | null = null;
   let consoleWiring: ConsoleWiring | null = null;
@@ -286,27 +286,21 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       services: () => ({
         order_intake: true,
         venue_edge: edge !== null,
-        simulated_venues: (venues?.venues.length ?? 0) > 0,
+        simulated_venues: edge !== null && config.venues.some((v) => v.enabled && v.mode === 'SIMULATED'),
         backtest_runner: false,
       }),
       localExchange: local?.exchange ?? null,
     });
-    // Venues subscribe before the API takes orders: the in-process bus only delivers messages
-    // published after a subscription exists.
     // Every venue — SIMULATED ones too, as ShadowVenues on the seeded moving market — runs behind
-    // the venue edge (stateful/edge/runtime.ts); this only builds the one ExecutionRecorder.
-    venues = await startSimulatedVenues({
-      config: { ...config, venues: [] },
+    // the venue edge (stateful/edge/runtime.ts) and records through this one recorder.
+    const recorder = createExecutionRecorder({
       orders: platform.orders,
       positions: platform.positions,
       bus: platform.bus,
       clock: platform.clock,
-      instruments: platform.instruments,
-      market: platform.marketState,
       ledger: platform.riskLedger,
       log: logger,
     });
-    const started = venues;
     const metrics = createMetrics();
 
     // --- the venue edge under its lease --------------------------------------------------------
@@ -335,7 +329,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     const edgeDeps: Omit<EdgeRuntimeDeps, 'lease'> = {
       config,
       platform,
-      recorder: started.recorder,
+      recorder,
       log: eventOnceLog(executionLog(logger)),
       registry: metrics.registry,
     };
@@ -386,7 +380,6 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       options.venueHealth ??
       (async () => ({
         ...(await configured()),
-        ...(await started.health()),
         ...(runningEdge === null ? {} : await runningEdge.health()),
       }));
     const host = options.host ?? config.server.host;
@@ -485,7 +478,6 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         // 3. Running HTTP requests finish (or are cut when the budget is spent).
         await drained;
         await wired.close();
-        await started.stop();
         await platform.close();
         await local?.exchange.stop();
         logger.info({ ms: Math.round(performance.now() - t0) }, 'stopped');
@@ -495,7 +487,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     return {
       config,
       platform,
-      venues: started,
+      recorder,
       get edge() {
         return runningEdge;
       },
@@ -514,7 +506,6 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     await rebalance?.stop().catch(() => undefined);
     await consoleWiring?.close().catch(() => undefined);
     await edge?.stop().catch(() => undefined);
-    await venues?.stop().catch(() => undefined);
     await platform.close().catch(() => undefined);
     await local?.exchange.stop().catch(() => undefined);
     throw err;

@@ -55,13 +55,6 @@ locals {
   # The configuration the workloads load (docs/configuration.md).
   exec_config_text = file(var.exec_config_path)
   exec_config      = jsondecode(local.exec_config_text)
-  # Each enabled SIMULATED venue runs its matching engine in the venue-edge service and pulls the
-  # orders routed to it through `sim-venue-<id>.orders.routed`, filtered on the venue attribute
-  # (stateful/venues/simulated/venue.ts builds the same name and filter).
-  sim_venue_subscriptions = {
-    for v in local.exec_config.venues : "sim-venue-${lower(v.id)}.orders.routed" => v.id
-    if v.mode == "SIMULATED" && try(v.enabled, true)
-  }
   # The functions' copy of the configuration: every credential field points at one plain variable
   # holding a placeholder (the loader takes secrets only as $${VAR}), so no function can read a venue
   # key (they never call a venue; the LIVE venues' settings still route and risk-check).
@@ -96,19 +89,10 @@ locals {
         push                 = null
       }
     },
-    {
-      for sub, venue in local.sim_venue_subscriptions : sub => {
-        topic                = "orders.routed"
-        ack_deadline_seconds = local.service.subscriptions["orders.routed"].ack_deadline_seconds
-        minimum_backoff      = local.service.subscriptions["orders.routed"].minimum_backoff
-        maximum_backoff      = local.service.subscriptions["orders.routed"].maximum_backoff
-        filter               = "attributes.venue = \"${venue}\""
-        push                 = null
-      }
-    },
   )
-  # Every subscription the service pulls: its own and the simulated venues'.
-  service_pulls = concat(values(local.service_subscriptions), keys(local.sim_venue_subscriptions))
+  # Every subscription the service pulls. SIMULATED venues run behind the venue edge like SHADOW and
+  # LIVE ones (stateful/edge/runtime.ts), so the edge's one `venue-edge.orders.routed` serves them all.
+  service_pulls = values(local.service_subscriptions)
 
   # What each runtime identity may do. A consumer also publishes to the dead-letter topics of its
   # own subscriptions: our code dead-letters poison messages itself (docs/messaging.md).

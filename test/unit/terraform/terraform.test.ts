@@ -18,8 +18,9 @@
  *   module loads (compiled JavaScript), deterministically;
  * - deployability: Node 24 everywhere, probes on /readyz and /healthz, the lease collection's
  *   index, Direct VPC egress through Cloud NAT on a static address, the committed tfvars that Cloud
- *   Build passes, functions without venue keys, backtests without the order database, the
- *   template-built sim-venue subscriptions, a main-only deploy, the alerts and the dashboard.
+ *   Build passes, functions without venue keys, backtests without the order database,
+ *   no template-built subscriptions (SIMULATED venues run behind the edge), a main-only deploy,
+ *   the alerts and the dashboard.
  *
  * The function list is derived from the folders, so adding a function needs no change here.
  */
@@ -685,7 +686,7 @@ describe('subscriptions and dead letters', () => {
     expect(workloads).toContain('concat(f.publishes, ["${local.function_subscriptions[name]}.dlq"])');
     expect(workloads).toContain('[for sub in local.service_pulls : "${sub}.dlq"]');
     expect(str(platform().locals.service_pulls, 'service_pulls')).toBe(
-      '${concat(values(local.service_subscriptions), keys(local.sim_venue_subscriptions))}',
+      '${values(local.service_subscriptions)}',
     );
   });
 
@@ -1101,7 +1102,7 @@ describe('deployable: Node 24, builds, probes, lease, egress, secrets, deploy pi
     expect(JSON.stringify(version.lifecycle)).toContain('references a venue credential variable');
   });
 
-  it('declares the subscriptions the code builds from a template (sim-venue-<id>.orders.routed) with its filter', () => {
+  it("builds no subscription name from a template: every venue, SIMULATED too, pulls the edge's one routed subscription", () => {
     const topics = TOPICS.map((t) => t.replace(/\./g, '\\.')).join('|');
     const template = new RegExp(`\`([a-z][a-z0-9-]*-)\\$\\{[^\`]*\\}\\.(${topics})\``, 'g');
     const built: Array<{ prefix: string; topic: string }> = [];
@@ -1109,17 +1110,22 @@ describe('deployable: Node 24, builds, probes, lease, egress, secrets, deploy pi
       for (const m of readSources(join(ROOT, dir)).matchAll(template))
         built.push({ prefix: m[1] ?? '', topic: m[2] ?? '' });
     }
-    expect(built).toContainEqual({ prefix: 'sim-venue-', topic: 'orders.routed' });
-    const sims = str(platform().locals.sim_venue_subscriptions, 'sim_venue_subscriptions');
-    for (const b of built) expect(sims).toContain(`"${b.prefix}\${lower(v.id)}.${b.topic}"`);
-    expect(sims).toContain('v.mode == "SIMULATED"');
-    const subs = str(platform().locals.subscriptions, 'subscriptions');
-    expect(subs).toContain('filter               = "attributes.venue = \\"${venue}\\""');
-    // The same name and filter the simulated venue asks for (stateful/venues/simulated/venue.ts).
-    expect(read('stateful/venues/simulated/venue.ts')).toContain('{ filter: { venue: this.id } }');
-    const grants = str(obj(platform().modules.pubsub, 'pubsub call').subscription_subscribers, 'subscribers');
+    expect(built).toEqual([]);
+    const p = platform();
+    expect(p.locals.sim_venue_subscriptions).toBeUndefined();
+    const subs = str(p.locals.subscriptions, 'subscriptions');
+    expect(subs).not.toContain('attributes.venue');
+    // The subscription the edge pulls, as the code names it, is declared and granted to the service.
+    const edge = read('stateful/edge/edge.ts').match(/DEFAULT_ROUTED_SUBSCRIPTION = '([^']+)'/)?.[1];
+    expect(edge).toBe(`${service.name}.orders.routed`);
+    expect(declaredSubscriptions().map((s) => s.name)).toContain(edge);
+    expect(str(p.locals.service_pulls, 'service_pulls')).toBe('${values(local.service_subscriptions)}');
+    const grants = str(obj(p.modules.pubsub, 'pubsub call').subscription_subscribers, 'subscribers');
     expect(grants).toContain('for sub in local.service_pulls');
-    // Every environment's config has the venues the names are built from.
+    // And the edge serves the SIMULATED venues (stateful/edge/runtime.ts), so nothing else pulls them.
+    const runtime = read('stateful/edge/runtime.ts');
+    expect(runtime).toContain("vc.mode === 'SIMULATED'");
+    expect(runtime).toContain('new SyntheticDataVenue(');
     for (const env of Object.values(environments)) {
       const config = JSON.parse(read(`config/${basename(env.dir)}.json`)) as {
         venues: Array<{ id: string; mode: string }>;
