@@ -93,10 +93,6 @@ export interface EventFeedDeps {
   diagnostics?: DiagnosticJournal | undefined;
 }
 
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
-
 function orderEntry(order: OrderRecord, e: OrderEvent, index: number): ExecutionEventEntry {
   const base = {
     id: `${order.operation_id}#${index}`,
