@@ -243,3 +243,49 @@ export function sendReply(res: ServerResponse, reply: WireReply, jsonType: strin
   });
   res.end(body);
 }
+
+/** What {@link runVenue} drives: a venue's server and its market. */
+export interface VenueParts {
+  server: { listen(): Promise<void>; close(): Promise<void>; afterTick(): void; readonly port: number };
+  faults: FaultController;
+  /** Bring the market to the clock's now. */
+  sync(): void;
+}
+
+/** A started local venue: its origin's host part, port, tick and (idempotent) stop. */
+export interface RunningVenue {
+  /** The host as it stands in a URL (`[::1]` for IPv6). */
+  urlHost: string;
+  port: number;
+  /** Bring the market to `clock.now()` and publish (what the timer does when `autoTick`). */
+  tick(): void;
+  stop(): Promise<void>;
+}
+
+/** Listen, tick once, and (when `autoTick`, the default) tick every `tickMs` (default 50 ms). */
+export async function runVenue(
+  parts: VenueParts,
+  opts: { host: string; autoTick?: boolean | undefined; tickMs?: number | undefined },
+): Promise<RunningVenue> {
+  const { server, faults } = parts;
+  await server.listen();
+  const tick = (): void => {
+    parts.sync();
+    server.afterTick();
+  };
+  tick();
+  const timer = (opts.autoTick ?? true) ? setInterval(tick, Math.max(1, opts.tickMs ?? 50)) : null;
+  let stopped = false;
+  return {
+    urlHost: opts.host.includes(':') ? `[${opts.host}]` : opts.host,
+    port: server.port,
+    tick,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (timer !== null) clearInterval(timer);
+      faults.reset();
+      await server.close();
+    },
+  };
+}
