@@ -14,7 +14,7 @@ import type { InstrumentSpec } from '../../shared/domain/types.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
 import type { FillModel } from '../../shared/sim/index.ts';
 import { FaultController } from '../local-exchange/faults.ts';
-import { WallClock } from '../local-exchange/net.ts';
+import { runVenue, WallClock } from '../local-exchange/net.ts';
 import { DeribitExchange } from './exchange.ts';
 import { DeribitServer } from './server.ts';
 
@@ -119,30 +119,16 @@ export async function startLocalDeribit(opts: LocalDeribitOptions = {}): Promise
   const clientId = opts.clientId ?? 'local-deribit-id';
   const clientSecret = opts.clientSecret ?? 'local-deribit-secret';
   const server = new DeribitServer({ exchange, faults, clientId, clientSecret, host, port: opts.port ?? 0 });
-  await server.listen();
-  const tick = (): void => {
-    exchange.sync();
-    server.afterTick();
-  };
-  tick();
-  const timer = (opts.autoTick ?? true) ? setInterval(tick, Math.max(1, opts.tickMs ?? 50)) : null;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
-  let stopped = false;
+  const run = await runVenue({ server, faults, sync: () => exchange.sync() }, { ...opts, host });
   return {
-    url: `http://${urlHost}:${server.port}`,
-    wsUrl: `ws://${urlHost}:${server.port}/ws/api/v2`,
-    port: server.port,
+    url: `http://${run.urlHost}:${run.port}`,
+    wsUrl: `ws://${run.urlHost}:${run.port}/ws/api/v2`,
+    port: run.port,
     clientId,
     clientSecret,
     faults,
-    tick,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      if (timer !== null) clearInterval(timer);
-      faults.reset();
-      await server.close();
-    },
+    tick: run.tick,
+    stop: run.stop,
     get unhandledRequests() {
       return server.unhandled;
     },

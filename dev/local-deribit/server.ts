@@ -7,11 +7,18 @@
  * exchange's `FaultController` (HTTP faults match `/api/v2/<scope>/<method>`, WebSocket calls too).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import type { FaultController, HttpFault } from '../local-exchange/faults.ts';
-import { rawToString, readBody } from '../local-exchange/net.ts';
+import type { RawData, WebSocket } from 'ws';
+import type { FaultController } from '../local-exchange/faults.ts';
+import {
+  type FaultReplies,
+  rawToString,
+  readBody,
+  sendReply,
+  VenueServerCore,
+  type WireReply,
+} from '../local-exchange/net.ts';
 import {
   DeribitError,
   type DeribitExchange,
@@ -30,13 +37,8 @@ interface Conn {
   queue: string[];
 }
 
-interface Reply {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-  /** An order reply (buy/sell/cancel): `delayAcks` holds it. */
-  ack?: boolean;
-}
+/** `ack` marks an order reply (buy/sell/cancel): `delayAcks` holds it. */
+type Reply = WireReply;
 
 export interface DeribitServerOptions {
   exchange: DeribitExchange;
@@ -50,76 +52,46 @@ export interface DeribitServerOptions {
 const ORDER_METHODS = new Set(['private/buy', 'private/sell', 'private/cancel']);
 
 export class DeribitServer {
-  private readonly http: Server;
-  private readonly wss: WebSocketServer;
-  private readonly sockets = new Set<Socket>();
-  private readonly conns = new Set<Conn>();
+  private readonly core: VenueServerCore<Conn>;
+  private readonly conns: Set<Conn>;
   private readonly tokens = new Set<string>();
-  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly unhandledList: string[] = [];
   private held: { kind: 'orders' | 'trades'; data: unknown } | null = null;
   private readonly ex: DeribitExchange;
   private readonly faults: FaultController;
   /** Calls per method (HTTP and WebSocket), for tests and the bench. */
   readonly calls = new Map<string, number>();
-  port = 0;
 
   constructor(private readonly o: DeribitServerOptions) {
     this.ex = o.exchange;
     this.faults = o.faults;
-    this.http = createServer((req, res) => {
-      void this.onRequest(req, res);
+    this.core = new VenueServerCore<Conn>({
+      name: 'local Deribit',
+      host: o.host,
+      port: o.port,
+      faults: o.faults,
+      onRequest: (req, res) => this.onRequest(req, res),
+      onUpgrade: (req, socket, head) => this.onUpgrade(req, socket, head),
+      flushHeldEvents: () => this.flushHeld(),
     });
-    this.http.keepAliveTimeout = 5_000;
-    this.http.on('connection', (socket: Socket) => {
-      if (this.faults.offlineNow) {
-        this.faults.count('refusedOffline');
-        socket.destroy();
-        return;
-      }
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    this.wss = new WebSocketServer({ noServer: true });
-    this.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
-      this.onUpgrade(req, socket, head),
-    );
+    this.conns = this.core.conns;
     this.ex.attach({
       wants: (ch) => this.wants(ch),
       publish: (ch, data) => this.publish(ch, data),
       privateEvent: (kind, data) => this.privateEvent(kind, data),
     });
-    this.faults.attach({
-      dropWebSockets: () => this.dropWebSockets(),
-      dropHttpConnections: () => {
-        for (const s of this.sockets) s.destroy();
-      },
-      flushPaused: () => this.flushPaused(),
-      flushHeldEvents: () => this.flushHeld(),
-    });
   }
 
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(this.o.port, this.o.host, () => {
-        this.http.off('error', reject);
-        resolve();
-      });
-    });
-    const addr = this.http.address();
-    if (addr === null || typeof addr === 'string') throw new Error('local Deribit: no TCP address');
-    this.port = addr.port;
+  get port(): number {
+    return this.core.port;
   }
 
-  async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    for (const c of this.conns) c.ws.terminate();
-    this.conns.clear();
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  listen(): Promise<void> {
+    return this.core.listen();
+  }
+
+  close(): Promise<void> {
+    return this.core.close();
   }
 
   get unhandled(): readonly string[] {
@@ -139,11 +111,7 @@ export class DeribitServer {
   }
 
   private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
+    this.core.later(ms, fn);
   }
 
   // ===========================================================================================
@@ -152,11 +120,7 @@ export class DeribitServer {
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rawBody = await readBody(req);
-    if (this.faults.offlineNow) {
-      this.faults.count('refusedOffline');
-      req.socket.destroy();
-      return;
-    }
+    if (this.core.refuseOffline(req.socket)) return;
     const httpMethod = (req.method ?? 'GET').toUpperCase();
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
@@ -211,49 +175,7 @@ export class DeribitServer {
 
   /** Apply an armed fault to a call, or run it. */
   private withFault(method: string, path: string, run: () => Reply, answer: (r: Reply) => void): void {
-    const fault: HttpFault | null = this.faults.take(method, path);
-    if (fault === null) {
-      const reply = run();
-      const delay = reply.ack === true ? this.faults.ackDelay : 0;
-      if (delay > 0) {
-        this.faults.count('delayedAcks');
-        this.later(delay, () => answer(reply));
-      } else answer(reply);
-      return;
-    }
-    switch (fault.kind) {
-      case 'fail':
-        this.faults.count('failed');
-        answer({
-          status: fault.status,
-          body: `<html><body><h1>${fault.status} Service Unavailable</h1></body></html>`,
-          headers: { 'content-type': 'text/html' },
-        });
-        return;
-      case 'rateLimit':
-        this.faults.count('rateLimited');
-        answer({
-          status: 429,
-          body: rpcError(null, Errors.tooManyRequests()),
-          headers: { 'retry-after': String(fault.retryAfterSec) },
-        });
-        return;
-      case 'timeout':
-        this.faults.count('timedOut');
-        if (fault.execute) {
-          this.faults.count('timedOutExecuted');
-          const reply = run();
-          if (fault.delayMs !== null) this.later(fault.delayMs, () => answer(reply));
-          return;
-        }
-        if (fault.delayMs !== null) {
-          this.later(fault.delayMs, () => {
-            this.faults.count('timedOutExecuted');
-            answer(run());
-          });
-        }
-        return;
-    }
+    this.core.withFault(this.faults.take(method, path), FAULT_REPLIES, run, answer);
   }
 
   /** The `deri-hmac-sha256` signature (or a bearer token from `public/auth`). */
@@ -471,24 +393,20 @@ export class DeribitServer {
   // ===========================================================================================
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    if (this.faults.offlineNow) {
-      this.faults.count('refusedOffline');
-      socket.destroy();
-      return;
-    }
+    if (this.core.refuseOffline(socket)) return;
     const path = new URL(req.url ?? '/', 'http://local').pathname.replace(/\/+$/, '');
     if (path !== '/ws/api/v2') {
       this.unhandledList.push(`WS ${path}`);
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn: Conn = { ws, authed: false, channels: new Set(), queue: [] };
-      this.conns.add(conn);
-      ws.on('message', (data: RawData) => this.onWsMessage(conn, data));
-      ws.on('close', () => this.conns.delete(conn));
-      ws.on('error', () => this.conns.delete(conn));
-    });
+    this.core.accept(
+      req,
+      socket,
+      head,
+      (ws) => ({ ws, authed: false, channels: new Set(), queue: [] }),
+      (conn, data) => this.onWsMessage(conn, data),
+    );
   }
 
   private onWsMessage(conn: Conn, data: RawData): void {
@@ -596,29 +514,26 @@ export class DeribitServer {
   }
 
   private send(conn: Conn, raw: string): void {
-    if (this.faults.paused) {
-      conn.queue.push(raw);
-      this.faults.count('pausedMessages');
-      return;
-    }
-    this.sendNow(conn, raw);
+    this.core.send(conn, raw);
   }
 
   private sendNow(conn: Conn, raw: string): void {
-    if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(raw);
-  }
-
-  private flushPaused(): void {
-    for (const c of this.conns) for (const raw of c.queue.splice(0)) this.sendNow(c, raw);
-  }
-
-  private dropWebSockets(): number {
-    const n = this.conns.size;
-    for (const c of this.conns) c.ws.terminate();
-    this.conns.clear();
-    return n;
+    this.core.sendNow(conn, raw);
   }
 }
+
+const FAULT_REPLIES: FaultReplies = {
+  fail: (status) => ({
+    status,
+    body: `<html><body><h1>${status} Service Unavailable</h1></body></html>`,
+    headers: { 'content-type': 'text/html' },
+  }),
+  rateLimit: (retryAfterSec) => ({
+    status: 429,
+    body: rpcError(null, Errors.tooManyRequests()),
+    headers: { 'retry-after': String(retryAfterSec) },
+  }),
+};
 
 // ---------------------------------------------------------------------------------------------
 
@@ -660,13 +575,5 @@ function safeEqual(a: string, b: string): boolean {
 }
 
 function send(res: ServerResponse, reply: Reply): void {
-  if (res.writableEnded || res.destroyed) return;
-  const isText = typeof reply.body === 'string';
-  const body = isText ? (reply.body as string) : JSON.stringify(reply.body);
-  res.writeHead(reply.status, {
-    'content-type': isText ? 'text/plain' : 'application/json',
-    'content-length': Buffer.byteLength(body),
-    ...reply.headers,
-  });
-  res.end(body);
+  sendReply(res, reply, 'application/json');
 }

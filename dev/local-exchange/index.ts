@@ -17,7 +17,7 @@ import type { Clock } from '../../shared/ports/clock.ts';
 import type { FillModel } from '../../shared/sim/index.ts';
 import { FaultController } from './faults.ts';
 import { DEFAULT_BALANCES, DEFAULT_INSTRUMENTS } from './format.ts';
-import { WallClock } from './net.ts';
+import { runVenue, WallClock } from './net.ts';
 import { type ConnectionCounts, ExchangeServer } from './server.ts';
 import { type FeeMode, LocalVenue } from './venue.ts';
 
@@ -126,39 +126,22 @@ export async function startLocalExchange(opts: LocalExchangeOptions = {}): Promi
     host,
     port: opts.port ?? 0,
   });
-  await server.listen();
-  const tick = (): void => {
-    venue.sync();
-    server.afterTick();
-  };
-  tick();
-  let timer: NodeJS.Timeout | null = null;
-  if (opts.autoTick ?? true) {
-    timer = setInterval(tick, Math.max(1, opts.tickMs ?? 50));
-  }
-  const urlHost = host.includes(':') ? `[${host}]` : host;
-  const url = `http://${urlHost}:${server.port}`;
-  const wsBase = `ws://${urlHost}:${server.port}`;
+  const run = await runVenue({ server, faults, sync: () => venue.sync() }, { ...opts, host });
+  const url = `http://${run.urlHost}:${run.port}`;
+  const wsBase = `ws://${run.urlHost}:${run.port}`;
   const wsUrl = `${wsBase}/ws`;
   const wsApiUrl = `${wsBase}/ws-api/v3`;
-  let stopped = false;
 
   return {
     url,
     wsUrl,
     wsApiUrl,
-    port: server.port,
+    port: run.port,
     apiKey,
     secret,
     faults,
-    tick,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      if (timer !== null) clearInterval(timer);
-      faults.reset();
-      await server.close();
-    },
+    tick: run.tick,
+    stop: run.stop,
     async configureCcxt(exchange) {
       const api = exchange.urls.api;
       for (const [k, value] of Object.entries(api)) {

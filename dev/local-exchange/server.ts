@@ -12,23 +12,24 @@
  *   `session.status`, `ping`, `time`. Events arrive as `{subscriptionId, event}`.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import { BinanceError, Errors } from './errors.ts';
-import type { FaultController, HttpFault } from './faults.ts';
+import type { FaultController } from './faults.ts';
 import { d8 } from './format.ts';
-import { rawToString, readBody } from './net.ts';
+import {
+  type FaultReplies,
+  rawToString,
+  readBody,
+  sendReply,
+  VenueServerCore,
+  type WireReply,
+} from './net.ts';
 import type { LocalVenue } from './venue.ts';
 import { cancelReply, myTrade, newOrderReply, orderQuery, RATE_LIMITS, symbolEntry } from './wire.ts';
 
-interface Reply {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-  /** An order mutation (delayed by `delayAcks`). */
-  ack?: boolean;
-}
+type Reply = WireReply;
 
 type Params = URLSearchParams;
 
@@ -114,12 +115,9 @@ export interface ServerOptions {
 }
 
 export class ExchangeServer {
-  private readonly http: Server;
-  private readonly wss: WebSocketServer;
-  private readonly sockets = new Set<Socket>();
-  private readonly conns = new Set<Conn>();
+  private readonly core: VenueServerCore<Conn>;
+  private readonly conns: Set<Conn>;
   private readonly listenKeys = new Map<string, number>();
-  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly unhandledList: string[] = [];
   private listenKeySeq = 0;
   /** A private event held back by `reorderEvents`, and the tick it was held at. */
@@ -127,64 +125,37 @@ export class ExchangeServer {
   private tickSeq = 0;
   private readonly venue: LocalVenue;
   private readonly faults: FaultController;
-  port = 0;
 
   constructor(private readonly o: ServerOptions) {
     this.venue = o.venue;
     this.faults = o.faults;
-    this.http = createServer((req, res) => {
-      void this.onRequest(req, res);
+    this.core = new VenueServerCore<Conn>({
+      name: 'local exchange',
+      host: o.host,
+      port: o.port,
+      faults: o.faults,
+      onRequest: (req, res) => this.onRequest(req, res),
+      onUpgrade: (req, socket, head) => this.onUpgrade(req, socket, head),
+      flushHeldEvents: () => this.flushHeld(true),
     });
-    this.http.keepAliveTimeout = 5_000;
-    this.http.on('connection', (socket: Socket) => {
-      if (this.faults.offlineNow) {
-        this.faults.count('refusedOffline');
-        socket.destroy();
-        return;
-      }
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    this.wss = new WebSocketServer({ noServer: true });
-    this.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
-      this.onUpgrade(req, socket, head),
-    );
+    this.conns = this.core.conns;
     this.venue.attach({
       wants: (stream) => this.wants(stream),
       publish: (stream, payload) => this.publish(stream, payload),
       privateEvent: (payload) => this.privateEvent(payload),
     });
-    this.faults.attach({
-      dropWebSockets: () => this.dropWebSockets(),
-      dropHttpConnections: () => {
-        for (const s of this.sockets) s.destroy();
-      },
-      flushPaused: () => this.flushPaused(),
-      flushHeldEvents: () => this.flushHeld(true),
-    });
   }
 
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(this.o.port, this.o.host, () => {
-        this.http.off('error', reject);
-        resolve();
-      });
-    });
-    const addr = this.http.address();
-    if (addr === null || typeof addr === 'string') throw new Error('local exchange: no TCP address');
-    this.port = addr.port;
+  get port(): number {
+    return this.core.port;
   }
 
-  async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    for (const c of this.conns) c.ws.terminate();
-    this.conns.clear();
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  listen(): Promise<void> {
+    return this.core.listen();
+  }
+
+  close(): Promise<void> {
+    return this.core.close();
   }
 
   /** Requests and WebSocket API methods this exchange does not implement ("GET /api/v3/foo"). */
@@ -220,11 +191,7 @@ export class ExchangeServer {
   }
 
   private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
+    this.core.later(ms, fn);
   }
 
   // ===========================================================================================
@@ -233,64 +200,15 @@ export class ExchangeServer {
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rawBody = await readBody(req);
-    if (this.faults.offlineNow) {
-      this.faults.count('refusedOffline');
-      req.socket.destroy();
-      return;
-    }
+    if (this.core.refuseOffline(req.socket)) return;
     const method = (req.method ?? 'GET').toUpperCase();
     const rawUrl = req.url ?? '/';
     const qIdx = rawUrl.indexOf('?');
     const path = qIdx < 0 ? rawUrl : rawUrl.slice(0, qIdx);
     const rawQuery = qIdx < 0 ? '' : rawUrl.slice(qIdx + 1);
     const run = (): Reply => this.execute(method, path, rawQuery, rawBody, req);
-    const fault: HttpFault | null = path === '/' ? null : this.faults.take(method, path);
-    if (fault === null) {
-      const reply = run();
-      const delay = reply.ack === true ? this.faults.ackDelay : 0;
-      if (delay > 0) {
-        this.faults.count('delayedAcks');
-        this.later(delay, () => send(res, reply));
-      } else {
-        send(res, reply);
-      }
-      return;
-    }
-    switch (fault.kind) {
-      case 'fail':
-        this.faults.count('failed');
-        send(res, {
-          status: fault.status,
-          body: `<html><body><h1>${fault.status} ${statusText(fault.status)}</h1></body></html>`,
-          headers: { 'content-type': 'text/html' },
-        });
-        return;
-      case 'rateLimit':
-        this.faults.count('rateLimited');
-        send(res, {
-          status: 429,
-          body: Errors.tooManyRequests().body(),
-          headers: { 'retry-after': String(fault.retryAfterSec) },
-        });
-        return;
-      case 'timeout': {
-        this.faults.count('timedOut');
-        if (fault.execute) {
-          this.faults.count('timedOutExecuted');
-          const reply = run();
-          if (fault.delayMs !== null) this.later(fault.delayMs, () => send(res, reply));
-          // else: never answered; the socket is destroyed at stop() or when the client gives up.
-          return;
-        }
-        if (fault.delayMs !== null) {
-          this.later(fault.delayMs, () => {
-            this.faults.count('timedOutExecuted');
-            send(res, run());
-          });
-        }
-        return;
-      }
-    }
+    const fault = path === '/' ? null : this.faults.take(method, path);
+    this.core.withFault(fault, FAULT_REPLIES, run, (reply) => send(res, reply));
   }
 
   private execute(
@@ -675,11 +593,7 @@ export class ExchangeServer {
   // ===========================================================================================
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    if (this.faults.offlineNow) {
-      this.faults.count('refusedOffline');
-      socket.destroy();
-      return;
-    }
+    if (this.core.refuseOffline(socket)) return;
     const url = new URL(req.url ?? '/', 'http://local');
     const path = url.pathname.replace(/\/+$/, '');
     let make: ((ws: WebSocket) => Conn) | null = null;
@@ -704,14 +618,7 @@ export class ExchangeServer {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const build = make;
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = build(ws);
-      this.conns.add(conn);
-      ws.on('message', (data: RawData) => this.onWsMessage(conn, data));
-      ws.on('close', () => this.conns.delete(conn));
-      ws.on('error', () => this.conns.delete(conn));
-    });
+    this.core.accept(req, socket, head, make, (conn, data) => this.onWsMessage(conn, data));
   }
 
   private streamMap(streams: string[]): Map<string, string> {
@@ -929,32 +836,26 @@ export class ExchangeServer {
   }
 
   private send(conn: Conn, raw: string): void {
-    if (this.faults.paused) {
-      conn.queue.push(raw);
-      this.faults.count('pausedMessages');
-      return;
-    }
-    this.sendNow(conn, raw);
+    this.core.send(conn, raw);
   }
 
   private sendNow(conn: Conn, raw: string): void {
-    if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(raw);
-  }
-
-  private flushPaused(): void {
-    for (const c of this.conns) {
-      const q = c.queue.splice(0);
-      for (const raw of q) this.sendNow(c, raw);
-    }
-  }
-
-  private dropWebSockets(): number {
-    const n = this.conns.size;
-    for (const c of this.conns) c.ws.terminate();
-    this.conns.clear();
-    return n;
+    this.core.sendNow(conn, raw);
   }
 }
+
+const FAULT_REPLIES: FaultReplies = {
+  fail: (status) => ({
+    status,
+    body: `<html><body><h1>${status} ${statusText(status)}</h1></body></html>`,
+    headers: { 'content-type': 'text/html' },
+  }),
+  rateLimit: (retryAfterSec) => ({
+    status: 429,
+    body: Errors.tooManyRequests().body(),
+    headers: { 'retry-after': String(retryAfterSec) },
+  }),
+};
 
 function withoutSignature(raw: string): string {
   if (raw === '') return '';
@@ -965,15 +866,7 @@ function withoutSignature(raw: string): string {
 }
 
 function send(res: ServerResponse, reply: Reply): void {
-  if (res.writableEnded || res.destroyed) return;
-  const isText = typeof reply.body === 'string';
-  const body = isText ? (reply.body as string) : JSON.stringify(reply.body);
-  res.writeHead(reply.status, {
-    'content-type': isText ? 'text/plain' : 'application/json;charset=UTF-8',
-    'content-length': Buffer.byteLength(body),
-    ...reply.headers,
-  });
-  res.end(body);
+  sendReply(res, reply, 'application/json;charset=UTF-8');
 }
 
 function statusText(status: number): string {

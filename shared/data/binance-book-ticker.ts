@@ -11,7 +11,7 @@
  * {@link BinanceCsvError} naming its number. A crossed book (bid ≥ ask) is malformed.
  */
 import { BinanceCsvError, binanceTimeToNanos } from './binance-trades.ts';
-import { DayBuckets } from './day-buckets.ts';
+import { DaySplitter } from './day-buckets.ts';
 import type { QuoteColumns } from './tick-columns.ts';
 
 export interface BinanceBookTicker {
@@ -173,25 +173,12 @@ class QuoteDayBuffer {
 }
 
 /** Collects book-ticker rows and splits them by UTC day, each sorted by (time, update_id). */
-export class QuoteDaySplitter {
-  private readonly buckets = new DayBuckets(() => new QuoteDayBuffer());
-  count = 0;
-
-  add(q: BinanceBookTicker): void {
-    this.buckets.bucketFor(q.tsNs).push(q);
-    this.count++;
-  }
-
-  /** Parse and add every line of a CSV text. */
-  addCsv(text: string, source = '<csv>'): void {
-    const lines = text.split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const q = parseBinanceBookTickerLine(lines[i] as string, i + 1, source);
-      if (q) this.add(q);
-    }
+export class QuoteDaySplitter extends DaySplitter<BinanceBookTicker, QuoteColumns> {
+  constructor() {
+    super(() => new QuoteDayBuffer(), parseBinanceBookTickerLine);
   }
 
   days(): Array<{ day: string; quotes: QuoteColumns }> {
-    return this.buckets.entries().map(([day, buf]) => ({ day, quotes: buf.columns() }));
+    return this.dayColumns().map(({ day, columns }) => ({ day, quotes: columns }));
   }
 }

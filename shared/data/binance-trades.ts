@@ -9,7 +9,7 @@
  * Pure: the caller feeds lines; a malformed line is a {@link BinanceCsvError} naming its number.
  */
 
-import { DayBuckets } from './day-buckets.ts';
+import { DaySplitter } from './day-buckets.ts';
 import { SIDE_BUY, SIDE_SELL, type TradeColumns } from './tick-columns.ts';
 
 export class BinanceCsvError extends Error {
@@ -185,26 +185,13 @@ class DayBuffer {
 }
 
 /** Collects parsed trades and splits them by UTC day. */
-export class TradeDaySplitter {
-  private readonly buckets = new DayBuckets(() => new DayBuffer());
-  count = 0;
-
-  add(t: BinanceTrade): void {
-    this.buckets.bucketFor(t.tsNs).push(t);
-    this.count++;
-  }
-
-  /** Parse and add every line of a CSV text. */
-  addCsv(text: string, source = '<csv>'): void {
-    const lines = text.split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const t = parseBinanceTradeLine(lines[i] as string, i + 1, source);
-      if (t) this.add(t);
-    }
+export class TradeDaySplitter extends DaySplitter<BinanceTrade, TradeDay['trades']> {
+  constructor() {
+    super(() => new DayBuffer(), parseBinanceTradeLine);
   }
 
   /** The days seen, in order, each sorted by time; side = is_buyer_maker ? SELL : BUY. */
   days(): TradeDay[] {
-    return this.buckets.entries().map(([day, buf]) => ({ day, trades: buf.columns() }));
+    return this.dayColumns().map(({ day, columns }) => ({ day, trades: columns }));
   }
 }

@@ -39,7 +39,52 @@ export interface SyntheticDataVenueOptions {
   tickMs?: number | undefined;
 }
 
-export class SyntheticDataVenue implements Venue {
+/**
+ * The public half of a venue alone: a market-data session sends no orders and has no account, so
+ * those methods refuse (`rejected` for orders and trades, `auth` for the account), naming `what`.
+ */
+export abstract class DataSessionVenue
+  implements
+    Pick<
+      Venue,
+      | 'submit'
+      | 'cancel'
+      | 'fetchOrder'
+      | 'fetchOpenOrders'
+      | 'fetchTrades'
+      | 'fetchBalances'
+      | 'fetchPositions'
+    >
+{
+  abstract readonly id: string;
+
+  /** `what` names the session in the refusals ("a market-data session"). */
+  constructor(private readonly what: string) {}
+
+  async submit(): Promise<VenueOrderState> {
+    throw new VenueError('rejected', this.id, `${this.what} sends no orders`);
+  }
+  async cancel(): Promise<VenueOrderState> {
+    throw new VenueError('rejected', this.id, `${this.what} sends no orders`);
+  }
+  async fetchOrder(): Promise<VenueOrderState | null> {
+    throw new VenueError('rejected', this.id, `${this.what} has no orders`);
+  }
+  async fetchOpenOrders(): Promise<VenueOrderState[]> {
+    throw new VenueError('rejected', this.id, `${this.what} has no orders`);
+  }
+  async fetchTrades(): Promise<VenueTrade[]> {
+    throw new VenueError('rejected', this.id, `${this.what} has no trades`);
+  }
+  async fetchBalances(): Promise<VenueBalance[]> {
+    throw new VenueError('auth', this.id, `${this.what} has no account`);
+  }
+  async fetchPositions(): Promise<VenuePosition[]> {
+    throw new VenueError('auth', this.id, `${this.what} has no account`);
+  }
+}
+
+export class SyntheticDataVenue extends DataSessionVenue implements Venue {
   readonly id: string;
   readonly account_id = 'market-data';
   readonly mode = 'SIMULATED' as const;
@@ -49,6 +94,7 @@ export class SyntheticDataVenue implements Venue {
   private closed = false;
 
   constructor(private readonly o: SyntheticDataVenueOptions) {
+    super('a market-data session');
     this.id = o.id;
     const now = o.clock.now();
     for (const spec of o.instruments) {
@@ -141,29 +187,6 @@ export class SyntheticDataVenue implements Venue {
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-  }
-
-  // A market-data session: no orders, no account.
-  async submit(): Promise<VenueOrderState> {
-    throw new VenueError('rejected', this.id, 'a market-data session sends no orders');
-  }
-  async cancel(): Promise<VenueOrderState> {
-    throw new VenueError('rejected', this.id, 'a market-data session sends no orders');
-  }
-  async fetchOrder(): Promise<VenueOrderState | null> {
-    throw new VenueError('rejected', this.id, 'a market-data session has no orders');
-  }
-  async fetchOpenOrders(): Promise<VenueOrderState[]> {
-    throw new VenueError('rejected', this.id, 'a market-data session has no orders');
-  }
-  async fetchTrades(): Promise<VenueTrade[]> {
-    throw new VenueError('rejected', this.id, 'a market-data session has no trades');
-  }
-  async fetchBalances(): Promise<VenueBalance[]> {
-    throw new VenueError('auth', this.id, 'a market-data session has no account');
-  }
-  async fetchPositions(): Promise<VenuePosition[]> {
-    throw new VenueError('auth', this.id, 'a market-data session has no account');
   }
 
   private emit(e: VenueEvent): void {

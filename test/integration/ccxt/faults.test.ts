@@ -3,7 +3,7 @@
  * resolved by client-id look-ups (never a second order), 5xx / 429 bursts retried with back-off
  * (Retry-After honoured), and the circuit breaker.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LocalExchange } from '../../../dev/local-exchange/index.ts';
 import { toDec } from '../../../shared/domain/decimal.ts';
 import { VenueError } from '../../../shared/ports/venue.ts';
@@ -12,35 +12,20 @@ import {
   eventually,
   limitOrder,
   localExchange,
+  localVenueSuite,
   marketOrder,
   observer,
   ordersWithClientId,
-  type Session,
   session,
   sleep,
 } from './support.ts';
 
 let ex: LocalExchange;
-const sessions: Session[] = [];
 
-async function open(overrides: Parameters<typeof session>[1] = {}): Promise<Session> {
-  const s = session(ex, overrides);
-  sessions.push(s);
-  await s.venue.connect();
-  return s;
-}
-
-beforeAll(async () => {
+const { open, sessions } = localVenueSuite(async () => {
   ex = await localExchange();
-});
-afterEach(() => {
-  ex.faults.reset();
-});
-afterAll(async () => {
-  for (const s of sessions) await s.venue.close();
-  await ex?.stop();
-  expect(ex.unhandledRequests).toEqual([]);
-});
+  return ex;
+}, session);
 
 const ORDER = { path: '/api/v3/order', method: 'POST' } as const;
 

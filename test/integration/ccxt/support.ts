@@ -4,6 +4,7 @@
  * overrides (`urls.rest` / `urls.ws`), exactly as a deployment would point them at a testnet.
  */
 import ccxt, { type binance as BinanceRest } from 'ccxt';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import {
   ccxtOptionsFor,
   type LocalExchange,
@@ -35,30 +36,43 @@ export interface Session {
   privateEvents(): VenueEvent[];
 }
 
+export type SessionOverrides = Partial<Omit<CreateCcxtVenueOptions, 'venue'>> & {
+  venue?: Partial<CreateCcxtVenueOptions['venue']>;
+};
+
 /** A ccxt venue session on the local exchange (config-driven URLs, small timeouts and back-offs). */
-export function session(
-  ex: LocalExchange,
-  overrides: Partial<Omit<CreateCcxtVenueOptions, 'venue'>> & {
-    venue?: Partial<CreateCcxtVenueOptions['venue']>;
-  } = {},
+export function session(ex: LocalExchange, overrides: SessionOverrides = {}): Session {
+  return venueSession(
+    {
+      venue: {
+        id: 'BINANCE-SPOT',
+        exchange: 'binance',
+        mode: 'LIVE',
+        sandbox: false,
+        instrument_types: ['SPOT_PAIR'],
+        rate_limit_per_second: 50,
+        urls: { rest: ex.url, ws: ex.url.replace(/^http/, 'ws') },
+      },
+      account: { account_id: 'binance-spot-test', api_key: ex.apiKey, api_secret: ex.secret },
+      instrumentKeys: [BTC, ETH],
+    },
+    overrides,
+  );
+}
+
+/** A ccxt venue session on a local venue: the test clock, small timeouts and back-offs, `overrides` on top. */
+export function venueSession(
+  base: Pick<CreateCcxtVenueOptions, 'venue' | 'account' | 'instrumentKeys'>,
+  overrides: SessionOverrides = {},
 ): Session {
   const diags: VenueDiagnosticEvent[] = [];
   const events: VenueEvent[] = [];
   const { venue: venueOverrides, ...rest } = overrides;
   const venue = createCcxtVenue({
-    venue: {
-      id: 'BINANCE-SPOT',
-      exchange: 'binance',
-      mode: 'LIVE',
-      sandbox: false,
-      instrument_types: ['SPOT_PAIR'],
-      rate_limit_per_second: 50,
-      urls: { rest: ex.url, ws: ex.url.replace(/^http/, 'ws') },
-      ...venueOverrides,
-    },
-    account: { account_id: 'binance-spot-test', api_key: ex.apiKey, api_secret: ex.secret },
+    venue: { ...base.venue, ...venueOverrides },
+    account: base.account,
     clock: wallClock,
-    instrumentKeys: [BTC, ETH],
+    instrumentKeys: base.instrumentKeys,
     onEvent: (e) => diags.push(e),
     requestTimeoutMs: 2_000,
     retry: { initialDelayMs: 20, maxDelayMs: 200 },
@@ -71,6 +85,45 @@ export function session(
     diags,
     privateEvents: () =>
       events.filter((e) => e.kind === 'order' || e.kind === 'trade' || e.kind === 'connection'),
+  };
+}
+
+/** What {@link localVenueSuite} needs of a local venue (the local exchange, the local Deribit). */
+export interface LocalVenueLike {
+  faults: { reset(): void };
+  stop(): Promise<void>;
+  readonly unhandledRequests: readonly string[];
+}
+
+/**
+ * A test file's local venue: started before all (by `start`), its faults reset after each test;
+ * after all, the sessions in `sessions` closed, the venue stopped and no request left unhandled.
+ * `open` makes a connected session on it and keeps it in `sessions`.
+ */
+export function localVenueSuite<V extends LocalVenueLike>(
+  start: () => Promise<V>,
+  makeSession: (venue: V, overrides: SessionOverrides) => Session,
+): { sessions: Session[]; open(overrides?: SessionOverrides): Promise<Session> } {
+  let v: V | undefined;
+  const sessions: Session[] = [];
+  beforeAll(async () => {
+    v = await start();
+  });
+  afterEach(() => v?.faults.reset());
+  afterAll(async () => {
+    for (const s of sessions) await s.venue.close();
+    await v?.stop();
+    expect(v?.unhandledRequests).toEqual([]);
+  });
+  return {
+    sessions,
+    async open(overrides = {}) {
+      if (v === undefined) throw new Error('the local venue is not started (open a session inside a test)');
+      const s = makeSession(v, overrides);
+      sessions.push(s);
+      await s.venue.connect();
+      return s;
+    },
   };
 }
 

@@ -3,33 +3,19 @@
  * outcomes resolved by label look-up (never a second order), 5xx and 429 answers, a dropped
  * WebSocket (reconnect, gap fill), duplicated and reordered private events (each fill once).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LocalDeribit } from '../../../dev/local-deribit/index.ts';
 import type { VenueEvent, VenueTrade } from '../../../shared/ports/venue.ts';
-import { eventually, localDeribit, marketOrder, PERP, type Session, session } from './support.ts';
+import { localVenueSuite } from '../ccxt/support.ts';
+import { eventually, localDeribit, marketOrder, PERP, session } from './support.ts';
 
 let d: LocalDeribit;
-const sessions: Session[] = [];
 const BUY = { path: '/api/v2/private/buy' };
 
-async function open(overrides: Parameters<typeof session>[1] = {}): Promise<Session> {
-  const s = session(d, overrides);
-  sessions.push(s);
-  await s.venue.connect();
-  return s;
-}
-
-beforeAll(async () => {
+const { open } = localVenueSuite(async () => {
   d = await localDeribit({ seed: 23 });
-});
-
-afterEach(() => d.faults.reset());
-
-afterAll(async () => {
-  for (const s of sessions) await s.venue.close();
-  await d?.stop();
-  expect(d.unhandledRequests).toEqual([]);
-});
+  return d;
+}, session);
 
 function fillsByTradeId(events: VenueEvent[]): Map<string, VenueTrade[]> {
   const out = new Map<string, VenueTrade[]>();

@@ -8,12 +8,9 @@ import {
   type LocalDeribitOptions,
   startLocalDeribit,
 } from '../../../dev/local-deribit/index.ts';
-import type { VenueDiagnosticEvent } from '../../../infra/ccxt/diagnostics.ts';
-import { createCcxtVenue } from '../../../infra/ccxt/index.ts';
-import type { CcxtVenue, CreateCcxtVenueOptions } from '../../../infra/ccxt/venue.ts';
-import type { VenueEvent } from '../../../shared/ports/venue.ts';
-import { wallClock } from '../ccxt/support.ts';
+import { type Session, type SessionOverrides, venueSession } from '../ccxt/support.ts';
 
+export type { Session } from '../ccxt/support.ts';
 export { eventually, limitOrder, marketOrder, nextClientOrderId, sleep } from '../ccxt/support.ts';
 
 export const PERP = 'DERIBIT:PERPETUAL:BTC-USD@INV';
@@ -28,40 +25,21 @@ export async function localDeribit(opts: LocalDeribitOptions = {}): Promise<Loca
   });
 }
 
-export interface Session {
-  venue: CcxtVenue;
-  events: VenueEvent[];
-  diags: VenueDiagnosticEvent[];
-}
-
-export function session(
-  d: LocalDeribit,
-  overrides: Partial<Omit<CreateCcxtVenueOptions, 'venue'>> & {
-    venue?: Partial<CreateCcxtVenueOptions['venue']>;
-  } = {},
-): Session {
-  const diags: VenueDiagnosticEvent[] = [];
-  const events: VenueEvent[] = [];
-  const { venue: venueOverrides, ...rest } = overrides;
-  const venue = createCcxtVenue({
-    venue: {
-      id: 'DERIBIT',
-      exchange: 'deribit',
-      mode: 'LIVE',
-      sandbox: false,
-      instrument_types: ['PERPETUAL', 'FUTURE', 'OPTION'],
-      rate_limit_per_second: 50,
-      urls: { rest: d.url, ws: d.url.replace(/^http/, 'ws') },
-      ...venueOverrides,
+export function session(d: LocalDeribit, overrides: SessionOverrides = {}): Session {
+  return venueSession(
+    {
+      venue: {
+        id: 'DERIBIT',
+        exchange: 'deribit',
+        mode: 'LIVE',
+        sandbox: false,
+        instrument_types: ['PERPETUAL', 'FUTURE', 'OPTION'],
+        rate_limit_per_second: 50,
+        urls: { rest: d.url, ws: d.url.replace(/^http/, 'ws') },
+      },
+      account: { account_id: 'deribit-test', api_key: d.clientId, api_secret: d.clientSecret },
+      instrumentKeys: [PERP, FUTURE, OPTION],
     },
-    account: { account_id: 'deribit-test', api_key: d.clientId, api_secret: d.clientSecret },
-    clock: wallClock,
-    instrumentKeys: [PERP, FUTURE, OPTION],
-    onEvent: (e) => diags.push(e),
-    requestTimeoutMs: 2_000,
-    retry: { initialDelayMs: 20, maxDelayMs: 200 },
-    streams: { reconnectInitialDelayMs: 100, reconnectMaxDelayMs: 500, settleMs: 200, readyTimeoutMs: 5_000 },
-    ...rest,
-  });
-  return { venue, events, diags };
+    overrides,
+  );
 }

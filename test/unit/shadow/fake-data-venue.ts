@@ -8,18 +8,15 @@ import type { Side } from '../../../shared/domain/types.ts';
 import {
   type BookLevel,
   type Venue,
-  type VenueBalance,
   type VenueBook,
   VenueError,
   type VenueEvent,
   type VenueHealthState,
   type VenueInstrumentRules,
-  type VenueOrderState,
-  type VenuePosition,
-  type VenueTrade,
 } from '../../../shared/ports/venue.ts';
+import { DataSessionVenue } from '../../../stateful/venues/simulated/data-venue.ts';
 
-export class FakeDataVenue implements Venue {
+export class FakeDataVenue extends DataSessionVenue implements Venue {
   readonly mode = 'LIVE' as const;
   readonly account_id = 'data';
   private readonly books = new Map<string, VenueBook>();
@@ -28,7 +25,9 @@ export class FakeDataVenue implements Venue {
   connected = false;
   closed = false;
 
-  constructor(readonly id: string) {}
+  constructor(readonly id: string) {
+    super('a data session');
+  }
 
   /** Set the book of `key` and push it to the watcher (levels as [price, size] strings). */
   book(key: string, bids: Array<[string, string]>, asks: Array<[string, string]>, ts: Nanos): void {
@@ -50,27 +49,6 @@ export class FakeDataVenue implements Venue {
 
   async connect(): Promise<void> {
     this.connected = true;
-  }
-  async submit(): Promise<VenueOrderState> {
-    throw new VenueError('rejected', this.id, 'a data session sends no orders');
-  }
-  async cancel(): Promise<VenueOrderState> {
-    throw new VenueError('rejected', this.id, 'a data session sends no orders');
-  }
-  async fetchOrder(): Promise<VenueOrderState | null> {
-    throw new VenueError('rejected', this.id, 'a data session has no orders');
-  }
-  async fetchOpenOrders(): Promise<VenueOrderState[]> {
-    throw new VenueError('rejected', this.id, 'a data session has no orders');
-  }
-  async fetchTrades(): Promise<VenueTrade[]> {
-    throw new VenueError('rejected', this.id, 'a data session has no trades');
-  }
-  async fetchBalances(): Promise<VenueBalance[]> {
-    throw new VenueError('auth', this.id, 'a data session has no account');
-  }
-  async fetchPositions(): Promise<VenuePosition[]> {
-    throw new VenueError('auth', this.id, 'a data session has no account');
   }
   async fetchInstrumentRules(): Promise<VenueInstrumentRules[]> {
     return [];

@@ -3,12 +3,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalBlobStore } from '../../../infra/local/blob-store.local.ts';
+import { TRADES_COLUMNS } from '../../../infra/ticks/schemas.ts';
+import { writeTickDay } from '../../../infra/ticks/writer.ts';
 import {
   DEFAULT_INSTRUMENTS,
   type SyntheticDay,
   type SyntheticInstrument,
   SyntheticMarket,
 } from '../../../shared/data/synthetic.ts';
+import { tradeSideName } from '../../../shared/data/tick-columns.ts';
 
 export const BTC_SPOT = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
 export const ETH_SPOT = 'BINANCE-SPOT:SPOT_PAIR:ETH-USDT';
@@ -66,4 +69,27 @@ export function pick<T extends { [i: number]: unknown; length: number }>(
   idx: readonly number[],
 ): unknown[] {
   return idx.map((i) => arr[i]);
+}
+
+/** A temporary blob store holding the tick files of synthetic days of `key` (written by writeTickDay). */
+export async function storeWithTickDays(
+  label: string,
+  key: string,
+  dayList: readonly string[],
+  opts: { seed?: number; tradesPerDay?: number },
+): Promise<{ blobs: LocalBlobStore; cleanup: () => Promise<void>; days: SyntheticDay[] }> {
+  const { blobs, cleanup } = await tempBlobStore(label);
+  const days = syntheticDays(key, dayList, opts);
+  for (const d of days) await writeTickDay(blobs, key, d.day, d);
+  return { blobs, cleanup, days };
+}
+
+/** A day's trades as writeParquet columns (TRADES_COLUMNS), with or without statistics: files as other tools write them. */
+export function tradeParquetColumns(t: SyntheticDay['trades'], statistics: boolean) {
+  const data = [t.ts, t.price, t.size, Array.from(t.side, (s) => tradeSideName(s)), t.trade_id];
+  return TRADES_COLUMNS.map((def, i) => ({
+    def,
+    statistics,
+    data: data[i] as BigInt64Array | Float64Array | string[],
+  }));
 }

@@ -13,10 +13,18 @@ import { TRADES_COLUMNS } from '../../../infra/ticks/schemas.ts';
 import { encodeTrades, writeTickDay } from '../../../infra/ticks/writer.ts';
 import { tradesForEngine } from '../../../shared/data/engine-columns.ts';
 import type { SyntheticDay } from '../../../shared/data/synthetic.ts';
-import { tradeSideName } from '../../../shared/data/tick-columns.ts';
 import { tickFileKey } from '../../../shared/data/tick-layout.ts';
 import { isoToNanos } from '../../../shared/domain/time.ts';
-import { BTC_SPOT, ETH_SPOT, indexesInWindow, pick, syntheticDays, tempBlobStore } from './helpers.ts';
+import {
+  BTC_SPOT,
+  ETH_SPOT,
+  indexesInWindow,
+  pick,
+  storeWithTickDays,
+  syntheticDays,
+  tempBlobStore,
+  tradeParquetColumns,
+} from './helpers.ts';
 
 const DAY1 = '2025-07-01';
 const DAY2 = '2025-07-02';
@@ -27,9 +35,10 @@ let cleanup: () => Promise<void>;
 let days: SyntheticDay[];
 
 beforeAll(async () => {
-  ({ blobs, cleanup } = await tempBlobStore('loader'));
-  days = syntheticDays(BTC_SPOT, [DAY1, DAY2], { seed: 11, tradesPerDay: 50_000 });
-  for (const d of days) await writeTickDay(blobs, BTC_SPOT, d.day, d);
+  ({ blobs, cleanup, days } = await storeWithTickDays('loader', BTC_SPOT, [DAY1, DAY2], {
+    seed: 11,
+    tradesPerDay: 50_000,
+  }));
 }, 120_000);
 
 afterAll(async () => {
@@ -316,21 +325,7 @@ describe('loadWindow', () => {
     try {
       const t = day(0).trades;
       const key = tickFileKey(ETH_SPOT, DAY1, 'trades');
-      const columns = (stats: boolean) =>
-        TRADES_COLUMNS.map((def, i) => ({
-          def,
-          statistics: stats,
-          data:
-            i === 0
-              ? t.ts
-              : i === 1
-                ? t.price
-                : i === 2
-                  ? t.size
-                  : i === 3
-                    ? Array.from(t.side, (s) => tradeSideName(s))
-                    : t.trade_id,
-        }));
+      const columns = (stats: boolean) => tradeParquetColumns(t, stats);
       const from = ns('2025-07-01T10:05:00Z');
       const to = ns('2025-07-01T10:10:00Z');
       const expected = indexesInWindow(t.ts, from, to);

@@ -19,7 +19,6 @@ import {
   TickDataMissingError,
   windowColumns,
 } from '../../../infra/ticks/loader.ts';
-import { TRADES_COLUMNS } from '../../../infra/ticks/schemas.ts';
 import { writeTickDay } from '../../../infra/ticks/writer.ts';
 import {
   type PlannedFileRead,
@@ -27,11 +26,19 @@ import {
   WindowTickReadsSchema,
 } from '../../../shared/backtest/model.ts';
 import type { SyntheticDay } from '../../../shared/data/synthetic.ts';
-import { tradeSideName } from '../../../shared/data/tick-columns.ts';
 import { type TickKind, tickFileKey } from '../../../shared/data/tick-layout.ts';
 import { isoToNanos } from '../../../shared/domain/time.ts';
 import type { BlobInfo, BlobStore } from '../../../shared/ports/blob-store.ts';
-import { BTC_SPOT, ETH_SPOT, indexesInWindow, pick, syntheticDays, tempBlobStore } from './helpers.ts';
+import {
+  BTC_SPOT,
+  ETH_SPOT,
+  indexesInWindow,
+  pick,
+  storeWithTickDays,
+  syntheticDays,
+  tempBlobStore,
+  tradeParquetColumns,
+} from './helpers.ts';
 
 const DAY1 = '2025-07-01';
 const DAY2 = '2025-07-02';
@@ -42,9 +49,10 @@ let cleanup: () => Promise<void>;
 let days: SyntheticDay[];
 
 beforeAll(async () => {
-  ({ blobs, cleanup } = await tempBlobStore('planned'));
-  days = syntheticDays(BTC_SPOT, [DAY1, DAY2], { seed: 5, tradesPerDay: 30_000 });
-  for (const d of days) await writeTickDay(blobs, BTC_SPOT, d.day, d);
+  ({ blobs, cleanup, days } = await storeWithTickDays('planned', BTC_SPOT, [DAY1, DAY2], {
+    seed: 5,
+    tradesPerDay: 30_000,
+  }));
 }, 120_000);
 
 afterAll(async () => {
@@ -182,15 +190,7 @@ describe('planned window reads', () => {
     try {
       const t = (days[0] as SyntheticDay).trades;
       const key = tickFileKey(ETH_SPOT, DAY1, 'trades');
-      const columns = (stats: boolean) =>
-        TRADES_COLUMNS.map((def, i) => ({
-          def,
-          statistics: stats,
-          data: [t.ts, t.price, t.size, Array.from(t.side, (s) => tradeSideName(s)), t.trade_id][i] as
-            | BigInt64Array
-            | Float64Array
-            | string[],
-        }));
+      const columns = (stats: boolean) => tradeParquetColumns(t, stats);
       const from = ns('2025-07-01T10:05:00Z');
       const to = ns('2025-07-01T10:10:00Z');
       const expected = indexesInWindow(t.ts, from, to);
