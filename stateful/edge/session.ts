@@ -568,10 +568,9 @@ export class VenueSession {
     let st: VenueOrderState;
     try {
       const request = this.requestOf(ref, order);
-      this.rec?.record(
-        childSubmittedEntry(ref.order_id, ref.order_id, request, ref.mid_at_arrival, this.d.clock.now()),
-      );
-      st = await this.venue.submit(request);
+      const sentAt = this.d.clock.now();
+      this.rec?.record(childSubmittedEntry(ref.order_id, ref.order_id, request, ref.mid_at_arrival, sentAt));
+      st = await this.venue.submit(request, sentAt);
     } catch (err) {
       await this.onDirectSendError(ref, err, openBefore);
       return;
@@ -1275,16 +1274,17 @@ export class VenueSession {
         price: child.price,
         time_in_force: child.time_in_force,
       };
+      const sentAt = this.d.clock.now();
       this.rec?.record(
         childSubmittedEntry(
           run.rec.order_id,
           child.order_id,
           request,
           run.mids.get(child.order_id) ?? null,
-          this.d.clock.now(),
+          sentAt,
         ),
       );
-      st = await this.venue.submit(request);
+      st = await this.venue.submit(request, sentAt);
     } catch (err) {
       const kind = errorKind(err);
       this.ctx.metrics?.venueErrors.inc({ venue: this.id, kind });
@@ -1778,7 +1778,11 @@ export class VenueSession {
   /** Called by the venue adapter for every event; the work runs under the order's lock. */
   onVenueEvent(ev: VenueEvent): void {
     if (this.stopped) return;
-    if (this.rec !== null) recordVenueEvent(this.rec, this.id, ev, this.d.clock.now());
+    if (this.rec !== null) {
+      const at =
+        (ev.kind === 'book' || ev.kind === 'public_trade' ? ev.ts_init : undefined) ?? this.d.clock.now();
+      recordVenueEvent(this.rec, this.id, ev, at);
+    }
     this.ctx.metrics?.venueEvents.inc({ venue: this.id, kind: ev.kind });
     switch (ev.kind) {
       case 'order': {

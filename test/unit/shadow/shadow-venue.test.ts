@@ -129,12 +129,19 @@ describe('the SHADOW venue', () => {
     expect(await shadow.fetchOpenOrders(BTC)).toMatchObject([{ client_order_id: 'c-2', status: 'NEW' }]);
     expect(await shadow.fetchBalances()).toEqual([{ asset: 'USDT', free: '40050', total: '100000' }]);
 
-    // A print AT the price does not fill (conservative); through it does, as maker at our price.
+    // A print AT the price does not fill (conservative); through it does, as maker at our price, at
+    // the time the print reached us (matching runs on the receive clock, not the venue's ts_event).
+    clock.set(T0 + 100n * MS);
     data.trade(BTC, '59950', '0.3', 'SELL', T0 + 100n * MS);
     expect(await shadow.fetchTrades(BTC, T0)).toEqual([]);
+    clock.set(T0 + 203n * MS);
     data.trade(BTC, '59940', '0.3', 'SELL', T0 + 200n * MS);
     expect(await shadow.fetchTrades(BTC, T0)).toMatchObject([
-      { quantity: '0.3', price: '59950', liquidity: 'MAKER', ts_event: T0 + 200n * MS },
+      { quantity: '0.3', price: '59950', liquidity: 'MAKER', ts_event: T0 + 203n * MS },
+    ]);
+    expect(events.filter((e) => e.kind === 'public_trade').map((e) => e.ts_init)).toEqual([
+      T0 + 100n * MS,
+      T0 + 203n * MS,
     ]);
     expect(await shadow.fetchOpenOrders()).toMatchObject([
       { status: 'PARTIALLY_FILLED', filled_quantity: '0.3' },
@@ -258,8 +265,10 @@ describe('the SHADOW venue', () => {
     });
     live.push({ kind: 'connection', state: 'down', stream: 'private', ts_event: T0 });
     live.trade(BTC, '100.5', '1', 'BUY', T0 + MS);
-    expect(seen.map((e) => e.kind)).toEqual(['connection', 'public_trade']);
-    expect(seen[1]).toMatchObject({ instrument_key: 'BINANCE-PAPER:SPOT_PAIR:BTC-USDT' });
+    // The first snapshot (read when watching starts) is market data like the stream's.
+    expect(seen.map((e) => e.kind)).toEqual(['connection', 'book', 'public_trade']);
+    expect(seen[1]).toMatchObject({ book: { instrument_key: 'BINANCE-PAPER:SPOT_PAIR:BTC-USDT' } });
+    expect(seen[2]).toMatchObject({ instrument_key: 'BINANCE-PAPER:SPOT_PAIR:BTC-USDT' });
     const st = await s.submit(
       req('p-1', { instrument_key: 'BINANCE-PAPER:SPOT_PAIR:BTC-USDT', quantity: '0.1' }),
     );
