@@ -8,7 +8,11 @@
  * The result is compared with the recorded session (shared/recording/parity.ts).
  */
 import { DEFAULT_BACKTEST_SETTINGS } from '../../shared/backtest/model.ts';
-import { simulateWindow, type TradingStateChangeAt } from '../../shared/backtest/window.ts';
+import {
+  type RecordedTiming,
+  simulateWindow,
+  type TradingStateChangeAt,
+} from '../../shared/backtest/window.ts';
 import { BOOK_ASK, BOOK_BID, SIDE_BUY, SIDE_SELL, SIDE_UNKNOWN } from '../../shared/data/tick-columns.ts';
 import type { Nanos } from '../../shared/domain/time.ts';
 import type { InstrumentSpec, TradingState } from '../../shared/domain/types.ts';
@@ -70,10 +74,25 @@ class InstrumentTape {
     return list.slice(lower(from), lower(to));
   }
 
+  /** The last event received before `t` (the book in force then), re-timed at `t`. */
+  private inForce(list: SequencedMarketEvent[], t: Nanos): SequencedMarketEvent[] {
+    const before = this.slice(list, 0n, t);
+    const last = before[before.length - 1];
+    return last === undefined ? [] : [{ ...last, ts_init: t }];
+  }
+
+  /**
+   * Events with from ≤ ts_init < to, led by the book (or quote) in force at `from`: a live engine
+   * holds the last snapshot it received, so the replay starts from the same one (never a later one).
+   */
   window(from: Nanos, to: Nanos) {
     const trades = this.slice(this.trades, from, to).filter((e) => e.kind === 'trade');
-    const quotes = this.slice(this.quotes, from, to).filter((e) => e.kind === 'quote');
-    const books = this.slice(this.books, from, to).filter((e) => e.kind === 'book');
+    const quotes = [...this.inForce(this.quotes, from), ...this.slice(this.quotes, from, to)].filter(
+      (e) => e.kind === 'quote',
+    );
+    const books = [...this.inForce(this.books, from), ...this.slice(this.books, from, to)].filter(
+      (e) => e.kind === 'book',
+    );
     const t = {
       ts: BigInt64Array.from(trades, (e) => e.ts_init),
       price: Float64Array.from(trades, (e) => e.price),
@@ -160,6 +179,30 @@ function childOf(row: {
     reason: row.reason,
     fills: [],
   };
+}
+
+/**
+ * The edge's timing of one parent in its run: the algorithm's steps (`timer_fired`) and each child's
+ * send time (`child_submitted.ts_init`). A direct order is not stepped by a timer: its one decision
+ * is taken when it is sent. A parent with neither (a journal that carries no timing) runs on the
+ * window's own schedule.
+ */
+function recordedTiming(
+  records: readonly SequencedRecord[],
+  run: number,
+  parentOrderId: string,
+): RecordedTiming | undefined {
+  const steps: string[] = [];
+  const sends = new Map<string, string>();
+  for (const x of records) {
+    if (x.run !== run) continue;
+    if (x.type === 'timer_fired' && x.parent_order_id === parentOrderId) steps.push(String(x.ts_init));
+    else if (x.type === 'child_submitted' && x.parent_order_id === parentOrderId && !sends.has(x.order_id))
+      sends.set(x.order_id, String(x.ts_init));
+  }
+  if (steps.length === 0 && sends.size === 0) return undefined;
+  if (steps.length === 0) steps.push(...sends.values());
+  return { steps, sends };
 }
 
 /** Run a validated recording through the backtest shell. */
@@ -259,6 +302,7 @@ export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutco
       seed: session.seed,
     });
     const tape = tapes.get(p.instrument_key) ?? new InstrumentTape();
+    const timing = recordedTiming(records, r.run, p.order_id);
     const sim = simulateWindow({
       window: plan,
       settings: {
@@ -273,6 +317,7 @@ export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutco
       ticks: tape.window(start, end),
       trading_state_changes: changes,
       limit_price: p.order_type === 'LIMIT' ? p.price : null,
+      recorded_timing: timing,
       ...(cancel === undefined
         ? {}
         : {

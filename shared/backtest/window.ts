@@ -88,6 +88,20 @@ export interface WindowInput {
   limit_price?: DecimalString | null | undefined;
   /** A cancel request for the parent at `ts_ns` (its working children are canceled). */
   cancel?: { ts_ns: string; reason: string } | undefined;
+  /**
+   * A replay of a recorded session: the times the edge stepped the algorithm (its recorded
+   * `timer_fired`, ascending, digits) and the times it sent each child (`child_submitted.ts_init`
+   * by child order id). When given, the algorithm is stepped at exactly these times (and at no
+   * other) and each child reaches the matching engine at its recorded send time (its decision time
+   * when none was recorded); the decisions stay the core's.
+   */
+  recorded_timing?: RecordedTiming | undefined;
+}
+
+/** The edge's recorded timing of one parent (see {@link WindowInput.recorded_timing}). */
+export interface RecordedTiming {
+  steps: readonly string[];
+  sends: ReadonlyMap<string, string>;
 }
 
 /** A trading-state change at `ts_ns` (integer nanoseconds, digits). */
@@ -314,6 +328,11 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   let closing = false;
   let wakeAt: Nanos | null = null;
   const cancelSent = new Set<string>();
+  const timing = input.recorded_timing;
+  const recordedSteps = timing === undefined ? [] : timing.steps.map((t) => BigInt(t));
+  let nextStep = 0;
+  /** Children decided, waiting for their recorded send time (ascending by it). */
+  const pendingSends: Array<{ at: Nanos; child: ChildOrder }> = [];
 
   const childRow = (child: ChildOrder, now: Nanos): OrderRow => {
     const row: OrderRow = {
@@ -369,25 +388,54 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
         sendCancel(c.order_id, now);
         continue;
       }
-      childRow(c.child, now);
+      const row = childRow(c.child, now);
       ledger = applyReservation(ledger, c.reservation, { max_recent: maxRecent });
       reservations.set(c.child.order_id, c.reservation);
-      engine.submit(
-        {
-          order_id: c.child.order_id,
-          side: c.child.side,
-          order_type: c.child.order_type,
-          quantity: c.child.quantity,
-          price: c.child.price,
-          time_in_force: c.child.time_in_force,
-        },
-        now,
-      );
+      const sentAt = timing?.sends.get(c.child.order_id);
+      if (sentAt !== undefined && BigInt(sentAt) > now) {
+        row.ts_submitted_ns = sentAt;
+        row.ts_last_ns = sentAt;
+        pendingSends.push({ at: BigInt(sentAt), child: c.child });
+        pendingSends.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
+      } else {
+        sendChild(c.child, now);
+      }
     }
   };
 
-  const stepAlgo = (now: Nanos) => {
-    if (exec === null || closing) return;
+  const sendChild = (child: ChildOrder, now: Nanos) => {
+    engine.submit(
+      {
+        order_id: child.order_id,
+        side: child.side,
+        order_type: child.order_type,
+        quantity: child.quantity,
+        price: child.price,
+        time_in_force: child.time_in_force,
+      },
+      now,
+    );
+  };
+
+  /** Children whose recorded send time has come reach the engine. */
+  const sendDue = (now: Nanos) => {
+    while (pendingSends.length > 0 && (pendingSends[0] as { at: Nanos }).at <= now) {
+      const p = pendingSends.shift() as { at: Nanos; child: ChildOrder };
+      sendChild(p.child, p.at);
+    }
+  };
+  const nextSendRel = (): number =>
+    pendingSends.length > 0
+      ? Math.max(rel((pendingSends[0] as { at: Nanos }).at), 0)
+      : Number.POSITIVE_INFINITY;
+  const nextStepRel = (): number =>
+    nextStep < recordedSteps.length
+      ? Math.max(rel(recordedSteps[nextStep] as Nanos), 0)
+      : Number.POSITIVE_INFINITY;
+
+  /** Step the algorithm; with recorded timing only at the recorded step times (`scheduled`). */
+  const stepAlgo = (now: Nanos, scheduled = false) => {
+    if (exec === null || closing || (timing !== undefined && !scheduled)) return;
     run((t) => {
       const m: MarketSnapshot = { volume: feed.volume };
       const mid = engine.mid();
@@ -497,11 +545,24 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   const interval = settings.sample_interval_sec * 1e9;
   let nextSample = 0;
   applyChanges(0);
-  if (exec !== null) stepAlgo(start);
+  if (exec !== null && timing === undefined) stepAlgo(start);
   for (;;) {
-    const wakeRel = wakeAt === null ? Number.POSITIVE_INFINITY : Math.max(rel(wakeAt), 0);
+    const wakeRel =
+      timing !== undefined
+        ? nextStepRel()
+        : wakeAt === null
+          ? Number.POSITIVE_INFINITY
+          : Math.max(rel(wakeAt), 0);
     const cancelRel = cancelAt === null || cancelDone ? Number.POSITIVE_INFINITY : Math.max(rel(cancelAt), 0);
-    const tgt = Math.min(wakeRel, nextSample, endRel, engine.nextTimerRelative(), nextChangeRel(), cancelRel);
+    const tgt = Math.min(
+      wakeRel,
+      nextSample,
+      endRel,
+      engine.nextTimerRelative(),
+      nextChangeRel(),
+      cancelRel,
+      nextSendRel(),
+    );
     if (hasOpenChild()) {
       let reacted = false;
       while (feed.nextTime() <= tgt) {
@@ -517,6 +578,8 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     }
     engine.advanceToRelative(tgt);
     processEvents();
+    sendDue(abs(tgt));
+    processEvents();
     applyChanges(tgt);
     if (!cancelDone && tgt >= cancelRel && input.cancel !== undefined) {
       cancelDone = true;
@@ -528,7 +591,13 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
       sample(tgt);
       nextSample += interval;
     }
-    if (wakeAt !== null && tgt >= rel(wakeAt)) stepAlgo(abs(tgt));
+    if (timing !== undefined) {
+      while (nextStep < recordedSteps.length && rel(recordedSteps[nextStep] as Nanos) <= tgt) {
+        nextStep++;
+        stepAlgo(abs(tgt), true);
+      }
+      sendDue(abs(tgt));
+    } else if (wakeAt !== null && tgt >= rel(wakeAt)) stepAlgo(abs(tgt));
     if (tgt >= endRel) break;
   }
 
