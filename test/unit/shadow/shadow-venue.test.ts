@@ -123,6 +123,28 @@ describe('the SHADOW venue', () => {
     expect(await shadow.fetchTrades(BTC, T0)).toHaveLength(2);
   });
 
+  it("takes an order at the edge's send time (what the edge recorded), not at a later read of the clock", async () => {
+    clock.set(T0 + 10n * MS); // the clock has moved on since the edge read it
+    const st = await shadow.submit(req('c-7', { quantity: '0.1' }), T0 + 7n * MS);
+    expect(st).toMatchObject({ status: 'FILLED', avg_price: '60000' });
+    expect(await shadow.fetchTrades(BTC, T0)).toMatchObject([{ quantity: '0.1', ts_event: T0 + 7n * MS }]);
+    // Without a send time it is the clock's.
+    await shadow.submit(req('c-8', { quantity: '0.1' }));
+    expect((await shadow.fetchTrades(BTC, T0)).map((t) => t.ts_event)).toEqual([T0 + 7n * MS, T0 + 10n * MS]);
+  });
+
+  it('reports market data stamped with its receive time, the clock its matching runs on', async () => {
+    expect(
+      events.filter((e) => e.kind === 'book').map((e) => (e.kind === 'book' ? e.ts_init : null)),
+    ).toEqual([T0]);
+    clock.set(T0 + 40n * MS);
+    data.book(BTC, [['59995', '1']], [['60005', '1']], T0 + 30n * MS);
+    const book = events.filter((e) => e.kind === 'book').at(-1);
+    expect(book).toMatchObject({ ts_init: T0 + 40n * MS, book: { ts_event: T0 + 30n * MS } });
+    await shadow.submit(req('c-9', { quantity: '0.1' }));
+    expect(await shadow.fetchTrades(BTC, T0)).toMatchObject([{ price: '60005', ts_event: T0 + 40n * MS }]);
+  });
+
   it('a limit order rests, holds its cash, and fills when the market trades through it', async () => {
     const st = await shadow.submit(req('c-2', { order_type: 'LIMIT', price: '59950', quantity: '1' }));
     expect(st.status).toBe('NEW');
