@@ -1193,6 +1193,9 @@ export class VenueSession {
       const now = this.d.clock.now();
       if (run.wake_at === null || run.wake_at > now) break;
       this.rec?.record({ type: 'timer_fired', ts_init: now, parent_order_id: run.rec.order_id });
+      // The market as of the step's `now` (what a replay feeds up to the recorded step), read
+      // before the store reads below let more market events in.
+      const market = this.marketSnapshot(run);
       const risk = await this.riskView(
         run.rec.strategy_id,
         run.rec.instrument_key,
@@ -1203,7 +1206,7 @@ export class VenueSession {
       const d = decide(this.execOf(run), {
         kind: 'step',
         now,
-        market: this.marketSnapshot(run),
+        market,
         risk,
         limits: this.ctx.limits,
       });
