@@ -184,7 +184,7 @@ function childOf(row: {
 
 /**
  * The edge's timing of one parent in its run: the algorithm's steps (`timer_fired`) and each child's
- * send time (`child_submitted.ts_init`). A direct order is not stepped by a timer: its one decision
+ * send time (`child_submitted.ts_init`) and cancel time (`child_cancel_requested.ts_init`). A direct order is not stepped by a timer: its one decision
  * is taken when it is sent. A parent with neither (a journal that carries no timing) runs on the
  * window's own schedule.
  */
@@ -195,15 +195,17 @@ function recordedTiming(
 ): RecordedTiming | undefined {
   const steps: string[] = [];
   const sends = new Map<string, string>();
+  const cancels = new Map<string, string>();
   for (const x of records) {
-    if (x.run !== run) continue;
-    if (x.type === 'timer_fired' && x.parent_order_id === parentOrderId) steps.push(String(x.ts_init));
-    else if (x.type === 'child_submitted' && x.parent_order_id === parentOrderId && !sends.has(x.order_id))
-      sends.set(x.order_id, String(x.ts_init));
+    if (x.run !== run || !('parent_order_id' in x) || x.parent_order_id !== parentOrderId) continue;
+    if (x.type === 'timer_fired') steps.push(String(x.ts_init));
+    else if (x.type === 'child_submitted' && !sends.has(x.order_id)) sends.set(x.order_id, String(x.ts_init));
+    else if (x.type === 'child_cancel_requested' && !cancels.has(x.order_id))
+      cancels.set(x.order_id, String(x.ts_init));
   }
   if (steps.length === 0 && sends.size === 0) return undefined;
   if (steps.length === 0) steps.push(...sends.values());
-  return { steps, sends };
+  return { steps, sends, cancels };
 }
 
 /** Run a validated recording through the backtest shell. */

@@ -18,8 +18,8 @@
  * Deterministic: given the data stream (and the clock at each submit / cancel) and the seed, the
  * fills, ids and balances are the same. Time: ONE clock for matching, the receive clock — engines
  * advance to `clock.now()` when a market event arrives (the event is forwarded stamped with it as
- * `ts_init`, which the edge records), to the edge's send time at each submit (`sentAt`, else
- * `clock.now()`), and to `clock.now()` at each cancel and `advance()` (a timer calls it every
+ * `ts_init`, which the edge records), to the edge's send time at each submit and cancel
+ * (`sentAt`, else `clock.now()`), and to `clock.now()` at each `advance()` (a timer calls it every
  * `tickMs` when there is latency, so delayed orders activate in a quiet market too). A replay of a
  * recording clocks its matching by the recorded `ts_init` and send times: the same instants.
  */
@@ -343,7 +343,7 @@ export class ShadowVenue implements Venue {
     return this.stateOf(order);
   }
 
-  async cancel(clientOrderId: string, instrumentKey: string): Promise<VenueOrderState> {
+  async cancel(clientOrderId: string, instrumentKey: string, sentAt?: Nanos): Promise<VenueOrderState> {
     this.assertOpen();
     const book = this.bookOf(instrumentKey, 'cancel');
     const order = this.orders.get(clientOrderId);
@@ -351,7 +351,7 @@ export class ShadowVenue implements Venue {
       throw new VenueError('not_found', this.id, `cancel: no order ${clientOrderId} in ${book.key}`);
     }
     if (!isOpen(order.status)) return this.stateOf(order);
-    const now = this.o.clock.now();
+    const now = sentAt ?? this.o.clock.now();
     this.advanceBook(book, now);
     if (isOpen(order.status)) {
       book.engine.cancel(clientOrderId, now);

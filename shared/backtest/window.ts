@@ -91,9 +91,11 @@ export interface WindowInput {
   /**
    * A replay of a recorded session: the times the edge stepped the algorithm (its recorded
    * `timer_fired`, ascending, digits) and the times it sent each child (`child_submitted.ts_init`
-   * by child order id). When given, the algorithm is stepped at exactly these times (and at no
-   * other) and each child reaches the matching engine at its recorded send time (its decision time
-   * when none was recorded); the decisions stay the core's.
+   * by child order id) and cancel times (`child_cancel_requested.ts_init`). When given, the
+   * algorithm is stepped at exactly these times (and at no other) and each child and each cancel
+   * reaches the matching engine at its recorded time (its decision time when none was recorded);
+   * the decisions stay the core's. A key equal to the window id is the parent's own only child (a
+   * direct order, recorded under the parent's id).
    */
   recorded_timing?: RecordedTiming | undefined;
 }
@@ -102,6 +104,7 @@ export interface WindowInput {
 export interface RecordedTiming {
   steps: readonly string[];
   sends: ReadonlyMap<string, string>;
+  cancels?: ReadonlyMap<string, string> | undefined;
 }
 
 /** A trading-state change at `ts_ns` (integer nanoseconds, digits). */
@@ -331,8 +334,17 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   const timing = input.recorded_timing;
   const recordedSteps = timing === undefined ? [] : timing.steps.map((t) => BigInt(t));
   let nextStep = 0;
-  /** Children decided, waiting for their recorded send time (ascending by it). */
-  const pendingSends: Array<{ at: Nanos; child: ChildOrder }> = [];
+  /** Children decided (or cancels), waiting for their recorded send time (ascending by it). */
+  const pendingSends: Array<{ at: Nanos; child: ChildOrder | null; cancel: string | null }> = [];
+  const recordedAt = (times: ReadonlyMap<string, string> | undefined, orderId: string) =>
+    times?.get(orderId) ??
+    (w.exec_algorithm === 'NORMAL' && orderId.startsWith(`${w.window_id}-`)
+      ? times?.get(w.window_id)
+      : undefined);
+  const queue = (at: Nanos, child: ChildOrder | null, cancel: string | null) => {
+    pendingSends.push({ at, child, cancel });
+    pendingSends.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
+  };
 
   const childRow = (child: ChildOrder, now: Nanos): OrderRow => {
     const row: OrderRow = {
@@ -385,18 +397,19 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     }
     for (const c of d.commands) {
       if (c.kind === 'cancel_child') {
-        sendCancel(c.order_id, now);
+        const cancelAt = recordedAt(timing?.cancels, c.order_id);
+        if (cancelAt !== undefined && BigInt(cancelAt) > now) queue(BigInt(cancelAt), null, c.order_id);
+        else sendCancel(c.order_id, now);
         continue;
       }
       const row = childRow(c.child, now);
       ledger = applyReservation(ledger, c.reservation, { max_recent: maxRecent });
       reservations.set(c.child.order_id, c.reservation);
-      const sentAt = timing?.sends.get(c.child.order_id);
+      const sentAt = recordedAt(timing?.sends, c.child.order_id);
       if (sentAt !== undefined && BigInt(sentAt) > now) {
         row.ts_submitted_ns = sentAt;
         row.ts_last_ns = sentAt;
-        pendingSends.push({ at: BigInt(sentAt), child: c.child });
-        pendingSends.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
+        queue(BigInt(sentAt), c.child, null);
       } else {
         sendChild(c.child, now);
       }
@@ -420,8 +433,9 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   /** Children whose recorded send time has come reach the engine. */
   const sendDue = (now: Nanos) => {
     while (pendingSends.length > 0 && (pendingSends[0] as { at: Nanos }).at <= now) {
-      const p = pendingSends.shift() as { at: Nanos; child: ChildOrder };
-      sendChild(p.child, p.at);
+      const p = pendingSends.shift() as { at: Nanos; child: ChildOrder | null; cancel: string | null };
+      if (p.child !== null) sendChild(p.child, p.at);
+      if (p.cancel !== null) sendCancel(p.cancel, p.at);
     }
   };
   const nextSendRel = (): number =>

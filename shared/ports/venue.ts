@@ -154,7 +154,8 @@ export interface Venue {
    * matches on our clock (ShadowVenue) takes the order at that time; a real venue ignores it.
    */
   submit(req: VenueOrderRequest, sentAt?: Nanos): Promise<VenueOrderState>;
-  cancel(clientOrderId: string, instrumentKey: string): Promise<VenueOrderState>;
+  /** `sentAt`: as for `submit`, the edge's clock when it sent the cancel (the time it recorded). */
+  cancel(clientOrderId: string, instrumentKey: string, sentAt?: Nanos): Promise<VenueOrderState>;
   fetchOrder(clientOrderId: string, instrumentKey: string): Promise<VenueOrderState | null>;
   fetchOpenOrders(instrumentKey?: string): Promise<VenueOrderState[]>;
   /** Our executions since `sinceNs` (gap fill and reconciliation). */

@@ -314,13 +314,13 @@ export function fenceVenue(venue: Venue, lease: EdgeLease): Venue {
       }
       return venue.submit(req, sentAt);
     },
-    cancel: (clientOrderId, instrumentKey) => {
+    cancel: (clientOrderId, instrumentKey, sentAt) => {
       try {
         lease.assertHeld(venue.id, token);
       } catch (err) {
         return Promise.reject(err);
       }
-      return venue.cancel(clientOrderId, instrumentKey);
+      return venue.cancel(clientOrderId, instrumentKey, sentAt);
     },
     fetchOrder: (c, i) => venue.fetchOrder(c, i),
     fetchOpenOrders: (i) => venue.fetchOpenOrders(i),

@@ -799,7 +799,14 @@ export class VenueSession {
   private async cancelDirect(ref: DirectRef, reason: string): Promise<void> {
     let st: VenueOrderState | null = null;
     try {
-      st = await this.venue.cancel(ref.client_order_id, ref.venue_instrument_key);
+      const sentAt = this.d.clock.now();
+      this.rec?.record({
+        type: 'child_cancel_requested',
+        ts_init: sentAt,
+        parent_order_id: ref.order_id,
+        order_id: ref.order_id,
+      });
+      st = await this.venue.cancel(ref.client_order_id, ref.venue_instrument_key, sentAt);
     } catch (err) {
       const kind = errorKind(err);
       this.ctx.metrics?.venueErrors.inc({ venue: this.id, kind });
@@ -1328,7 +1335,14 @@ export class VenueSession {
     if (c === undefined || isTerminal(c.status)) return true;
     let st: VenueOrderState | null;
     try {
-      st = await this.venue.cancel(childId, run.rec.venue_instrument_key);
+      const sentAt = this.d.clock.now();
+      this.rec?.record({
+        type: 'child_cancel_requested',
+        ts_init: sentAt,
+        parent_order_id: run.rec.order_id,
+        order_id: childId,
+      });
+      st = await this.venue.cancel(childId, run.rec.venue_instrument_key, sentAt);
     } catch (err) {
       const kind = errorKind(err);
       this.ctx.metrics?.venueErrors.inc({ venue: this.id, kind });

@@ -266,6 +266,30 @@ describe('simulateWindow', () => {
     expect(r.orders[0]).toMatchObject({ status: 'EXPIRED', filled_quantity: '0.6' });
   });
 
+  it('recorded timing: a cancel reaches the engine at its recorded time, not at the decision', () => {
+    // A LIMIT parent resting below the market, canceled at 10 s; the edge sent the cancel at 10.2 s.
+    const ns = (ms: bigint) => (T0_NS + ms * MS).toString();
+    const r = simulateWindow({
+      window: windowOf('1'),
+      settings: SETTINGS,
+      limits: NO_LIMITS,
+      ticks: { quotes: flatQuotes(T0_NS, everySecond, 100, 101, 10) },
+      limit_price: '99',
+      cancel: { ts_ns: ns(10_000n), reason: 'USER_CANCEL' },
+      recorded_timing: {
+        steps: [ns(100n), ns(10_000n)],
+        sends: new Map([[windowOf('1').window_id, ns(150n)]]),
+        cancels: new Map([[windowOf('1').window_id, ns(10_200n)]]),
+      },
+    });
+    const child = r.orders[1]!;
+    expect(at(child.ts_submitted_ns)).toBe(150n * MS);
+    expect(child.status).toBe('CANCELED');
+    // The cancel takes effect after its latency from the recorded send time.
+    expect(at(child.ts_last_ns)).toBe(10_205n * MS);
+    expect(r.fills).toEqual([]);
+  });
+
   it('recorded timing of a direct order: its one decision and send at the recorded send time', () => {
     const r = simulateWindow({
       window: windowOf('1'),

@@ -133,6 +133,13 @@ describe('the SHADOW venue', () => {
     expect((await shadow.fetchTrades(BTC, T0)).map((t) => t.ts_event)).toEqual([T0 + 7n * MS, T0 + 10n * MS]);
   });
 
+  it("takes a cancel at the edge's send time", async () => {
+    await shadow.submit(req('c-10', { order_type: 'LIMIT', price: '59000', quantity: '0.1' }));
+    clock.set(T0 + 30n * MS);
+    const st = await shadow.cancel('c-10', BTC, T0 + 25n * MS);
+    expect(st).toMatchObject({ status: 'CANCELED', ts_event: T0 + 25n * MS });
+  });
+
   it('reports market data stamped with its receive time, the clock its matching runs on', async () => {
     expect(
       events.filter((e) => e.kind === 'book').map((e) => (e.kind === 'book' ? e.ts_init : null)),
