@@ -98,6 +98,26 @@ export interface WindowInput {
    * direct order, recorded under the parent's id).
    */
   recorded_timing?: RecordedTiming | undefined;
+  /**
+   * A replay: the other parents' orders on the same instrument as the venue received them (send and
+   * cancel times), so this window's engine sees the instrument's whole order flow as the venue's one
+   * engine per instrument did (liquidity they take is not there for this parent). Their reports are
+   * not this window's; it ignores them. Needs `recorded_timing`.
+   */
+  other_orders?: readonly OtherOrderAt[] | undefined;
+  /**
+   * The parent's own start when the window (its engine and market data) starts earlier, at the first
+   * of the other parents whose orders it replays. Needs `recorded_timing`. Default: the window start.
+   */
+  parent_start_ns?: string | undefined;
+}
+
+/** Another parent's order on the window's instrument, as the venue received it. */
+export interface OtherOrderAt {
+  ts_ns: string;
+  order: Pick<ChildOrder, 'order_id' | 'side' | 'order_type' | 'quantity' | 'price' | 'time_in_force'>;
+  /** When the venue received a cancel of it (digits), if it did. */
+  cancel_ts_ns?: string | null | undefined;
 }
 
 /** The edge's recorded timing of one parent (see {@link WindowInput.recorded_timing}). */
@@ -142,6 +162,14 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   const spec = w.spec;
   const key = w.instrument_key;
   const start: Nanos = BigInt(w.start_ns);
+  const parentStart: Nanos = input.parent_start_ns === undefined ? start : BigInt(input.parent_start_ns);
+  if (
+    input.recorded_timing === undefined &&
+    (input.parent_start_ns !== undefined || input.other_orders?.length)
+  )
+    throw new WindowSimulationError(w.window_id, 'other orders and a parent start need the recorded timing');
+  if (parentStart < start)
+    throw new WindowSimulationError(w.window_id, `the parent starts (${parentStart}) before the window`);
   const end: Nanos = BigInt(w.end_ns);
   const endRel = Number(end - start);
   const lat = {
@@ -271,8 +299,8 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     quantity: w.quantity,
     price: limitPrice,
     status: 'ACCEPTED',
-    ts_submitted_ns: w.start_ns,
-    ts_last_ns: w.start_ns,
+    ts_submitted_ns: parentStart.toString(),
+    ts_last_ns: parentStart.toString(),
     filled_quantity: '0',
     filled_notional: '0',
     fees: '0',
@@ -293,7 +321,7 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
       exec_algorithm: w.exec_algorithm,
       exec_algorithm_params: w.exec_algorithm_params,
     },
-    start,
+    parentStart,
   );
 
   let exec: ExecutionState | null = null;
@@ -315,13 +343,13 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
           spec,
           seed: w.seed,
         },
-        start,
+        parentStart,
       );
     } catch (e) {
       throw new WindowSimulationError(w.window_id, e instanceof Error ? e.message : String(e), { cause: e });
     }
   } else {
-    deny(parent, parentDecision, start);
+    deny(parent, parentDecision, parentStart);
     warnings.push(
       `window ${w.window_id} (${window}): parent order denied by risk rule ${parentDecision.rule}: ${parentDecision.reason}`,
     );
@@ -335,14 +363,25 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   const recordedSteps = timing === undefined ? [] : timing.steps.map((t) => BigInt(t));
   let nextStep = 0;
   /** Children decided (or cancels), waiting for their recorded send time (ascending by it). */
-  const pendingSends: Array<{ at: Nanos; child: ChildOrder | null; cancel: string | null }> = [];
+  type Pending = {
+    at: Nanos;
+    child: ChildOrder | null;
+    cancel: string | null;
+    other?: OtherOrderAt['order'];
+  };
+  const pendingSends: Pending[] = [];
   const recordedAt = (times: ReadonlyMap<string, string> | undefined, orderId: string) =>
     times?.get(orderId) ??
     (w.exec_algorithm === 'NORMAL' && orderId.startsWith(`${w.window_id}-`)
       ? times?.get(w.window_id)
       : undefined);
-  const queue = (at: Nanos, child: ChildOrder | null, cancel: string | null) => {
-    pendingSends.push({ at, child, cancel });
+  const queue = (
+    at: Nanos,
+    child: ChildOrder | null,
+    cancel: string | null,
+    other?: OtherOrderAt['order'],
+  ) => {
+    pendingSends.push(other === undefined ? { at, child, cancel } : { at, child, cancel, other });
     pendingSends.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
   };
 
@@ -372,6 +411,10 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   };
 
   const sendCancel = (orderId: string, now: Nanos) => {
+    if (otherIds.has(orderId)) {
+      engine.cancel(orderId, now);
+      return;
+    }
     const row = rows.get(orderId);
     if (row === undefined || isTerminal(row.status) || cancelSent.has(orderId)) return;
     cancelSent.add(orderId);
@@ -416,7 +459,7 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     }
   };
 
-  const sendChild = (child: ChildOrder, now: Nanos) => {
+  const sendChild = (child: OtherOrderAt['order'], now: Nanos) => {
     engine.submit(
       {
         order_id: child.order_id,
@@ -433,11 +476,19 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   /** Children whose recorded send time has come reach the engine. */
   const sendDue = (now: Nanos) => {
     while (pendingSends.length > 0 && (pendingSends[0] as { at: Nanos }).at <= now) {
-      const p = pendingSends.shift() as { at: Nanos; child: ChildOrder | null; cancel: string | null };
+      const p = pendingSends.shift() as Pending;
       if (p.child !== null) sendChild(p.child, p.at);
-      if (p.cancel !== null) sendCancel(p.cancel, p.at);
+      if (p.other !== undefined) sendChild(p.other, p.at);
+      else if (p.cancel !== null) sendCancel(p.cancel, p.at);
     }
   };
+  const otherIds = new Set<string>();
+  for (const o of input.other_orders ?? []) {
+    otherIds.add(o.order.order_id);
+    queue(BigInt(o.ts_ns), null, null, o.order);
+    if (o.cancel_ts_ns !== undefined && o.cancel_ts_ns !== null)
+      queue(BigInt(o.cancel_ts_ns), null, o.order.order_id);
+  }
   const nextSendRel = (): number =>
     pendingSends.length > 0
       ? Math.max(rel((pendingSends[0] as { at: Nanos }).at), 0)
@@ -641,7 +692,7 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   let filled = new Dec(0);
   let notional = new Dec(0);
   let fees = new Dec(0);
-  let last = start;
+  let last = parentStart;
   for (const row of rows.values()) {
     if (row.parent_order_id === null) continue;
     filled = filled.plus(row.filled_quantity);

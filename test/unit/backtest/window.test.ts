@@ -290,6 +290,42 @@ describe('simulateWindow', () => {
     expect(r.fills).toEqual([]);
   });
 
+  it("other parents' orders share the engine: liquidity they took is not there for this parent", () => {
+    const ns = (ms: bigint) => (T0_NS + ms * MS).toString();
+    const w = windowOf('1');
+    const input = {
+      window: w,
+      settings: SETTINGS,
+      limits: NO_LIMITS,
+      ticks: { quotes: flatQuotes(T0_NS, everySecond, 100, 101, 10) },
+      recorded_timing: { steps: [ns(150n)], sends: new Map([[w.window_id, ns(150n)]]) },
+      parent_start_ns: ns(120n),
+    };
+    const alone = simulateWindow(input);
+    expect(alone.fills.map((f) => [f.price, at(f.ts_ns)])).toEqual([['101', 155n * MS]]);
+    expect(at(alone.orders[0]!.ts_submitted_ns)).toBe(120n * MS);
+    // Another parent bought the whole displayed ask (10 at 101) 50 ms earlier, before this one started.
+    const shared = simulateWindow({
+      ...input,
+      other_orders: [
+        {
+          ts_ns: ns(100n),
+          order: {
+            order_id: 'OTHER-1',
+            side: 'BUY',
+            order_type: 'MARKET',
+            quantity: '10',
+            price: null,
+            time_in_force: 'IOC',
+          },
+        },
+      ],
+    });
+    expect(shared.fills.filter((f) => at(f.ts_ns) <= 155n * MS)).toEqual([]);
+    expect(shared.fills.every((f) => f.order_id.startsWith(w.window_id))).toBe(true);
+    expect(() => simulateWindow({ ...input, recorded_timing: undefined })).toThrow(/recorded timing/);
+  });
+
   it('recorded timing of a direct order: its one decision and send at the recorded send time', () => {
     const r = simulateWindow({
       window: windowOf('1'),
