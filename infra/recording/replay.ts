@@ -20,7 +20,6 @@ import type { InstrumentSpec, TradingState } from '../../shared/domain/types.ts'
 import {
   type ChildExecution,
   type ExecutionSet,
-  overlappingParents,
   type ParentExecution,
   parentExecutionOf,
   parentWindowPlan,
@@ -428,11 +427,6 @@ export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutco
     replayedParents.push({ ...parentExecutionOf(r), children: list });
   }
 
-  for (const [a, b] of overlappingParents(recordedParents)) {
-    warnings.push(
-      `parents ${a} and ${b} worked the same instrument and side at the same time: the venue matched them in one engine, the replay in one each (liquidity one took is there for the other)`,
-    );
-  }
   const base = {
     marks,
     starting_cash: first.starting_cash,

@@ -214,35 +214,6 @@ export function projectRecordedExecutions(records: readonly SequencedRecord[]): 
 }
 
 /** Parent status from its children: FILLED, PARTIALLY_FILLED, or the last child's terminal status. */
-/**
- * Parents of one instrument and side whose children were working at the venue at the same time
- * (from the first child sent to the last child's end): the live venue matched them in one engine
- * per instrument, where liquidity one takes is not there for the other; the replay runs each parent
- * against its own engine (docs/recording.md, "Limits of the replay"). Pairs in routing order.
- */
-export function overlappingParents(parents: readonly ParentExecution[]): Array<[string, string]> {
-  const spans = parents
-    .filter((p) => p.children.length > 0)
-    .map((p) => {
-      let from = p.children[0]!.ts_submitted;
-      let to = from;
-      for (const c of p.children) {
-        if (c.ts_submitted < from) from = c.ts_submitted;
-        if (c.ts_last > to) to = c.ts_last;
-        for (const f of c.fills) if (f.ts_event > to) to = f.ts_event;
-      }
-      return { p, from, to };
-    });
-  const out: Array<[string, string]> = [];
-  for (const [i, a] of spans.entries()) {
-    for (const b of spans.slice(i + 1)) {
-      if (a.p.instrument_key !== b.p.instrument_key || a.p.side !== b.p.side) continue;
-      if (a.from <= b.to && b.from <= a.to) out.push([a.p.parent_order_id, b.p.parent_order_id]);
-    }
-  }
-  return out;
-}
-
 function parentStatus(p: ParentExecution, filled: Dec): OrderStatus {
   if (filled.gte(p.quantity)) return 'FILLED';
   const open = p.children.some((c) => !TERMINAL_STATUSES.has(c.status));

@@ -1,7 +1,7 @@
 /**
  * `npm start` as a process with the embedded default and no local exchange
  * (`EXEC_LOCAL_EXCHANGE=off`): its venues run behind the edge as shadows of the seeded synthetic
- * market and are recorded by default under `<data_dir>/blobs`. A TWAP and a direct order trade on
+ * market and are recorded by default under `<data_dir>/blobs`. A TWAP and two direct orders trade on
  * BINANCE-SPOT, the process stops on SIGTERM (closing the recordings), and the BINANCE-SPOT session
  * is replayed through the backtester with `npm run replay`'s runner.
  */
@@ -50,8 +50,8 @@ describe('npm start (embedded default): its shadow venues are recorded and repla
     const rec = await openRecording(blobs, { session_id: session });
     expect(rec.manifest.mode).toBe('SHADOW');
     expect(rec.manifest.runs[0]?.closed_ts_init).not.toBeNull();
-    expect(rec.records.filter((r) => r.type === 'parent_routed')).toHaveLength(2);
-    expect(rec.records.filter((r) => r.type === 'child_submitted')).toHaveLength(4);
+    expect(rec.records.filter((r) => r.type === 'parent_routed')).toHaveLength(3);
+    expect(rec.records.filter((r) => r.type === 'child_submitted')).toHaveLength(5);
 
     const out = new LocalBlobStore(join(dataDir, 'replay'), { durable: false });
     const r = await runReplay({
@@ -64,9 +64,9 @@ describe('npm start (embedded default): its shadow venues are recorded and repla
     for (const p of r.report.parents)
       for (const m of p.mismatches)
         console.info(`  ${p.parent_order_id} ${m.path}: ${m.recorded} → ${m.replayed}`);
-    expect(r.report.totals.parents).toBe(2);
-    expect(r.report.totals.child_orders).toEqual({ recorded: 4, replayed: 4 });
-    expect(r.report.totals.fills.recorded).toBeGreaterThanOrEqual(4);
+    expect(r.report.totals.parents).toBe(3);
+    expect(r.report.totals.child_orders).toEqual({ recorded: 5, replayed: 5 });
+    expect(r.report.totals.fills.recorded).toBeGreaterThanOrEqual(5);
     // A SHADOW session replays identically: every child and fill, field by field, and exit 0.
     expect(r.report.totals.fills.replayed).toBe(r.report.totals.fills.recorded);
     expect(r.report.parents.flatMap((p) => p.mismatches)).toEqual([]);

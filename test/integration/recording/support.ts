@@ -1,4 +1,4 @@
-/** What the recorded `npm start` sessions trade: a TWAP parent and a direct order on BINANCE-SPOT. */
+/** What the recorded `npm start` sessions trade: a TWAP parent and two direct orders (one on each side) on BINANCE-SPOT. */
 import { expect } from 'vitest';
 import { eventually } from '../edge/support.ts';
 import type { MainProcess } from '../support/main-process.ts';
@@ -24,6 +24,8 @@ export async function tradeMixThenStop(service: MainProcess, prefix: string): Pr
       exec_algorithm_params: { duration_sec: 3, max_slices: 3 },
     },
     { operation_id: `${prefix}-NORMAL`, side: 'SELL', quantity: '0.01' },
+    // A second buyer while the TWAP works: the venue matches both in one engine per instrument.
+    { operation_id: `${prefix}-NORMAL-BUY`, side: 'BUY', quantity: '0.02' },
   ];
   for (const o of orders) {
     const res = await post({
