@@ -8,7 +8,12 @@
  * The result is compared with the recorded session (shared/recording/parity.ts).
  */
 import { DEFAULT_BACKTEST_SETTINGS } from '../../shared/backtest/model.ts';
-import { simulateWindow, type TradingStateChangeAt } from '../../shared/backtest/window.ts';
+import {
+  type OtherOrderAt,
+  type RecordedTiming,
+  simulateWindow,
+  type TradingStateChangeAt,
+} from '../../shared/backtest/window.ts';
 import { BOOK_ASK, BOOK_BID, SIDE_BUY, SIDE_SELL, SIDE_UNKNOWN } from '../../shared/data/tick-columns.ts';
 import type { Nanos } from '../../shared/domain/time.ts';
 import type { InstrumentSpec, TradingState } from '../../shared/domain/types.ts';
@@ -70,10 +75,25 @@ class InstrumentTape {
     return list.slice(lower(from), lower(to));
   }
 
+  /** The last event received before `t` (the book in force then), re-timed at `t`. */
+  private inForce(list: SequencedMarketEvent[], t: Nanos): SequencedMarketEvent[] {
+    const before = this.slice(list, 0n, t);
+    const last = before[before.length - 1];
+    return last === undefined ? [] : [{ ...last, ts_init: t }];
+  }
+
+  /**
+   * Events with from ≤ ts_init < to, led by the book (or quote) in force at `from`: a live engine
+   * holds the last snapshot it received, so the replay starts from the same one (never a later one).
+   */
   window(from: Nanos, to: Nanos) {
     const trades = this.slice(this.trades, from, to).filter((e) => e.kind === 'trade');
-    const quotes = this.slice(this.quotes, from, to).filter((e) => e.kind === 'quote');
-    const books = this.slice(this.books, from, to).filter((e) => e.kind === 'book');
+    const quotes = [...this.inForce(this.quotes, from), ...this.slice(this.quotes, from, to)].filter(
+      (e) => e.kind === 'quote',
+    );
+    const books = [...this.inForce(this.books, from), ...this.slice(this.books, from, to)].filter(
+      (e) => e.kind === 'book',
+    );
     const t = {
       ts: BigInt64Array.from(trades, (e) => e.ts_init),
       price: Float64Array.from(trades, (e) => e.price),
@@ -162,6 +182,91 @@ function childOf(row: {
   };
 }
 
+/**
+ * The edge's timing of one parent in its run: the algorithm's steps (`timer_fired`) and each child's
+ * send time (`child_submitted.ts_init`) and cancel time (`child_cancel_requested.ts_init`). A direct order is not stepped by a timer: its one decision
+ * is taken when it is sent. A parent with neither (a journal that carries no timing) runs on the
+ * window's own schedule.
+ */
+function recordedTiming(
+  records: readonly SequencedRecord[],
+  run: number,
+  parentOrderId: string,
+): RecordedTiming | undefined {
+  const steps: string[] = [];
+  const sends = new Map<string, string>();
+  const cancels = new Map<string, string>();
+  for (const x of records) {
+    if (x.run !== run || !('parent_order_id' in x) || x.parent_order_id !== parentOrderId) continue;
+    if (x.type === 'timer_fired') steps.push(String(x.ts_init));
+    else if (x.type === 'child_submitted' && !sends.has(x.order_id)) sends.set(x.order_id, String(x.ts_init));
+    else if (x.type === 'child_cancel_requested' && !cancels.has(x.order_id))
+      cancels.set(x.order_id, String(x.ts_init));
+  }
+  if (steps.length === 0 && sends.size === 0) return undefined;
+  if (steps.length === 0) steps.push(...sends.values());
+  return { steps, sends, cancels };
+}
+
+/** The orders the venue received for one instrument in one run, by parent, in recorded order. */
+interface VenueOrderFlow {
+  parent_order_id: string;
+  /** From the first order sent to the last report of any of its children (its reach in time). */
+  from: Nanos;
+  to: Nanos;
+  orders: OtherOrderAt[];
+}
+
+/** Every parent's orders at the venue per run and instrument (what the venue's one engine saw). */
+function orderFlows(
+  records: readonly SequencedRecord[],
+  recorded: readonly ParentExecution[],
+): Map<string, VenueOrderFlow[]> {
+  const spans = new Map<string, { from: Nanos; to: Nanos }>();
+  for (const p of recorded) {
+    for (const c of p.children) {
+      const sp = spans.get(p.parent_order_id) ?? { from: c.ts_submitted, to: c.ts_submitted };
+      if (c.ts_submitted < sp.from) sp.from = c.ts_submitted;
+      if (c.ts_last > sp.to) sp.to = c.ts_last;
+      for (const f of c.fills) if (f.ts_event > sp.to) sp.to = f.ts_event;
+      spans.set(p.parent_order_id, sp);
+    }
+  }
+  const cancels = new Map<string, string>();
+  for (const x of records) {
+    const k = `${x.run}|${'parent_order_id' in x ? x.parent_order_id : ''}|${'order_id' in x ? x.order_id : ''}`;
+    if (x.type === 'child_cancel_requested' && !cancels.has(k)) cancels.set(k, String(x.ts_init));
+  }
+  const out = new Map<string, VenueOrderFlow[]>();
+  const byParent = new Map<string, VenueOrderFlow>();
+  for (const x of records) {
+    if (x.type !== 'child_submitted') continue;
+    const key = `${x.run}|${x.request.instrument_key}`;
+    const pk = `${x.run}|${x.parent_order_id}`;
+    let flow = byParent.get(pk);
+    if (flow === undefined) {
+      const sp = spans.get(x.parent_order_id) ?? { from: BigInt(x.ts_init), to: BigInt(x.ts_init) };
+      flow = { parent_order_id: x.parent_order_id, from: sp.from, to: sp.to, orders: [] };
+      byParent.set(pk, flow);
+      out.set(key, [...(out.get(key) ?? []), flow]);
+    }
+    if (flow.orders.some((o) => o.order.order_id === x.request.client_order_id)) continue;
+    flow.orders.push({
+      ts_ns: String(x.ts_init),
+      order: {
+        order_id: x.request.client_order_id,
+        side: x.request.side,
+        order_type: x.request.order_type,
+        quantity: x.request.quantity,
+        price: x.request.price,
+        time_in_force: x.request.time_in_force === 'DAY' ? 'GTC' : x.request.time_in_force,
+      },
+      cancel_ts_ns: cancels.get(`${x.run}|${x.parent_order_id}|${x.order_id}`) ?? null,
+    });
+  }
+  return out;
+}
+
 /** Run a validated recording through the backtest shell. */
 export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutcome> {
   const { records, manifest } = rec;
@@ -199,6 +304,7 @@ export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutco
   const warnings: string[] = [];
   const replayedParents: ParentExecution[] = [];
   const recordedParents = projectRecordedExecutions(records);
+  const flows = orderFlows(records, recordedParents);
   const recordedLast = new Map<string, Nanos>();
   for (const rp of recordedParents) {
     let t = rp.ts_routed;
@@ -248,17 +354,31 @@ export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutco
       (c): c is Extract<SequencedRecord, { type: 'parent_cancel_requested' }> =>
         c.type === 'parent_cancel_requested' && c.run === r.run && c.parent_order_id === p.order_id,
     );
+    const tape = tapes.get(p.instrument_key) ?? new InstrumentTape();
+    const timing = recordedTiming(records, r.run, p.order_id);
+    // The venue matched every parent of the instrument in one engine: this window's engine gets the
+    // orders of the others that reached into its time, from the first of them on.
+    const others = (flows.get(`${r.run}|${p.instrument_key}`) ?? []).filter(
+      (f) => f.parent_order_id !== p.order_id && f.from <= end && f.to >= start,
+    );
+    let engineStart = start;
+    if (timing !== undefined) for (const f of others) if (f.from < engineStart) engineStart = f.from;
+    const otherOrders =
+      timing === undefined
+        ? []
+        : others
+            .flatMap((f) => f.orders)
+            .filter((o) => BigInt(o.ts_ns) >= engineStart && BigInt(o.ts_ns) < end);
     // The window carries the parent's own id, so the core derives the same child ids as the edge did.
     const plan = parentWindowPlan(p, {
       window_id: p.order_id,
       index,
-      start,
+      start: engineStart,
       end,
       params,
       spec,
       seed: session.seed,
     });
-    const tape = tapes.get(p.instrument_key) ?? new InstrumentTape();
     const sim = simulateWindow({
       window: plan,
       settings: {
@@ -270,9 +390,11 @@ export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutco
         trading_state: platform,
       },
       limits: recordedLimits(session.config),
-      ticks: tape.window(start, end),
+      ticks: tape.window(engineStart, end),
       trading_state_changes: changes,
       limit_price: p.order_type === 'LIMIT' ? p.price : null,
+      recorded_timing: timing,
+      ...(timing === undefined ? {} : { other_orders: otherOrders, parent_start_ns: String(start) }),
       ...(cancel === undefined
         ? {}
         : {

@@ -16,9 +16,12 @@
  *   `fetchBalances`, `fetchPositions` answer from the same state.
  *
  * Deterministic: given the data stream (and the clock at each submit / cancel) and the seed, the
- * fills, ids and balances are the same. Time: engines advance to each market event's `ts_event`
- * and to `clock.now()` at each submit, cancel and `advance()` (a timer calls it every `tickMs`
- * when there is latency, so delayed orders activate in a quiet market too).
+ * fills, ids and balances are the same. Time: ONE clock for matching, the receive clock — engines
+ * advance to `clock.now()` when a market event arrives (the event is forwarded stamped with it as
+ * `ts_init`, which the edge records), to the edge's send time at each submit and cancel
+ * (`sentAt`, else `clock.now()`), and to `clock.now()` at each `advance()` (a timer calls it every
+ * `tickMs` when there is latency, so delayed orders activate in a quiet market too). A replay of a
+ * recording clocks its matching by the recorded `ts_init` and send times: the same instants.
  */
 import { Dec, type DecimalString, fmt, toDec } from '../../shared/domain/decimal.ts';
 import { checkOrderPrecision } from '../../shared/domain/instrument.ts';
@@ -248,7 +251,7 @@ export class ShadowVenue implements Venue {
     const depth = this.o.bookDepth ?? 20;
     for (const b of fresh) {
       try {
-        this.onBook(await this.o.data.fetchBook(b.dataKey, depth), b);
+        this.onBookReceived(await this.o.data.fetchBook(b.dataKey, depth), b);
       } catch (err) {
         this.lastError = `first book of ${b.dataKey}: ${errorText(err)}`;
       }
@@ -282,12 +285,13 @@ export class ShadowVenue implements Venue {
   // Orders
   // -------------------------------------------------------------------------------------------
 
-  async submit(req: VenueOrderRequest): Promise<VenueOrderState> {
+  async submit(req: VenueOrderRequest, sentAt?: Nanos): Promise<VenueOrderState> {
     this.assertOpen();
     const existing = this.orders.get(req.client_order_id);
     if (existing !== undefined) return this.stateOf(existing); // idempotent by client order id
     const book = this.bookOf(req.instrument_key, 'submit');
-    const now = this.o.clock.now();
+    // The edge's send time (what it recorded), so a replay sends the order at the same instant.
+    const now = sentAt ?? this.o.clock.now();
     this.advanceBook(book, now);
     const issues = checkOrderPrecision(
       book.spec,
@@ -339,7 +343,7 @@ export class ShadowVenue implements Venue {
     return this.stateOf(order);
   }
 
-  async cancel(clientOrderId: string, instrumentKey: string): Promise<VenueOrderState> {
+  async cancel(clientOrderId: string, instrumentKey: string, sentAt?: Nanos): Promise<VenueOrderState> {
     this.assertOpen();
     const book = this.bookOf(instrumentKey, 'cancel');
     const order = this.orders.get(clientOrderId);
@@ -347,7 +351,7 @@ export class ShadowVenue implements Venue {
       throw new VenueError('not_found', this.id, `cancel: no order ${clientOrderId} in ${book.key}`);
     }
     if (!isOpen(order.status)) return this.stateOf(order);
-    const now = this.o.clock.now();
+    const now = sentAt ?? this.o.clock.now();
     this.advanceBook(book, now);
     if (isOpen(order.status)) {
       book.engine.cancel(clientOrderId, now);
@@ -411,7 +415,7 @@ export class ShadowVenue implements Venue {
     this.assertOpen();
     const book = this.bookOf(instrumentKey, 'fetchBook');
     const live = await this.o.data.fetchBook(book.dataKey, depth);
-    this.onBook(live, book);
+    this.onBookReceived(live, book);
     return { ...live, instrument_key: book.key };
   }
 
@@ -472,16 +476,16 @@ export class ShadowVenue implements Venue {
       case 'book': {
         const book = this.byDataKey.get(canonicalKeyOf(ev.book.instrument_key));
         if (book === undefined) return;
-        this.emit({ kind: 'book', book: { ...ev.book, instrument_key: book.key } });
-        this.onBook(ev.book, book);
+        this.onBookReceived(ev.book, book);
         return;
       }
       case 'public_trade': {
         const book = this.byDataKey.get(canonicalKeyOf(ev.instrument_key));
         if (book === undefined) return;
-        this.emit({ ...ev, instrument_key: book.key });
-        book.engine.onTrade(ev.ts_event, Number(ev.price), Number(ev.size), ev.side);
-        this.advanceBook(book, ev.ts_event);
+        const tsInit = this.o.clock.now();
+        this.emit({ ...ev, instrument_key: book.key, ts_init: tsInit });
+        book.engine.onTrade(tsInit, Number(ev.price), Number(ev.size), ev.side);
+        this.advanceBook(book, tsInit);
         return;
       }
       case 'connection':
@@ -494,13 +498,19 @@ export class ShadowVenue implements Venue {
     }
   }
 
-  private onBook(live: VenueBook, book: Book): void {
+  /**
+   * A book snapshot reached us (stream, first snapshot or `fetchBook`): reported to the watchers as
+   * market data stamped with its receive time, and fed to the engine at that time.
+   */
+  private onBookReceived(live: VenueBook, book: Book): void {
+    const tsInit = this.o.clock.now();
+    this.emit({ kind: 'book', book: { ...live, instrument_key: book.key }, ts_init: tsInit });
     book.engine.onBookSnapshot(
-      live.ts_event,
+      tsInit,
       live.bids.map((l) => [Number(l.price), Number(l.size)] as const),
       live.asks.map((l) => [Number(l.price), Number(l.size)] as const),
     );
-    this.advanceBook(book, live.ts_event);
+    this.advanceBook(book, tsInit);
   }
 
   // -------------------------------------------------------------------------------------------

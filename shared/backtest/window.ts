@@ -88,6 +88,43 @@ export interface WindowInput {
   limit_price?: DecimalString | null | undefined;
   /** A cancel request for the parent at `ts_ns` (its working children are canceled). */
   cancel?: { ts_ns: string; reason: string } | undefined;
+  /**
+   * A replay of a recorded session: the times the edge stepped the algorithm (its recorded
+   * `timer_fired`, ascending, digits) and the times it sent each child (`child_submitted.ts_init`
+   * by child order id) and cancel times (`child_cancel_requested.ts_init`). When given, the
+   * algorithm is stepped at exactly these times (and at no other) and each child and each cancel
+   * reaches the matching engine at its recorded time (its decision time when none was recorded);
+   * the decisions stay the core's. A key equal to the window id is the parent's own only child (a
+   * direct order, recorded under the parent's id).
+   */
+  recorded_timing?: RecordedTiming | undefined;
+  /**
+   * A replay: the other parents' orders on the same instrument as the venue received them (send and
+   * cancel times), so this window's engine sees the instrument's whole order flow as the venue's one
+   * engine per instrument did (liquidity they take is not there for this parent). Their reports are
+   * not this window's; it ignores them. Needs `recorded_timing`.
+   */
+  other_orders?: readonly OtherOrderAt[] | undefined;
+  /**
+   * The parent's own start when the window (its engine and market data) starts earlier, at the first
+   * of the other parents whose orders it replays. Needs `recorded_timing`. Default: the window start.
+   */
+  parent_start_ns?: string | undefined;
+}
+
+/** Another parent's order on the window's instrument, as the venue received it. */
+export interface OtherOrderAt {
+  ts_ns: string;
+  order: Pick<ChildOrder, 'order_id' | 'side' | 'order_type' | 'quantity' | 'price' | 'time_in_force'>;
+  /** When the venue received a cancel of it (digits), if it did. */
+  cancel_ts_ns?: string | null | undefined;
+}
+
+/** The edge's recorded timing of one parent (see {@link WindowInput.recorded_timing}). */
+export interface RecordedTiming {
+  steps: readonly string[];
+  sends: ReadonlyMap<string, string>;
+  cancels?: ReadonlyMap<string, string> | undefined;
 }
 
 /** A trading-state change at `ts_ns` (integer nanoseconds, digits). */
@@ -125,6 +162,14 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   const spec = w.spec;
   const key = w.instrument_key;
   const start: Nanos = BigInt(w.start_ns);
+  const parentStart: Nanos = input.parent_start_ns === undefined ? start : BigInt(input.parent_start_ns);
+  if (
+    input.recorded_timing === undefined &&
+    (input.parent_start_ns !== undefined || input.other_orders?.length)
+  )
+    throw new WindowSimulationError(w.window_id, 'other orders and a parent start need the recorded timing');
+  if (parentStart < start)
+    throw new WindowSimulationError(w.window_id, `the parent starts (${parentStart}) before the window`);
   const end: Nanos = BigInt(w.end_ns);
   const endRel = Number(end - start);
   const lat = {
@@ -254,8 +299,8 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     quantity: w.quantity,
     price: limitPrice,
     status: 'ACCEPTED',
-    ts_submitted_ns: w.start_ns,
-    ts_last_ns: w.start_ns,
+    ts_submitted_ns: parentStart.toString(),
+    ts_last_ns: parentStart.toString(),
     filled_quantity: '0',
     filled_notional: '0',
     fees: '0',
@@ -276,7 +321,7 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
       exec_algorithm: w.exec_algorithm,
       exec_algorithm_params: w.exec_algorithm_params,
     },
-    start,
+    parentStart,
   );
 
   let exec: ExecutionState | null = null;
@@ -298,13 +343,13 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
           spec,
           seed: w.seed,
         },
-        start,
+        parentStart,
       );
     } catch (e) {
       throw new WindowSimulationError(w.window_id, e instanceof Error ? e.message : String(e), { cause: e });
     }
   } else {
-    deny(parent, parentDecision, start);
+    deny(parent, parentDecision, parentStart);
     warnings.push(
       `window ${w.window_id} (${window}): parent order denied by risk rule ${parentDecision.rule}: ${parentDecision.reason}`,
     );
@@ -314,6 +359,31 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   let closing = false;
   let wakeAt: Nanos | null = null;
   const cancelSent = new Set<string>();
+  const timing = input.recorded_timing;
+  const recordedSteps = timing === undefined ? [] : timing.steps.map((t) => BigInt(t));
+  let nextStep = 0;
+  /** Children decided (or cancels), waiting for their recorded send time (ascending by it). */
+  type Pending = {
+    at: Nanos;
+    child: ChildOrder | null;
+    cancel: string | null;
+    other?: OtherOrderAt['order'];
+  };
+  const pendingSends: Pending[] = [];
+  const recordedAt = (times: ReadonlyMap<string, string> | undefined, orderId: string) =>
+    times?.get(orderId) ??
+    (w.exec_algorithm === 'NORMAL' && orderId.startsWith(`${w.window_id}-`)
+      ? times?.get(w.window_id)
+      : undefined);
+  const queue = (
+    at: Nanos,
+    child: ChildOrder | null,
+    cancel: string | null,
+    other?: OtherOrderAt['order'],
+  ) => {
+    pendingSends.push(other === undefined ? { at, child, cancel } : { at, child, cancel, other });
+    pendingSends.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
+  };
 
   const childRow = (child: ChildOrder, now: Nanos): OrderRow => {
     const row: OrderRow = {
@@ -341,6 +411,10 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   };
 
   const sendCancel = (orderId: string, now: Nanos) => {
+    if (otherIds.has(orderId)) {
+      engine.cancel(orderId, now);
+      return;
+    }
     const row = rows.get(orderId);
     if (row === undefined || isTerminal(row.status) || cancelSent.has(orderId)) return;
     cancelSent.add(orderId);
@@ -366,28 +440,67 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     }
     for (const c of d.commands) {
       if (c.kind === 'cancel_child') {
-        sendCancel(c.order_id, now);
+        const cancelAt = recordedAt(timing?.cancels, c.order_id);
+        if (cancelAt !== undefined && BigInt(cancelAt) > now) queue(BigInt(cancelAt), null, c.order_id);
+        else sendCancel(c.order_id, now);
         continue;
       }
-      childRow(c.child, now);
+      const row = childRow(c.child, now);
       ledger = applyReservation(ledger, c.reservation, { max_recent: maxRecent });
       reservations.set(c.child.order_id, c.reservation);
-      engine.submit(
-        {
-          order_id: c.child.order_id,
-          side: c.child.side,
-          order_type: c.child.order_type,
-          quantity: c.child.quantity,
-          price: c.child.price,
-          time_in_force: c.child.time_in_force,
-        },
-        now,
-      );
+      const sentAt = recordedAt(timing?.sends, c.child.order_id);
+      if (sentAt !== undefined && BigInt(sentAt) > now) {
+        row.ts_submitted_ns = sentAt;
+        row.ts_last_ns = sentAt;
+        queue(BigInt(sentAt), c.child, null);
+      } else {
+        sendChild(c.child, now);
+      }
     }
   };
 
-  const stepAlgo = (now: Nanos) => {
-    if (exec === null || closing) return;
+  const sendChild = (child: OtherOrderAt['order'], now: Nanos) => {
+    engine.submit(
+      {
+        order_id: child.order_id,
+        side: child.side,
+        order_type: child.order_type,
+        quantity: child.quantity,
+        price: child.price,
+        time_in_force: child.time_in_force,
+      },
+      now,
+    );
+  };
+
+  /** Children whose recorded send time has come reach the engine. */
+  const sendDue = (now: Nanos) => {
+    while (pendingSends.length > 0 && (pendingSends[0] as { at: Nanos }).at <= now) {
+      const p = pendingSends.shift() as Pending;
+      if (p.child !== null) sendChild(p.child, p.at);
+      if (p.other !== undefined) sendChild(p.other, p.at);
+      else if (p.cancel !== null) sendCancel(p.cancel, p.at);
+    }
+  };
+  const otherIds = new Set<string>();
+  for (const o of input.other_orders ?? []) {
+    otherIds.add(o.order.order_id);
+    queue(BigInt(o.ts_ns), null, null, o.order);
+    if (o.cancel_ts_ns !== undefined && o.cancel_ts_ns !== null)
+      queue(BigInt(o.cancel_ts_ns), null, o.order.order_id);
+  }
+  const nextSendRel = (): number =>
+    pendingSends.length > 0
+      ? Math.max(rel((pendingSends[0] as { at: Nanos }).at), 0)
+      : Number.POSITIVE_INFINITY;
+  const nextStepRel = (): number =>
+    nextStep < recordedSteps.length
+      ? Math.max(rel(recordedSteps[nextStep] as Nanos), 0)
+      : Number.POSITIVE_INFINITY;
+
+  /** Step the algorithm; with recorded timing only at the recorded step times (`scheduled`). */
+  const stepAlgo = (now: Nanos, scheduled = false) => {
+    if (exec === null || closing || (timing !== undefined && !scheduled)) return;
     run((t) => {
       const m: MarketSnapshot = { volume: feed.volume };
       const mid = engine.mid();
@@ -497,11 +610,24 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   const interval = settings.sample_interval_sec * 1e9;
   let nextSample = 0;
   applyChanges(0);
-  if (exec !== null) stepAlgo(start);
+  if (exec !== null && timing === undefined) stepAlgo(start);
   for (;;) {
-    const wakeRel = wakeAt === null ? Number.POSITIVE_INFINITY : Math.max(rel(wakeAt), 0);
+    const wakeRel =
+      timing !== undefined
+        ? nextStepRel()
+        : wakeAt === null
+          ? Number.POSITIVE_INFINITY
+          : Math.max(rel(wakeAt), 0);
     const cancelRel = cancelAt === null || cancelDone ? Number.POSITIVE_INFINITY : Math.max(rel(cancelAt), 0);
-    const tgt = Math.min(wakeRel, nextSample, endRel, engine.nextTimerRelative(), nextChangeRel(), cancelRel);
+    const tgt = Math.min(
+      wakeRel,
+      nextSample,
+      endRel,
+      engine.nextTimerRelative(),
+      nextChangeRel(),
+      cancelRel,
+      nextSendRel(),
+    );
     if (hasOpenChild()) {
       let reacted = false;
       while (feed.nextTime() <= tgt) {
@@ -517,6 +643,8 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
     }
     engine.advanceToRelative(tgt);
     processEvents();
+    sendDue(abs(tgt));
+    processEvents();
     applyChanges(tgt);
     if (!cancelDone && tgt >= cancelRel && input.cancel !== undefined) {
       cancelDone = true;
@@ -528,7 +656,13 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
       sample(tgt);
       nextSample += interval;
     }
-    if (wakeAt !== null && tgt >= rel(wakeAt)) stepAlgo(abs(tgt));
+    if (timing !== undefined) {
+      while (nextStep < recordedSteps.length && rel(recordedSteps[nextStep] as Nanos) <= tgt) {
+        nextStep++;
+        stepAlgo(abs(tgt), true);
+      }
+      sendDue(abs(tgt));
+    } else if (wakeAt !== null && tgt >= rel(wakeAt)) stepAlgo(abs(tgt));
     if (tgt >= endRel) break;
   }
 
@@ -558,7 +692,7 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
   let filled = new Dec(0);
   let notional = new Dec(0);
   let fees = new Dec(0);
-  let last = start;
+  let last = parentStart;
   for (const row of rows.values()) {
     if (row.parent_order_id === null) continue;
     filled = filled.plus(row.filled_quantity);

@@ -103,7 +103,11 @@ export interface VenueBook {
 export type VenueEvent =
   | { kind: 'order'; order: VenueOrderState }
   | { kind: 'trade'; trade: VenueTrade }
-  | { kind: 'book'; book: VenueBook }
+  /**
+   * Market data. `ts_init`: the receive time, set by a venue that clocks its own matching by it
+   * (ShadowVenue); the edge records the event with it, so a replay clocks the matching the same way.
+   */
+  | { kind: 'book'; book: VenueBook; ts_init?: Nanos | undefined }
   | {
       kind: 'public_trade';
       instrument_key: string;
@@ -111,6 +115,7 @@ export type VenueEvent =
       size: DecimalString;
       side: Side;
       ts_event: Nanos;
+      ts_init?: Nanos | undefined;
     }
   /** The private stream (re)connected: the consumer gap-fills by querying orders/trades since the gap. */
   | {
@@ -152,9 +157,12 @@ export interface Venue {
   /**
    * Send a new order. Idempotent by client_order_id: when the outcome of a send is unknown (timeout,
    * crash before the ack) the adapter looks the order up by client id instead of sending it again.
+   * `sentAt`: the edge's clock when it sent the order (the time it recorded the send). A venue that
+   * matches on our clock (ShadowVenue) takes the order at that time; a real venue ignores it.
    */
-  submit(req: VenueOrderRequest): Promise<VenueOrderState>;
-  cancel(clientOrderId: string, instrumentKey: string): Promise<VenueOrderState>;
+  submit(req: VenueOrderRequest, sentAt?: Nanos): Promise<VenueOrderState>;
+  /** `sentAt`: as for `submit`, the edge's clock when it sent the cancel (the time it recorded). */
+  cancel(clientOrderId: string, instrumentKey: string, sentAt?: Nanos): Promise<VenueOrderState>;
   fetchOrder(clientOrderId: string, instrumentKey: string): Promise<VenueOrderState | null>;
   fetchOpenOrders(instrumentKey?: string): Promise<VenueOrderState[]>;
   /** Our executions since `sinceNs` (gap fill and reconciliation). */

@@ -306,21 +306,21 @@ export function fenceVenue(venue: Venue, lease: EdgeLease): Venue {
       lease.assertHeld(venue.id, token);
       return venue.connect();
     },
-    submit: (req: VenueOrderRequest): Promise<VenueOrderState> => {
+    submit: (req: VenueOrderRequest, sentAt?: Nanos): Promise<VenueOrderState> => {
       try {
         lease.assertHeld(venue.id, token);
       } catch (err) {
         return Promise.reject(err);
       }
-      return venue.submit(req);
+      return venue.submit(req, sentAt);
     },
-    cancel: (clientOrderId, instrumentKey) => {
+    cancel: (clientOrderId, instrumentKey, sentAt) => {
       try {
         lease.assertHeld(venue.id, token);
       } catch (err) {
         return Promise.reject(err);
       }
-      return venue.cancel(clientOrderId, instrumentKey);
+      return venue.cancel(clientOrderId, instrumentKey, sentAt);
     },
     fetchOrder: (c, i) => venue.fetchOrder(c, i),
     fetchOpenOrders: (i) => venue.fetchOpenOrders(i),

@@ -568,10 +568,9 @@ export class VenueSession {
     let st: VenueOrderState;
     try {
       const request = this.requestOf(ref, order);
-      this.rec?.record(
-        childSubmittedEntry(ref.order_id, ref.order_id, request, ref.mid_at_arrival, this.d.clock.now()),
-      );
-      st = await this.venue.submit(request);
+      const sentAt = this.d.clock.now();
+      this.rec?.record(childSubmittedEntry(ref.order_id, ref.order_id, request, ref.mid_at_arrival, sentAt));
+      st = await this.venue.submit(request, sentAt);
     } catch (err) {
       await this.onDirectSendError(ref, err, openBefore);
       return;
@@ -800,7 +799,14 @@ export class VenueSession {
   private async cancelDirect(ref: DirectRef, reason: string): Promise<void> {
     let st: VenueOrderState | null = null;
     try {
-      st = await this.venue.cancel(ref.client_order_id, ref.venue_instrument_key);
+      const sentAt = this.d.clock.now();
+      this.rec?.record({
+        type: 'child_cancel_requested',
+        ts_init: sentAt,
+        parent_order_id: ref.order_id,
+        order_id: ref.order_id,
+      });
+      st = await this.venue.cancel(ref.client_order_id, ref.venue_instrument_key, sentAt);
     } catch (err) {
       const kind = errorKind(err);
       this.ctx.metrics?.venueErrors.inc({ venue: this.id, kind });
@@ -1194,6 +1200,9 @@ export class VenueSession {
       const now = this.d.clock.now();
       if (run.wake_at === null || run.wake_at > now) break;
       this.rec?.record({ type: 'timer_fired', ts_init: now, parent_order_id: run.rec.order_id });
+      // The market as of the step's `now` (what a replay feeds up to the recorded step), read
+      // before the store reads below let more market events in.
+      const market = this.marketSnapshot(run);
       const risk = await this.riskView(
         run.rec.strategy_id,
         run.rec.instrument_key,
@@ -1204,7 +1213,7 @@ export class VenueSession {
       const d = decide(this.execOf(run), {
         kind: 'step',
         now,
-        market: this.marketSnapshot(run),
+        market,
         risk,
         limits: this.ctx.limits,
       });
@@ -1275,16 +1284,17 @@ export class VenueSession {
         price: child.price,
         time_in_force: child.time_in_force,
       };
+      const sentAt = this.d.clock.now();
       this.rec?.record(
         childSubmittedEntry(
           run.rec.order_id,
           child.order_id,
           request,
           run.mids.get(child.order_id) ?? null,
-          this.d.clock.now(),
+          sentAt,
         ),
       );
-      st = await this.venue.submit(request);
+      st = await this.venue.submit(request, sentAt);
     } catch (err) {
       const kind = errorKind(err);
       this.ctx.metrics?.venueErrors.inc({ venue: this.id, kind });
@@ -1325,7 +1335,14 @@ export class VenueSession {
     if (c === undefined || isTerminal(c.status)) return true;
     let st: VenueOrderState | null;
     try {
-      st = await this.venue.cancel(childId, run.rec.venue_instrument_key);
+      const sentAt = this.d.clock.now();
+      this.rec?.record({
+        type: 'child_cancel_requested',
+        ts_init: sentAt,
+        parent_order_id: run.rec.order_id,
+        order_id: childId,
+      });
+      st = await this.venue.cancel(childId, run.rec.venue_instrument_key, sentAt);
     } catch (err) {
       const kind = errorKind(err);
       this.ctx.metrics?.venueErrors.inc({ venue: this.id, kind });
@@ -1778,7 +1795,11 @@ export class VenueSession {
   /** Called by the venue adapter for every event; the work runs under the order's lock. */
   onVenueEvent(ev: VenueEvent): void {
     if (this.stopped) return;
-    if (this.rec !== null) recordVenueEvent(this.rec, this.id, ev, this.d.clock.now());
+    if (this.rec !== null) {
+      const at =
+        (ev.kind === 'book' || ev.kind === 'public_trade' ? ev.ts_init : undefined) ?? this.d.clock.now();
+      recordVenueEvent(this.rec, this.id, ev, at);
+    }
     this.ctx.metrics?.venueEvents.inc({ venue: this.id, kind: ev.kind });
     switch (ev.kind) {
       case 'order': {

@@ -1,5 +1,6 @@
-/** What the recorded `npm start` sessions trade: a TWAP parent and a direct order on BINANCE-SPOT. */
+/** What the recorded `npm start` sessions trade: a TWAP parent and two direct orders (one on each side) on BINANCE-SPOT. */
 import { expect } from 'vitest';
+import type { ParityReport } from '../../../shared/recording/parity.ts';
 import { eventually } from '../edge/support.ts';
 import type { MainProcess } from '../support/main-process.ts';
 
@@ -24,6 +25,8 @@ export async function tradeMixThenStop(service: MainProcess, prefix: string): Pr
       exec_algorithm_params: { duration_sec: 3, max_slices: 3 },
     },
     { operation_id: `${prefix}-NORMAL`, side: 'SELL', quantity: '0.01' },
+    // A second buyer while the TWAP works: the venue matches both in one engine per instrument.
+    { operation_id: `${prefix}-NORMAL-BUY`, side: 'BUY', quantity: '0.02' },
   ];
   for (const o of orders) {
     const res = await post({
@@ -53,4 +56,20 @@ export async function killService(service: MainProcess | undefined): Promise<voi
     service.child.kill('SIGKILL');
     await service.exited;
   }
+}
+
+/** The replay of a recorded mix: its 3 parents and 5 children, identical field by field, exit 0. */
+export function expectIdenticalReplayOfMix(report: ParityReport): void {
+  for (const p of report.parents)
+    for (const m of p.mismatches)
+      console.info(`  ${p.parent_order_id} ${m.path}: ${m.recorded} → ${m.replayed}`);
+  expect(report.totals.parents).toBe(3);
+  expect(report.totals.child_orders).toEqual({ recorded: 5, replayed: 5 });
+  expect(report.totals.fills.recorded).toBeGreaterThanOrEqual(5);
+  // A SHADOW session replays identically: every child and fill, field by field, and exit 0.
+  expect(report.totals.fills.replayed).toBe(report.totals.fills.recorded);
+  expect(report.parents.flatMap((p) => p.mismatches)).toEqual([]);
+  expect(report.totals.mismatches).toBe(0);
+  expect(report.verdict).toBe('identical');
+  expect(report.exit_code).toBe(0);
 }

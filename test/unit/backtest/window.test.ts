@@ -235,6 +235,112 @@ describe('simulateWindow', () => {
     expect(c.fills.map((f) => f.ts_ns)).not.toEqual(a.fills.map((f) => f.ts_ns));
   });
 
+  it('recorded timing (a replay): steps at the recorded wake-ups only, each child sent at its recorded time', () => {
+    const w = windowOf('1', {
+      exec_algorithm: 'TWAP',
+      exec_algorithm_params: { duration_sec: 240, max_slices: 4 },
+    });
+    // The edge stepped late (wall clock) and sent each child after its store writes.
+    const stepsMs = [200n, 60_300n, 120_250n];
+    const sendsMs = [320n, 60_390n, 120_510n];
+    const ns = (ms: bigint) => (T0_NS + ms * MS).toString();
+    const r = simulateWindow({
+      window: w,
+      settings: SETTINGS,
+      limits: NO_LIMITS,
+      ticks: { quotes: flatQuotes(T0_NS, everySecond, 100, 101, 10) },
+      recorded_timing: {
+        steps: stepsMs.map(ns),
+        sends: new Map(sendsMs.map((t, i) => [`w000000-S${i + 1}`, ns(t)])),
+      },
+    });
+    const children = r.orders.slice(1);
+    // Three recorded steps, three children: the algorithm's own 180 s wake-up was never recorded.
+    expect(children.map((c) => [c.order_id, c.quantity, at(c.ts_submitted_ns)])).toEqual([
+      ['w000000-S1', '0.2', 320n * MS],
+      ['w000000-S2', '0.2', 60_390n * MS],
+      ['w000000-S3', '0.2', 120_510n * MS],
+    ]);
+    // Each reaches the matching at its send time plus the insert latency.
+    expect(r.fills.map((f) => at(f.ts_ns))).toEqual(sendsMs.map((t) => (t + 5n) * MS));
+    expect(r.orders[0]).toMatchObject({ status: 'EXPIRED', filled_quantity: '0.6' });
+  });
+
+  it('recorded timing: a cancel reaches the engine at its recorded time, not at the decision', () => {
+    // A LIMIT parent resting below the market, canceled at 10 s; the edge sent the cancel at 10.2 s.
+    const ns = (ms: bigint) => (T0_NS + ms * MS).toString();
+    const r = simulateWindow({
+      window: windowOf('1'),
+      settings: SETTINGS,
+      limits: NO_LIMITS,
+      ticks: { quotes: flatQuotes(T0_NS, everySecond, 100, 101, 10) },
+      limit_price: '99',
+      cancel: { ts_ns: ns(10_000n), reason: 'USER_CANCEL' },
+      recorded_timing: {
+        steps: [ns(100n), ns(10_000n)],
+        sends: new Map([[windowOf('1').window_id, ns(150n)]]),
+        cancels: new Map([[windowOf('1').window_id, ns(10_200n)]]),
+      },
+    });
+    const child = r.orders[1]!;
+    expect(at(child.ts_submitted_ns)).toBe(150n * MS);
+    expect(child.status).toBe('CANCELED');
+    // The cancel takes effect after its latency from the recorded send time.
+    expect(at(child.ts_last_ns)).toBe(10_205n * MS);
+    expect(r.fills).toEqual([]);
+  });
+
+  it("other parents' orders share the engine: liquidity they took is not there for this parent", () => {
+    const ns = (ms: bigint) => (T0_NS + ms * MS).toString();
+    const w = windowOf('1');
+    const input = {
+      window: w,
+      settings: SETTINGS,
+      limits: NO_LIMITS,
+      ticks: { quotes: flatQuotes(T0_NS, everySecond, 100, 101, 10) },
+      recorded_timing: { steps: [ns(150n)], sends: new Map([[w.window_id, ns(150n)]]) },
+      parent_start_ns: ns(120n),
+    };
+    const alone = simulateWindow(input);
+    expect(alone.fills.map((f) => [f.price, at(f.ts_ns)])).toEqual([['101', 155n * MS]]);
+    expect(at(alone.orders[0]!.ts_submitted_ns)).toBe(120n * MS);
+    // Another parent bought the whole displayed ask (10 at 101) 50 ms earlier, before this one started.
+    const shared = simulateWindow({
+      ...input,
+      other_orders: [
+        {
+          ts_ns: ns(100n),
+          order: {
+            order_id: 'OTHER-1',
+            side: 'BUY',
+            order_type: 'MARKET',
+            quantity: '10',
+            price: null,
+            time_in_force: 'IOC',
+          },
+        },
+      ],
+    });
+    expect(shared.fills.filter((f) => at(f.ts_ns) <= 155n * MS)).toEqual([]);
+    expect(shared.fills.every((f) => f.order_id.startsWith(w.window_id))).toBe(true);
+    expect(() => simulateWindow({ ...input, recorded_timing: undefined })).toThrow(/recorded timing/);
+  });
+
+  it('recorded timing of a direct order: its one decision and send at the recorded send time', () => {
+    const r = simulateWindow({
+      window: windowOf('1'),
+      settings: SETTINGS,
+      limits: NO_LIMITS,
+      ticks: { quotes: flatQuotes(T0_NS, everySecond, 100, 101, 10) },
+      recorded_timing: {
+        steps: [(T0_NS + 138n * MS).toString()],
+        sends: new Map([['w000000-N1', (T0_NS + 138n * MS).toString()]]),
+      },
+    });
+    expect(at(r.orders[1]!.ts_submitted_ns)).toBe(138n * MS);
+    expect(r.fills.map((f) => [f.price, at(f.ts_ns)])).toEqual([['101', 143n * MS]]);
+  });
+
   it('a window cut short by a later one says so', () => {
     const plan = planWindows(
       [signal(1, T0, '1'), signal(2, '2025-07-01T00:06:00Z', '2', { strategy_id: 's2' })],

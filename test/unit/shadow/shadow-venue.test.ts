@@ -123,18 +123,54 @@ describe('the SHADOW venue', () => {
     expect(await shadow.fetchTrades(BTC, T0)).toHaveLength(2);
   });
 
+  it("takes an order at the edge's send time (what the edge recorded), not at a later read of the clock", async () => {
+    clock.set(T0 + 10n * MS); // the clock has moved on since the edge read it
+    const st = await shadow.submit(req('c-7', { quantity: '0.1' }), T0 + 7n * MS);
+    expect(st).toMatchObject({ status: 'FILLED', avg_price: '60000' });
+    expect(await shadow.fetchTrades(BTC, T0)).toMatchObject([{ quantity: '0.1', ts_event: T0 + 7n * MS }]);
+    // Without a send time it is the clock's.
+    await shadow.submit(req('c-8', { quantity: '0.1' }));
+    expect((await shadow.fetchTrades(BTC, T0)).map((t) => t.ts_event)).toEqual([T0 + 7n * MS, T0 + 10n * MS]);
+  });
+
+  it("takes a cancel at the edge's send time", async () => {
+    await shadow.submit(req('c-10', { order_type: 'LIMIT', price: '59000', quantity: '0.1' }));
+    clock.set(T0 + 30n * MS);
+    const st = await shadow.cancel('c-10', BTC, T0 + 25n * MS);
+    expect(st).toMatchObject({ status: 'CANCELED', ts_event: T0 + 25n * MS });
+  });
+
+  it('reports market data stamped with its receive time, the clock its matching runs on', async () => {
+    expect(
+      events.filter((e) => e.kind === 'book').map((e) => (e.kind === 'book' ? e.ts_init : null)),
+    ).toEqual([T0]);
+    clock.set(T0 + 40n * MS);
+    data.book(BTC, [['59995', '1']], [['60005', '1']], T0 + 30n * MS);
+    const book = events.filter((e) => e.kind === 'book').at(-1);
+    expect(book).toMatchObject({ ts_init: T0 + 40n * MS, book: { ts_event: T0 + 30n * MS } });
+    await shadow.submit(req('c-9', { quantity: '0.1' }));
+    expect(await shadow.fetchTrades(BTC, T0)).toMatchObject([{ price: '60005', ts_event: T0 + 40n * MS }]);
+  });
+
   it('a limit order rests, holds its cash, and fills when the market trades through it', async () => {
     const st = await shadow.submit(req('c-2', { order_type: 'LIMIT', price: '59950', quantity: '1' }));
     expect(st.status).toBe('NEW');
     expect(await shadow.fetchOpenOrders(BTC)).toMatchObject([{ client_order_id: 'c-2', status: 'NEW' }]);
     expect(await shadow.fetchBalances()).toEqual([{ asset: 'USDT', free: '40050', total: '100000' }]);
 
-    // A print AT the price does not fill (conservative); through it does, as maker at our price.
+    // A print AT the price does not fill (conservative); through it does, as maker at our price, at
+    // the time the print reached us (matching runs on the receive clock, not the venue's ts_event).
+    clock.set(T0 + 100n * MS);
     data.trade(BTC, '59950', '0.3', 'SELL', T0 + 100n * MS);
     expect(await shadow.fetchTrades(BTC, T0)).toEqual([]);
+    clock.set(T0 + 203n * MS);
     data.trade(BTC, '59940', '0.3', 'SELL', T0 + 200n * MS);
     expect(await shadow.fetchTrades(BTC, T0)).toMatchObject([
-      { quantity: '0.3', price: '59950', liquidity: 'MAKER', ts_event: T0 + 200n * MS },
+      { quantity: '0.3', price: '59950', liquidity: 'MAKER', ts_event: T0 + 203n * MS },
+    ]);
+    expect(events.filter((e) => e.kind === 'public_trade').map((e) => e.ts_init)).toEqual([
+      T0 + 100n * MS,
+      T0 + 203n * MS,
     ]);
     expect(await shadow.fetchOpenOrders()).toMatchObject([
       { status: 'PARTIALLY_FILLED', filled_quantity: '0.3' },
@@ -258,8 +294,10 @@ describe('the SHADOW venue', () => {
     });
     live.push({ kind: 'connection', state: 'down', stream: 'private', ts_event: T0 });
     live.trade(BTC, '100.5', '1', 'BUY', T0 + MS);
-    expect(seen.map((e) => e.kind)).toEqual(['connection', 'public_trade']);
-    expect(seen[1]).toMatchObject({ instrument_key: 'BINANCE-PAPER:SPOT_PAIR:BTC-USDT' });
+    // The first snapshot (read when watching starts) is market data like the stream's.
+    expect(seen.map((e) => e.kind)).toEqual(['connection', 'book', 'public_trade']);
+    expect(seen[1]).toMatchObject({ book: { instrument_key: 'BINANCE-PAPER:SPOT_PAIR:BTC-USDT' } });
+    expect(seen[2]).toMatchObject({ instrument_key: 'BINANCE-PAPER:SPOT_PAIR:BTC-USDT' });
     const st = await s.submit(
       req('p-1', { instrument_key: 'BINANCE-PAPER:SPOT_PAIR:BTC-USDT', quantity: '0.1' }),
     );
