@@ -134,10 +134,21 @@ describe('SIMULATED venues behind the venue edge (npm start)', () => {
     ]);
     expect(types.at(-1)).toBe('OrderFilled');
     const venue = detail.order.venue ?? '';
-    const positions = await running.platform.positions.list({ instrument_key: base.instrument_key });
-    expect(positions.find((p) => p.account_id === detail.order.account_id)?.venues[venue]).toBe('0.01');
-    const ledger = await running.platform.riskLedger.get('global');
-    expect(ledger.open['IT-MKT-1']).toBeUndefined();
+    // The position and the released reservation follow the fill's storage at once, not atomically.
+    await expect
+      .poll(
+        async () =>
+          (await running.platform.positions.list({ instrument_key: base.instrument_key })).find(
+            (p) => p.account_id === detail.order.account_id,
+          )?.venues[venue],
+        { timeout: 10_000 },
+      )
+      .toBe('0.01');
+    await expect
+      .poll(async () => (await running.platform.riskLedger.get('global')).open['IT-MKT-1'], {
+        timeout: 10_000,
+      })
+      .toBeUndefined();
     // The same operation again is the same order.
     expect(
       (await service.submit({ ...base, operation_id: 'IT-MKT-1', quantity: '0.01' }, { via: 'internal' }))
@@ -177,7 +188,12 @@ describe('SIMULATED venues behind the venue edge (npm start)', () => {
     const detail = await waitFor('IT-LMT-1', ['CANCELED', 'FILLED']);
     expect(detail.order).toMatchObject({ status: 'CANCELED', filled_quantity: '0' });
     expect(detail.timeline.map((e) => e.type).slice(-2)).toEqual(['OrderCancelRequested', 'OrderCanceled']);
-    expect((await running.platform.riskLedger.get('global')).open['IT-LMT-1']).toBeUndefined();
+    // The reservation is released right after the final status is stored.
+    await expect
+      .poll(async () => (await running.platform.riskLedger.get('global')).open['IT-LMT-1'], {
+        timeout: 10_000,
+      })
+      .toBeUndefined();
   });
 
   it('honours HALTED mid-TWAP on SIM: no slice is sent while halted; ACTIVE resumes and the parent fills', async () => {

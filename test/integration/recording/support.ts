@@ -14,7 +14,17 @@ export async function tradeMixThenStop(service: MainProcess, prefix: string): Pr
     });
   const status = async (op: string) =>
     ((await (await fetch(`${service.url}/api/orders/${op}`)).json()) as { status: string }).status;
-  // Market data first, so the parents have a mid at arrival.
+  // Market data first, so the parents have a mid at arrival: the venue's session is UP (the edge
+  // publishes it with the books), then a second more for the first books to be published.
+  await eventually(
+    async () => {
+      const res = await fetch(`${service.url}/api/venues`);
+      const body = (await res.json()) as { venues?: Array<{ id: string; state: { status: string } | null }> };
+      return body.venues?.find((v) => v.id === 'BINANCE-SPOT')?.state?.status === 'UP' ? true : undefined;
+    },
+    60_000,
+    'BINANCE-SPOT session UP',
+  );
   await new Promise((r) => setTimeout(r, 1_000));
   const orders = [
     {
@@ -39,11 +49,17 @@ export async function tradeMixThenStop(service: MainProcess, prefix: string): Pr
     expect(res.status).toBe(201);
   }
   for (const o of orders) {
+    let last = '';
     await eventually(
-      async () => ((await status(o.operation_id)) === 'FILLED' ? true : undefined),
-      30_000,
+      async () => {
+        last = await status(o.operation_id);
+        return last === 'FILLED' ? true : undefined;
+      },
+      60_000,
       `${o.operation_id} FILLED`,
-    );
+    ).catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)} (last status ${last})`);
+    });
   }
   await new Promise((r) => setTimeout(r, 500));
   service.child.kill('SIGTERM');
