@@ -692,23 +692,7 @@ export class LocalVenue {
       limit: number;
     },
   ): PublicTrade[] {
-    const trades = this.book(symbol).trades;
-    let out = trades;
-    if (q.fromId !== undefined) {
-      const from = q.fromId;
-      out = out.filter((t) => t.id >= from);
-    }
-    if (q.startTime !== undefined) {
-      const s = q.startTime;
-      out = out.filter((t) => t.timeMs >= s);
-    }
-    if (q.endTime !== undefined) {
-      const e = q.endTime;
-      out = out.filter((t) => t.timeMs <= e);
-    }
-    if (q.fromId === undefined && q.startTime === undefined)
-      return out.slice(Math.max(0, out.length - q.limit));
-    return out.slice(0, q.limit);
+    return historyPage(this.book(symbol).trades, (t) => t.id, q.fromId, q);
   }
 
   /** One-minute bars aggregated to `intervalMs` (klines). */
@@ -1089,22 +1073,8 @@ export class LocalVenue {
     },
   ): ExOrder[] {
     const sym = this.book(symbol).info.symbol;
-    let out = this.orders.filter((o) => o.info.symbol === sym);
-    if (q.orderId !== undefined) {
-      const from = q.orderId;
-      out = out.filter((o) => o.orderId >= from);
-    }
-    if (q.startTime !== undefined) {
-      const s = q.startTime;
-      out = out.filter((o) => o.timeMs >= s);
-    }
-    if (q.endTime !== undefined) {
-      const e = q.endTime;
-      out = out.filter((o) => o.timeMs <= e);
-    }
-    if (q.orderId === undefined && q.startTime === undefined)
-      return out.slice(Math.max(0, out.length - q.limit));
-    return out.slice(0, q.limit);
+    const mine = this.orders.filter((o) => o.info.symbol === sym);
+    return historyPage(mine, (o) => o.orderId, q.orderId, q);
   }
 
   trades(
@@ -1118,26 +1088,9 @@ export class LocalVenue {
     },
   ): MyTrade[] {
     const sym = this.book(symbol).info.symbol;
-    let out = this.myTrades.filter((t) => t.symbol === sym);
-    if (q.orderId !== undefined) {
-      const id = q.orderId;
-      out = out.filter((t) => t.orderId === id);
-    }
-    if (q.fromId !== undefined) {
-      const from = q.fromId;
-      out = out.filter((t) => t.id >= from);
-    }
-    if (q.startTime !== undefined) {
-      const s = q.startTime;
-      out = out.filter((t) => t.timeMs >= s);
-    }
-    if (q.endTime !== undefined) {
-      const e = q.endTime;
-      out = out.filter((t) => t.timeMs <= e);
-    }
-    if (q.fromId === undefined && q.startTime === undefined)
-      return out.slice(Math.max(0, out.length - q.limit));
-    return out.slice(0, q.limit);
+    const id = q.orderId;
+    const mine = this.myTrades.filter((t) => t.symbol === sym && (id === undefined || t.orderId === id));
+    return historyPage(mine, (t) => t.id, q.fromId, q);
   }
 
   accountBalances(omitZero: boolean): Array<{ asset: string; free: string; locked: string }> {
@@ -1192,4 +1145,25 @@ function diff(before: PriceMap, after: PriceMap): Array<[string, string]> {
 
 function hashInt(s: string): number {
   return createHash('sha256').update(s).digest().readUInt32BE(0);
+}
+
+/**
+ * Binance's history paging: from an id and/or a time range, the first `limit` rows; with neither a
+ * starting id nor a start time, the LAST `limit` rows (the most recent).
+ */
+function historyPage<T extends { timeMs: number }>(
+  rows: readonly T[],
+  idOf: (row: T) => number,
+  fromId: number | undefined,
+  q: { startTime?: number | undefined; endTime?: number | undefined; limit: number },
+): T[] {
+  const { startTime, endTime, limit } = q;
+  const out = rows.filter(
+    (r) =>
+      (fromId === undefined || idOf(r) >= fromId) &&
+      (startTime === undefined || r.timeMs >= startTime) &&
+      (endTime === undefined || r.timeMs <= endTime),
+  );
+  if (fromId === undefined && startTime === undefined) return out.slice(Math.max(0, out.length - limit));
+  return out.slice(0, limit);
 }
