@@ -6,7 +6,9 @@
  * settings from the `rebalance` configuration block.
  */
 
+import { NANOS_PER_MILLI } from '../../shared/domain/time.ts';
 import type { PortfolioStateStore } from '../../shared/ports/portfolio-state-store.ts';
+import { orderPaceNs } from '../../shared/rebalance/backtest.ts';
 import { createRebalanceService, type RebalanceService } from '../../shared/rebalance/rebalance-service.ts';
 import type { Env, Platform } from '../compose.ts';
 import { createFirestore } from '../firestore/order-store.firestore.ts';
@@ -49,7 +51,10 @@ export function createPlatformRebalanceService(
     statePrefix: cfg.state_prefix,
     now: () => platform.clock.now(),
     // One velocity slot apart, as the backtest releases them (docs/rebalancing.md).
-    paceMs: Math.ceil(1000 / platform.config.risk.max_orders_per_second),
+    // Rounded up to whole ms: never closer together than one velocity slot.
+    paceMs: Number(
+      (orderPaceNs(platform.config.risk.max_orders_per_second) + NANOS_PER_MILLI - 1n) / NANOS_PER_MILLI,
+    ),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     orders: platform.orders,
     portfolio,

@@ -176,14 +176,21 @@ function unapplied(
   };
 }
 
+/**
+ * The gap between two orders of one rebalance: one slot of the order-velocity limit, so a
+ * rebalance never trips it. The backtest releases orders this far apart and the live service
+ * publishes them this far apart (docs/rebalancing.md); no limit, no gap.
+ */
+export function orderPaceNs(maxOrdersPerSecond: number | null | undefined): bigint {
+  return maxOrdersPerSecond !== null && maxOrdersPerSecond !== undefined && maxOrdersPerSecond > 0
+    ? BigInt(Math.ceil(1e9 / maxOrdersPerSecond))
+    : 0n;
+}
+
 export function runRebalanceBacktest(input: RebalanceBacktestInput): RebalanceBacktestResult {
   const venue = input.venue ?? 'BACKTEST';
   const quoteDefault = input.defaults.quote_currency;
-  const pace =
-    input.pace_ns ??
-    (input.limits.max_orders_per_second !== null && input.limits.max_orders_per_second > 0
-      ? BigInt(Math.ceil(1e9 / input.limits.max_orders_per_second))
-      : 0n);
+  const pace = input.pace_ns ?? orderPaceNs(input.limits.max_orders_per_second);
   const maxRecent = recentRetention(input.limits);
   const sorted = [...input.weights].sort((a, b) =>
     a.file.as_of_ns < b.file.as_of_ns
