@@ -49,7 +49,6 @@ import {
 import { createEdgeLease, type EdgeLease, type LeaseLog } from './edge/lease.ts';
 import { type EdgeRuntime, type EdgeRuntimeDeps, edgeVenues, startEdgeRuntime } from './edge/runtime.ts';
 import { createLogger, type Logger, shouldPrettyPrint } from './observability/logger/index.ts';
-import { eventOnceLog } from './observability/logger/once.ts';
 import { createMetrics, type Metrics } from './observability/metrics/index.ts';
 import { createProbeRouter } from './observability/probes.ts';
 import { withRequestTrace } from './observability/trace.ts';
@@ -330,7 +329,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       config,
       platform,
       recorder,
-      log: eventOnceLog(executionLog(logger)),
+      log: executionLog(logger),
       registry: metrics.registry,
     };
     const heldLease = lease;

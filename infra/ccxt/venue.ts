@@ -1040,7 +1040,6 @@ class CcxtVenueSession implements CcxtVenue {
   private onStreamUp(stream: StreamKind): void {
     const ts = this.clock.now();
     this.emitDiag({ type: 'stream', stream, state: 'up' });
-    this.log?.info(`${this.id}: ${stream} stream up`);
     this.dispatch({ kind: 'connection', state: 'up', stream, ts_event: ts });
     if (stream !== 'private') return;
     for (const wake of this.readyWaiters) wake();
@@ -1054,7 +1053,6 @@ class CcxtVenueSession implements CcxtVenue {
   private onStreamDown(stream: StreamKind, reason: string): void {
     const ts = this.clock.now();
     this.emitDiag({ type: 'stream', stream, state: 'down', reason });
-    this.log?.warn(`${this.id}: ${stream} stream down`, { reason });
     this.dispatch({ kind: 'connection', state: 'down', stream, reason, ts_event: ts });
     if (stream !== 'private' || this.closed) return;
     if (this.pollStart === null && this.pollTimer === null) {

@@ -1945,14 +1945,17 @@ export class VenueSession {
       this.ctx.metrics?.breakerOpen.set({ venue: this.id }, open ? 1 : 0);
     }
     const d = m.detail;
+    // A stream change is logged once, from the venue's connection event (onConnection); its
+    // diagnostic is still counted and published.
+    const logged = m.diagnostic !== 'stream';
     const quiet =
       m.diagnostic === 'clock_offset' ||
       m.diagnostic === 'polling' ||
       (m.diagnostic === 'stream' && d.state === 'up') ||
       (m.diagnostic === 'gap_fill' && d.ok === true) ||
       (m.diagnostic === 'breaker' && d.state === 'closed');
-    if (quiet) this.log.info(m.message, { venue: this.id, diagnostic: m.diagnostic, ...m.detail });
-    else this.log.warn(m.message, { venue: this.id, diagnostic: m.diagnostic, ...m.detail });
+    if (logged && quiet) this.log.info(m.message, { venue: this.id, diagnostic: m.diagnostic, ...m.detail });
+    else if (logged) this.log.warn(m.message, { venue: this.id, diagnostic: m.diagnostic, ...m.detail });
     this.ctx.track(
       this.d.bus.publish(ORDER_UPDATES_TOPIC, m, venueDiagnosticAttributes(m)).catch((err: unknown) => {
         this.log.warn(`venue ${this.id}: diagnostic not published: ${errorText(err)}`, { venue: this.id });

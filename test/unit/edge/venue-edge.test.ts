@@ -487,6 +487,27 @@ describe('trading state', () => {
 });
 
 describe('streams, messages, health', () => {
+  it('a stream change is logged once: the connection event, not again as the adapter diagnostic', async () => {
+    h = await new EdgeHarness().start();
+    const streamLines = () => h.logs.filter((l) => /private stream (up|down)/.test(l.message));
+    const before = streamLines().length;
+    h.venue.streamDown();
+    const down: VenueDiagnosticEvent = {
+      type: 'stream',
+      venue: VENUE,
+      account_id: ACCOUNT,
+      ts: h.clock.now(),
+      stream: 'private',
+      state: 'down',
+      reason: 'test',
+    };
+    h.edge.onVenueDiagnostic(down);
+    await h.settle();
+    const lines = streamLines().slice(before);
+    expect(lines.map((l) => l.level)).toEqual(['warn']);
+    expect(lines[0]?.message).toContain(`venue ${VENUE} private stream down`);
+  });
+
   it('a private stream that drops and comes back triggers a gap fill that records the missed fills', async () => {
     h = await new EdgeHarness().start();
     await h.route('OP-G', { order_type: 'LIMIT', price: '59000', quantity: '0.02' });
