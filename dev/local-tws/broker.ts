@@ -190,9 +190,9 @@ export class TwsBroker {
         quoteIntervalMs: o.quoteIntervalMs,
         levels: 5,
         dailyVol: 0.012,
-        // Book sizes in contracts: a level shows about 50k USD of value.
-        levelNotional: 50_000 / Number(listed.multiplier),
-        tradeNotional: 5_000 / Number(listed.multiplier),
+        // A level shows about 2M USD of value (SPY ~3000 shares, ES ~6 contracts), a print ~100k.
+        levelNotional: 2_000_000 / Number(listed.multiplier),
+        tradeNotional: 100_000 / Number(listed.multiplier),
       });
       const engine = new MatchingEngine({
         instrument: inst.spec,

@@ -540,11 +540,11 @@ export class TwsServer {
         continue;
       sub.sent[side] = now;
       const sizeType = side === 'bid' ? t.bidSize : side === 'ask' ? t.askSize : t.lastSize;
-      if (before !== null && before.price === now.price) {
-        this.send(conn, [IN.TICK_SIZE, 6, reqId, sizeType, now.size]);
-      } else {
+      // As TWS does: a new price comes as tickPrice (carrying the size) followed by tickSize.
+      if (before === null || before.price !== now.price) {
         this.send(conn, [IN.TICK_PRICE, 3, reqId, t[side], now.price, now.size, side === 'last' ? 0 : 1]);
       }
+      this.send(conn, [IN.TICK_SIZE, 6, reqId, sizeType, now.size]);
     }
   }
 
