@@ -207,7 +207,7 @@ describe('local TWS: connection, contracts and market data', () => {
 
   it('answers a field it cannot use with error 321 naming the field, and keeps serving', async () => {
     const c = await connect(6);
-    c.ib.reqMarketDataType(9);
+    c.ib.reqMarketDataType(9 as never);
     await c.until(() => c.errors().some((e) => e.code === 321), 'error 321');
     expect(c.errors().find((e) => e.code === 321)?.message).toMatch(
       /'marketDataType' : cause - 9 is not 1, 2, 3 or 4/,

@@ -2,7 +2,16 @@
  * The real `@stoqey/ib` client against the local TWS, recording every event it emits, with waits
  * for what a test expects. No mock of the socket: the client speaks TCP to the server.
  */
-import { type Contract, EventName, IBApi, type Order, OrderAction, OrderType, SecType } from '@stoqey/ib';
+import {
+  type Contract,
+  EventName,
+  IBApi,
+  type Order,
+  OrderAction,
+  OrderType,
+  SecType,
+  type TimeInForce,
+} from '@stoqey/ib';
 import type { LocalTws } from '../../../dev/local-tws/index.ts';
 
 export interface Recorded {
@@ -43,7 +52,7 @@ export function marketOrder(action: 'BUY' | 'SELL', qty: number, orderRef: strin
     action: action === 'BUY' ? OrderAction.BUY : OrderAction.SELL,
     orderType: OrderType.MKT,
     totalQuantity: qty,
-    tif: 'IOC',
+    tif: 'IOC' as TimeInForce,
     orderRef,
     transmit: true,
   };
@@ -54,14 +63,14 @@ export function limitOrder(
   qty: number,
   price: number,
   orderRef: string,
-  tif = 'GTC',
+  tif: 'DAY' | 'GTC' | 'IOC' = 'GTC',
 ): Order {
   return {
     action: action === 'BUY' ? OrderAction.BUY : OrderAction.SELL,
     orderType: OrderType.LMT,
     totalQuantity: qty,
     lmtPrice: price,
-    tif,
+    tif: tif as TimeInForce,
     orderRef,
     transmit: true,
   };
