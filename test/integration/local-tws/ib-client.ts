@@ -166,3 +166,9 @@ export class TestIbClient {
     this.ib.disconnect();
   }
 }
+
+/** Argument `i` of a recorded event; fails the test when the event is missing. */
+export function arg<T>(row: unknown[] | undefined, i: number): T {
+  if (row === undefined) throw new Error('expected event is missing');
+  return row[i] as T;
+}

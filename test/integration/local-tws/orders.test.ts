@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalTws, startLocalTws, US_EQUITY_HOURS } from '../../../dev/local-tws/index.ts';
 import { toDec as dec, fmt } from '../../../shared/domain/decimal.ts';
 import { TestClock } from '../../../shared/ports/clock.ts';
-import { ES, limitOrder, marketOrder, SPY, TestIbClient } from './ib-client.ts';
+import { arg, ES, limitOrder, marketOrder, SPY, TestIbClient } from './ib-client.ts';
 
 type CommissionReport = { execId: string; commission: number; currency: string; realizedPNL?: number };
 
@@ -49,7 +49,7 @@ describe('local TWS: orders', () => {
     );
     expect(statuses(c, id).slice(0, 2)).toEqual(['PreSubmitted', 'Submitted']);
     const open = c.of(EventName.openOrder).find((a) => a[0] === id);
-    expect((open?.[2] as { orderRef: string }).orderRef).toBe('op-etf-1');
+    expect(arg<{ orderRef: string }>(open, 2).orderRef).toBe('op-etf-1');
 
     const execs = c.of(EventName.execDetails).map((a) => a[2] as Execution);
     expect(execs).toHaveLength(1);
@@ -228,7 +228,7 @@ describe('local TWS: orders', () => {
       'both',
     );
     await first.until(() => first.of(EventName.commissionReport).length === 1, 'commission');
-    const execId = (first.of(EventName.execDetails)[0]?.[2] as Execution).execId;
+    const execId = arg<Execution>(first.of(EventName.execDetails)[0], 2).execId;
     first.disconnect();
     clients.splice(clients.indexOf(first), 1);
     await first.until(() => first.of(EventName.disconnected).length === 1, 'disconnected');
@@ -239,8 +239,8 @@ describe('local TWS: orders', () => {
     await again.until(() => again.of(EventName.openOrderEnd).length === 1, 'openOrderEnd');
     const opens = again.of(EventName.openOrder);
     expect(opens.map((a) => a[0])).toEqual([rest]);
-    expect((opens[0]?.[2] as { orderRef: string }).orderRef).toBe('op-re-rest');
-    expect((opens[0]?.[3] as OrderState).status).toBe('Submitted');
+    expect(arg<{ orderRef: string }>(opens[0], 2).orderRef).toBe('op-re-rest');
+    expect(arg<OrderState>(opens[0], 3).status).toBe('Submitted');
 
     again.ib.reqExecutions(40, { symbol: 'SPY', side: 'BUY' as never });
     await again.until(() => again.of(EventName.execDetailsEnd).some((a) => a[0] === 40), 'execDetailsEnd');
@@ -250,7 +250,7 @@ describe('local TWS: orders', () => {
       .filter((a) => a[0] === 40)
       .map((a) => a[2] as Execution);
     expect(found.map((e) => [e.execId, e.orderRef])).toEqual([[execId, 'op-re-fill']]);
-    expect((again.of(EventName.commissionReport)[0]?.[0] as CommissionReport).execId).toBe(execId);
+    expect(arg<CommissionReport>(again.of(EventName.commissionReport)[0], 0).execId).toBe(execId);
 
     again.ib.reqExecutions(41, { side: 'SELL' as never });
     again.ib.reqExecutions(42, { time: '20990101-00:00:00' });
