@@ -73,7 +73,7 @@ describe('local TWS: faults', () => {
     const resting = again.place(SPY, limitOrder('BUY', 1, 300, 'op-crash-rest'));
     await again.until(() => again.of(EventName.disconnected).length === 1, 'disconnected again');
     const third = await connect(2);
-    third.ib.reqExecutions(7, { clientId: 2 });
+    third.ib.reqExecutions(7, { clientId: '2' });
     third.ib.reqOpenOrders();
     await third.until(
       () => third.of(EventName.execDetailsEnd).length === 1 && third.of(EventName.openOrderEnd).length === 1,
