@@ -12,7 +12,8 @@ import {
   SecType,
   type TimeInForce,
 } from '@stoqey/ib';
-import type { LocalTws } from '../../../dev/local-tws/index.ts';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { type LocalTws, type LocalTwsOptions, startLocalTws } from '../../../dev/local-tws/index.ts';
 
 export interface Recorded {
   name: string;
@@ -145,6 +146,13 @@ export class TestIbClient {
     return this.errors().filter((e) => /Decoding error|Underrun error|unprocessed data/i.test(e.message));
   }
 
+  /** The statuses `orderStatus` reported for an order, in order. */
+  statuses(orderId: number): string[] {
+    return this.of(EventName.orderStatus)
+      .filter((a) => a[0] === orderId)
+      .map((a) => a[1] as string);
+  }
+
   /** Place an order with the next id; returns the id. */
   place(contract: Contract, order: Order): number {
     const id = this.nextId++;
@@ -171,4 +179,50 @@ export class TestIbClient {
 export function arg<T>(row: unknown[] | undefined, i: number): T {
   if (row === undefined) throw new Error('expected event is missing');
   return row[i] as T;
+}
+
+/**
+ * A local TWS for a describe block (started before, stopped after), the clients a test connects
+ * (checked for decoding problems and disconnected after each test, the faults disarmed), and
+ * `withServer` for a test that needs a server of its own.
+ */
+export function useLocalTws(opts: LocalTwsOptions) {
+  let shared: LocalTws | null = null;
+  const clients: TestIbClient[] = [];
+  const closeClients = (): void => {
+    for (const c of clients.splice(0)) {
+      expect(c.decodingProblems()).toEqual([]);
+      c.disconnect();
+    }
+  };
+  beforeAll(async () => {
+    shared = await startLocalTws(opts);
+  });
+  afterEach(() => {
+    shared?.faults.reset();
+    closeClients();
+  });
+  afterAll(async () => {
+    await shared?.stop();
+  });
+  return {
+    get tws(): LocalTws {
+      if (shared === null) throw new Error('the local TWS is not started');
+      return shared;
+    },
+    async connect(clientId: number, tws?: LocalTws): Promise<TestIbClient> {
+      const c = await TestIbClient.connect(tws ?? this.tws, clientId);
+      clients.push(c);
+      return c;
+    },
+    async withServer(o: LocalTwsOptions, fn: (tws: LocalTws) => Promise<void>): Promise<void> {
+      const own = await startLocalTws(o);
+      try {
+        await fn(own);
+      } finally {
+        closeClients();
+        await own.stop();
+      }
+    },
+  };
 }

@@ -5,49 +5,26 @@
  * after a reconnect.
  */
 import { EventName, type Execution, type OrderState } from '@stoqey/ib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalTws, startLocalTws, US_EQUITY_HOURS } from '../../../dev/local-tws/index.ts';
+import { describe, expect, it } from 'vitest';
+import { type LocalTws, US_EQUITY_HOURS } from '../../../dev/local-tws/index.ts';
 import { toDec as dec, fmt } from '../../../shared/domain/decimal.ts';
 import { TestClock } from '../../../shared/ports/clock.ts';
-import { arg, ES, limitOrder, marketOrder, SPY, TestIbClient } from './ib-client.ts';
+import { arg, ES, limitOrder, marketOrder, SPY, type TestIbClient, useLocalTws } from './ib-client.ts';
 
 type CommissionReport = { execId: string; commission: number; currency: string; realizedPNL?: number };
 
 describe('local TWS: orders', () => {
-  let tws: LocalTws;
-  const clients: TestIbClient[] = [];
-  const connect = async (id: number, t: LocalTws = tws): Promise<TestIbClient> => {
-    const c = await TestIbClient.connect(t, id);
-    clients.push(c);
-    return c;
-  };
-  const statuses = (c: TestIbClient, id: number): string[] =>
-    c
-      .of(EventName.orderStatus)
-      .filter((a) => a[0] === id)
-      .map((a) => a[1] as string);
-
-  beforeAll(async () => {
-    tws = await startLocalTws({ seed: 11, tickMs: 20, quoteIntervalMs: 20 });
-  });
-  afterEach(() => {
-    for (const c of clients.splice(0)) {
-      expect(c.decodingProblems()).toEqual([]);
-      c.disconnect();
-    }
-  });
-  afterAll(async () => {
-    await tws.stop();
-  });
+  const suite = useLocalTws({ seed: 11, tickMs: 20, quoteIntervalMs: 20 });
+  const connect = (id: number, t?: LocalTws): Promise<TestIbClient> => suite.connect(id, t);
 
   it('fills an ETF market order: execDetails + commissionReport, position and account summary updated', async () => {
     const c = await connect(1);
     const id = c.place(SPY, marketOrder('BUY', 10, 'op-etf-1'));
     await c.until(
-      () => statuses(c, id).includes('Filled') && c.of(EventName.commissionReport).length === 1,
+      () => c.statuses(id).includes('Filled') && c.of(EventName.commissionReport).length === 1,
       'fill',
     );
-    expect(statuses(c, id).slice(0, 2)).toEqual(['PreSubmitted', 'Submitted']);
+    expect(c.statuses(id).slice(0, 2)).toEqual(['PreSubmitted', 'Submitted']);
     const open = c.of(EventName.openOrder).find((a) => a[0] === id);
     expect(arg<{ orderRef: string }>(open, 2).orderRef).toBe('op-etf-1');
 
@@ -70,7 +47,7 @@ describe('local TWS: orders', () => {
 
     const price = dec(String(exec.price));
     const cash = dec('1000000').minus(price.times(10)).minus(1);
-    expect(tws.cash()).toBe(fmt(cash));
+    expect(suite.tws.cash()).toBe(fmt(cash));
 
     c.ib.reqPositions();
     await c.until(() => c.of(EventName.positionEnd).length === 1, 'positionEnd');
@@ -94,12 +71,12 @@ describe('local TWS: orders', () => {
     expect(summary.AccountType?.value).toBe('INDIVIDUAL');
     expect(
       dec(summary.NetLiquidation?.value ?? 'NaN')
-        .minus(dec(tws.netLiquidation()))
+        .minus(dec(suite.tws.netLiquidation()))
         .abs()
         .lte('0.005'),
     ).toBe(true);
     expect(dec(summary.GrossPositionValue?.value ?? '0').gt(0)).toBe(true);
-    expect(tws.positions()).toContainEqual({
+    expect(suite.tws.positions()).toContainEqual({
       instrument_key: 'IBKR:STOCK:SPY-USD@ARCA',
       symbol: 'SPY',
       position: '10',
@@ -109,7 +86,7 @@ describe('local TWS: orders', () => {
     // Positions stay subscribed: selling sends the new position without asking.
     const sell = c.place(SPY, marketOrder('SELL', 10, 'op-etf-2'));
     await c.until(
-      () => statuses(c, sell).includes('Filled') && c.of(EventName.commissionReport).length === 2,
+      () => c.statuses(sell).includes('Filled') && c.of(EventName.commissionReport).length === 2,
       'sell',
     );
     await c.until(() => c.of(EventName.position).some((a) => a[2] === 0), 'flat position update');
@@ -120,15 +97,15 @@ describe('local TWS: orders', () => {
   it('rests a limit order away from the market, lists it in reqOpenOrders, then cancels it (202)', async () => {
     const c = await connect(2);
     const id = c.place(SPY, limitOrder('BUY', 5, 400, 'op-rest-1'));
-    await c.until(() => statuses(c, id).includes('Submitted'), 'Submitted');
+    await c.until(() => c.statuses(id).includes('Submitted'), 'Submitted');
     c.ib.reqOpenOrders();
     await c.until(() => c.of(EventName.openOrderEnd).length === 1, 'openOrderEnd');
     expect(c.of(EventName.openOrder).filter((a) => a[0] === id).length).toBeGreaterThan(1);
 
     c.ib.cancelOrder(id);
-    await c.until(() => statuses(c, id).includes('Cancelled'), 'Cancelled');
+    await c.until(() => c.statuses(id).includes('Cancelled'), 'Cancelled');
     expect(c.errors().find((e) => e.reqId === id)?.code).toBe(202);
-    expect(tws.ordersWithRef('op-rest-1')).toBe(1);
+    expect(suite.tws.ordersWithRef('op-rest-1')).toBe(1);
 
     c.ib.cancelOrder(id);
     await c.until(() => c.errors().some((e) => e.reqId === id && e.code === 10148), 'error 10148');
@@ -138,10 +115,10 @@ describe('local TWS: orders', () => {
 
   it('fills a future with its multiplier: commission per contract, cash moves by realised PnL only', async () => {
     const c = await connect(3);
-    const cashBefore = dec(tws.cash());
+    const cashBefore = dec(suite.tws.cash());
     const id = c.place(ES, marketOrder('BUY', 2, 'op-es-1'));
     await c.until(
-      () => statuses(c, id).includes('Filled') && c.of(EventName.commissionReport).length > 0,
+      () => c.statuses(id).includes('Filled') && c.of(EventName.commissionReport).length > 0,
       'ES fill',
     );
     const exec = c.of(EventName.execDetails)[0]?.[2] as Execution;
@@ -149,8 +126,8 @@ describe('local TWS: orders', () => {
     expect(contract).toMatchObject({ multiplier: 50, exchange: 'CME' });
     const report = c.of(EventName.commissionReport)[0]?.[0] as CommissionReport;
     expect(report.commission).toBe(4.5);
-    expect(tws.cash()).toBe(fmt(cashBefore.minus('4.5')));
-    const es = tws.positions().find((p) => p.symbol === 'ES');
+    expect(suite.tws.cash()).toBe(fmt(cashBefore.minus('4.5')));
+    const es = suite.tws.positions().find((p) => p.symbol === 'ES');
     expect(es).toMatchObject({ position: '2', avgCost: fmt(dec(String(exec.price)).times(50)) });
   });
 
@@ -177,46 +154,45 @@ describe('local TWS: orders', () => {
     expect(err(huge)?.message).toMatch(
       /^Order rejected - reason:YOUR ORDER IS NOT ACCEPTED\. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN VALUE \[\d+\.\d\d USD\] MUST EXCEED THE INITIAL MARGIN/,
     );
-    await c.until(() => statuses(c, huge).includes('Inactive'), 'Inactive');
+    await c.until(() => c.statuses(huge).includes('Inactive'), 'Inactive');
 
     // An order id already used by this client.
     c.ib.placeOrder(huge, SPY, marketOrder('BUY', 1, 'dup'));
     await c.until(() => c.errors().some((e) => e.reqId === huge && e.code === 103), 'error 103');
-    expect(tws.ordersWithRef('dup')).toBe(0);
+    expect(suite.tws.ordersWithRef('dup')).toBe(0);
   });
 
   it('refuses an order outside the session (201) and accepts it inside', async () => {
     // Saturday 2026-12-05 12:00 New York: closed. Monday 2026-12-07 10:00 New York: open.
     const clock = new TestClock(BigInt(Date.UTC(2026, 11, 5, 17, 0)) * 1_000_000n);
-    const closed = await startLocalTws({
-      clock,
-      autoTick: false,
-      session: US_EQUITY_HOURS,
-      quoteIntervalMs: 60_000,
-    });
-    try {
-      const c = await connect(1, closed);
-      const id = c.place(SPY, limitOrder('BUY', 1, 400, 'weekend'));
-      await c.until(() => c.errors().some((e) => e.reqId === id), 'rejection');
-      expect(c.errors().find((e) => e.reqId === id)).toMatchObject({
-        code: 201,
-        message: expect.stringMatching(
-          /^Order rejected - reason:The contract is not available for trading at this time/,
-        ),
-      });
-      await c.until(() => statuses(c, id).includes('Inactive'), 'Inactive');
+    await suite.withServer(
+      {
+        clock,
+        autoTick: false,
+        session: US_EQUITY_HOURS,
+        quoteIntervalMs: 60_000,
+      },
+      async (closed) => {
+        const c = await connect(1, closed);
+        const id = c.place(SPY, limitOrder('BUY', 1, 400, 'weekend'));
+        await c.until(() => c.errors().some((e) => e.reqId === id), 'rejection');
+        expect(c.errors().find((e) => e.reqId === id)).toMatchObject({
+          code: 201,
+          message: expect.stringMatching(
+            /^Order rejected - reason:The contract is not available for trading at this time/,
+          ),
+        });
+        await c.until(() => c.statuses(id).includes('Inactive'), 'Inactive');
 
-      clock.set(BigInt(Date.UTC(2026, 11, 7, 15, 0)) * 1_000_000n);
-      const ok = c.place(SPY, limitOrder('BUY', 1, 400, 'monday', 'DAY'));
-      await c.until(() => statuses(c, ok).includes('Submitted'), 'Submitted on Monday');
-      // The DAY order ends with the session (20:00 New York).
-      clock.set(BigInt(Date.UTC(2026, 11, 8, 1, 30)) * 1_000_000n);
-      closed.tick();
-      await c.until(() => statuses(c, ok).includes('Cancelled'), 'DAY order cancelled at the close');
-    } finally {
-      for (const c of clients.splice(0)) c.disconnect();
-      await closed.stop();
-    }
+        clock.set(BigInt(Date.UTC(2026, 11, 7, 15, 0)) * 1_000_000n);
+        const ok = c.place(SPY, limitOrder('BUY', 1, 400, 'monday', 'DAY'));
+        await c.until(() => c.statuses(ok).includes('Submitted'), 'Submitted on Monday');
+        // The DAY order ends with the session (20:00 New York).
+        clock.set(BigInt(Date.UTC(2026, 11, 8, 1, 30)) * 1_000_000n);
+        closed.tick();
+        await c.until(() => c.statuses(ok).includes('Cancelled'), 'DAY order cancelled at the close');
+      },
+    );
   });
 
   it('finds open orders and executions again after a reconnect (reqOpenOrders, reqExecutions with a filter)', async () => {
@@ -224,13 +200,12 @@ describe('local TWS: orders', () => {
     const rest = first.place(SPY, limitOrder('SELL', 3, 990, 'op-re-rest'));
     const fill = first.place(SPY, marketOrder('BUY', 4, 'op-re-fill'));
     await first.until(
-      () => statuses(first, rest).includes('Submitted') && statuses(first, fill).includes('Filled'),
+      () => first.statuses(rest).includes('Submitted') && first.statuses(fill).includes('Filled'),
       'both',
     );
     await first.until(() => first.of(EventName.commissionReport).length === 1, 'commission');
     const execId = arg<Execution>(first.of(EventName.execDetails)[0], 2).execId;
     first.disconnect();
-    clients.splice(clients.indexOf(first), 1);
     await first.until(() => first.of(EventName.disconnected).length === 1, 'disconnected');
 
     const again = await connect(7);
