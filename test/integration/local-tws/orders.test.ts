@@ -121,14 +121,23 @@ describe('local TWS: orders', () => {
       () => c.statuses(id).includes('Filled') && c.of(EventName.commissionReport).length > 0,
       'ES fill',
     );
-    const exec = c.of(EventName.execDetails)[0]?.[2] as Execution;
-    const contract = c.of(EventName.execDetails)[0]?.[1] as { multiplier: number; exchange: string };
-    expect(contract).toMatchObject({ multiplier: 50, exchange: 'CME' });
-    const report = c.of(EventName.commissionReport)[0]?.[0] as CommissionReport;
-    expect(report.commission).toBe(4.5);
+    // Two contracts may fill at one or two levels: every fill has its commission report.
+    const execs = c.of(EventName.execDetails).map((a) => arg<Execution>(a, 2));
+    await c.until(() => c.of(EventName.commissionReport).length === execs.length, 'a report per fill');
+    expect(arg<{ multiplier: number; exchange: string }>(c.of(EventName.execDetails)[0], 1)).toMatchObject({
+      multiplier: 50,
+      exchange: 'CME',
+    });
+    const reports = c.of(EventName.commissionReport).map((a) => arg<CommissionReport>(a, 0));
+    // 2.25 USD a contract, charged per order as it fills.
+    expect(reports.reduce((sum, r) => sum.plus(String(r.commission)), dec('0')).toFixed()).toBe('4.5');
     expect(suite.tws.cash()).toBe(fmt(cashBefore.minus('4.5')));
+    const notional = execs.reduce(
+      (sum, e) => sum.plus(dec(String(e.price)).times(String(e.shares))),
+      dec('0'),
+    );
     const es = suite.tws.positions().find((p) => p.symbol === 'ES');
-    expect(es).toMatchObject({ position: '2', avgCost: fmt(dec(String(exec.price)).times(50)) });
+    expect(es).toMatchObject({ position: '2', avgCost: fmt(notional.div(2).times(50)) });
   });
 
   it("refuses what TWS refuses, with IB's codes", async () => {
@@ -184,9 +193,25 @@ describe('local TWS: orders', () => {
         });
         await c.until(() => c.statuses(id).includes('Inactive'), 'Inactive');
 
-        clock.set(BigInt(Date.UTC(2026, 11, 7, 15, 0)) * 1_000_000n);
+        // Monday 08:00 New York: extended hours. Without outsideRth the order waits, PreSubmitted.
+        clock.set(BigInt(Date.UTC(2026, 11, 7, 13, 0)) * 1_000_000n);
         const ok = c.place(SPY, limitOrder('BUY', 1, 400, 'monday', 'DAY'));
-        await c.until(() => c.statuses(ok).includes('Submitted'), 'Submitted on Monday');
+        const early = c.place(SPY, { ...limitOrder('BUY', 1, 401, 'pre-market', 'DAY'), outsideRth: true });
+        await c.until(
+          () => c.errors().some((e) => e.reqId === ok) && c.statuses(early).includes('Submitted'),
+          'held and submitted',
+        );
+        expect(c.errors().find((e) => e.reqId === ok)).toEqual({
+          code: 399,
+          reqId: ok,
+          message:
+            'Order Message:\nBUY 1 SPY SMART\nWarning: your order will not be placed at the exchange until 2026-12-07 09:30:00 US/Eastern',
+        });
+        expect(c.statuses(ok)).toEqual(['PreSubmitted']);
+        // 09:31: regular hours, the held order goes to the exchange.
+        clock.set(BigInt(Date.UTC(2026, 11, 7, 14, 31)) * 1_000_000n);
+        closed.tick();
+        await c.until(() => c.statuses(ok).includes('Submitted'), 'Submitted at the open');
         // The DAY order ends with the session (20:00 New York).
         clock.set(BigInt(Date.UTC(2026, 11, 8, 1, 30)) * 1_000_000n);
         closed.tick();
