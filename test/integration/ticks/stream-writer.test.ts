@@ -5,8 +5,6 @@
  * structure: a row group is encoded and sunk before the next one is generated).
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +24,7 @@ import type {
 } from '../../../shared/data/tick-columns.ts';
 import { dayStartNs, tickFileKey } from '../../../shared/data/tick-layout.ts';
 import type { BlobStore, BlobUpload } from '../../../shared/ports/blob-store.ts';
-import { BTC_PERP, BTC_SPOT, tempBlobStore } from '../../unit/ticks/helpers.ts';
+import { BTC_PERP, BTC_SPOT, fileDigests, tempBlobStore } from '../../unit/ticks/helpers.ts';
 
 const run = promisify(execFile);
 const REPO = path.resolve(import.meta.dirname, '../../..');
@@ -260,26 +258,6 @@ describe('writeTickDayStream', { timeout: 120_000 }, () => {
   });
 });
 
-async function tree(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (dir: string) => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        if (e.name !== '.blobstore-tmp') await walk(full);
-      } else
-        out.set(
-          path.relative(root, full),
-          createHash('sha256')
-            .update(await readFile(full))
-            .digest('hex'),
-        );
-    }
-  };
-  await walk(root);
-  return out;
-}
-
 describe('generate-data --profile binance-btcusdt', { timeout: 180_000 }, () => {
   it('streams bursty days, byte-identical for the same seed, and reports rows and peak memory', async () => {
     const cli = await tempStore('profile-cli');
@@ -315,7 +293,11 @@ describe('generate-data --profile binance-btcusdt', { timeout: 180_000 }, () => 
     };
     const s = await generateData(again.blobs, opts);
     await generateData(other.blobs, { ...opts, seed: 10 });
-    const [tc, ta, to] = await Promise.all([tree(cli.root), tree(again.root), tree(other.root)]);
+    const [tc, ta, to] = await Promise.all([
+      fileDigests(cli.root),
+      fileDigests(again.root),
+      fileDigests(other.root),
+    ]);
     expect(ta.size).toBe(11);
     expect(tc).toEqual(ta);
     const key = 'market-data-tick/BINANCE-FUTURES/2025-07-02/BTC-USDT/quotes.parquet';
