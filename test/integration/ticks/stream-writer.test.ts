@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalBlobStore } from '../../../infra/local/blob-store.local.ts';
 import { openParquetBlob } from '../../../infra/parquet/reader.ts';
+import { ParquetStreamWriter, writeParquet } from '../../../infra/parquet/writer.ts';
 import { loadWindow } from '../../../infra/ticks/loader.ts';
 import { writeTickDay, writeTickDayStream } from '../../../infra/ticks/writer.ts';
 import { generateData } from '../../../scripts/generate-data.ts';
@@ -255,6 +256,41 @@ describe('writeTickDayStream', { timeout: 120_000 }, () => {
       /outside the day/,
     );
     expect(await blobs.list('')).toEqual([]);
+  });
+});
+
+describe('ParquetStreamWriter', () => {
+  it('refuses malformed row groups and writes after finish, and counts what it sank', async () => {
+    const chunks: Uint8Array[] = [];
+    const w = new ParquetStreamWriter({ write: async (c) => void chunks.push(c) }, [
+      { def: { name: 'ts_event', kind: 'TIMESTAMP_NS' } },
+      { def: { name: 'price', kind: 'DOUBLE' } },
+    ]);
+    await expect(w.writeRowGroup([new BigInt64Array(1)])).rejects.toThrow(/expected 2 columns, got 1/);
+    await expect(w.writeRowGroup([new BigInt64Array(0), new Float64Array(0)])).rejects.toThrow(
+      /at least one row/,
+    );
+    await expect(w.writeRowGroup([new BigInt64Array(2), new Float64Array(1)])).rejects.toThrow(
+      /column price has 1 values, expected 2/,
+    );
+    await w.writeRowGroup([BigInt64Array.of(1n, 2n), Float64Array.of(1.5, 2.5)]);
+    expect(chunks).toHaveLength(1); // the magic bytes and the first row group, sunk before returning
+    await w.writeRowGroup([BigInt64Array.of(3n), Float64Array.of(3.5)]);
+    const done = await w.finish();
+    expect(done).toMatchObject({ rows: 3, rowGroups: 2 });
+    expect(chunks.reduce((s, c) => s + c.byteLength, 0)).toBe(done.bytes);
+    const file = Buffer.concat(chunks);
+    const whole = writeParquet({
+      columns: [
+        { def: { name: 'ts_event', kind: 'TIMESTAMP_NS' }, data: BigInt64Array.of(1n, 2n, 3n) },
+        { def: { name: 'price', kind: 'DOUBLE' }, data: Float64Array.of(1.5, 2.5, 3.5) },
+      ],
+      rowGroupSizes: [2, 1],
+    });
+    expect(file.equals(Buffer.from(whole))).toBe(true);
+    await expect(w.writeRowGroup([BigInt64Array.of(4n), Float64Array.of(4.5)])).rejects.toThrow(
+      /already finished/,
+    );
   });
 });
 
