@@ -172,7 +172,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     .option(
       '--profile <name>',
       `named settings: ${Object.values(SYNTHETIC_PROFILES)
-        .map((p) => `${p.name} (${p.description})`)
+        .map((p) => `${p.name}: ${p.description}`)
         .join('; ')}`,
       'default',
     )
@@ -190,7 +190,11 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
         return x;
       },
     )
-    .option('--l2', 'also write book.parquet (L2 snapshots at every quote change)', false)
+    .option(
+      '--l2',
+      'also write book.parquet (L2 snapshots: at every quote change; binance-btcusdt: every 100 ms)',
+      false,
+    )
     .option('--l2-levels <n>', 'levels per side in L2 snapshots', positiveInt('--l2-levels'), 5)
     .option('--instruments <keys>', 'comma-separated subset of instruments', (v) =>
       v

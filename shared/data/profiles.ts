@@ -36,7 +36,7 @@ const BINANCE_ACTIVITY: Readonly<Record<string, number>> = {
 export const SYNTHETIC_PROFILES: Readonly<Record<string, SyntheticProfile>> = {
   default: {
     name: 'default',
-    description: 'small days for tests and quick backtests (whole days in memory)',
+    description: 'small days for tests and quick backtests, whole days in memory',
     tradesPerDay: DEFAULT_TRADES_PER_DAY,
     quotesPerTrade: DEFAULT_QUOTES_PER_TRADE,
     instruments: DEFAULT_INSTRUMENTS,
@@ -44,7 +44,7 @@ export const SYNTHETIC_PROFILES: Readonly<Record<string, SyntheticProfile>> = {
   'binance-btcusdt': {
     name: 'binance-btcusdt',
     description:
-      'exchange-sized days (1.5 M trades + 22.5 M book-ticker quotes for BTC spot), bursty arrivals, streamed',
+      'exchange-sized days, 1.5 M trades + 22.5 M book-ticker quotes for BTC spot, bursty arrivals, streamed',
     tradesPerDay: 1_500_000,
     quotesPerTrade: 15,
     instruments: DEFAULT_INSTRUMENTS.map((i) => ({
