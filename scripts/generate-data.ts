@@ -21,6 +21,7 @@ import { openBlobLocation } from '../infra/ticks/blob-location.ts';
 import { writeInstrumentSpecs, writeTickDay, writeTickDayStream } from '../infra/ticks/writer.ts';
 import { SYNTHETIC_PROFILES, syntheticProfile } from '../shared/data/profiles.ts';
 import { SyntheticMarket, sampleSignals, syntheticInstrumentSpecs } from '../shared/data/synthetic.ts';
+import { tickRowGroupRows } from '../shared/data/tick-columns.ts';
 import { addDays, isUtcDay } from '../shared/data/tick-layout.ts';
 import type { BlobStore } from '../shared/ports/blob-store.ts';
 
@@ -106,12 +107,7 @@ export async function generateData(
         const groups = market.instrumentDayGroups(inst);
         const counted = (function* () {
           for (const g of groups) {
-            const rows =
-              g.kind === 'trades'
-                ? g.trades.ts.length
-                : g.kind === 'quotes'
-                  ? g.quotes.ts.length
-                  : g.book.ts.length;
+            const rows = tickRowGroupRows(g);
             if (rows > largest) largest = rows;
             yield g;
           }

@@ -97,3 +97,12 @@ export type TickRowGroup =
   | { kind: 'trades'; trades: TradeColumns & { trade_id: string[] } }
   | { kind: 'quotes'; quotes: QuoteColumns }
   | { kind: 'book'; book: BookColumns };
+
+/** Rows in a streamed row group. */
+export function tickRowGroupRows(g: TickRowGroup): number {
+  return g.kind === 'trades'
+    ? g.trades.ts.length
+    : g.kind === 'quotes'
+      ? g.quotes.ts.length
+      : g.book.ts.length;
+}

@@ -17,11 +17,12 @@ import { generateData } from '../../../scripts/generate-data.ts';
 import { BINANCE_ARRIVALS } from '../../../shared/data/bursty.ts';
 import { syntheticProfile } from '../../../shared/data/profiles.ts';
 import { SyntheticMarket } from '../../../shared/data/synthetic.ts';
-import type {
-  BookColumns,
-  QuoteColumns,
-  TickRowGroup,
-  TradeColumns,
+import {
+  type BookColumns,
+  type QuoteColumns,
+  type TickRowGroup,
+  type TradeColumns,
+  tickRowGroupRows,
 } from '../../../shared/data/tick-columns.ts';
 import { dayStartNs, tickFileKey } from '../../../shared/data/tick-layout.ts';
 import type { BlobStore, BlobUpload } from '../../../shared/ports/blob-store.ts';
@@ -149,14 +150,6 @@ function wholeDay(groups: TickRowGroup[]): {
   };
 }
 
-function rowsOf(g: TickRowGroup): number {
-  return g.kind === 'trades'
-    ? g.trades.ts.length
-    : g.kind === 'quotes'
-      ? g.quotes.ts.length
-      : g.book.ts.length;
-}
-
 /** A store whose streamed uploads count the chunks they receive. */
 function countingUploads(inner: BlobStore): { blobs: BlobStore; chunks: () => number } {
   let chunks = 0;
@@ -214,7 +207,7 @@ describe('writeTickDayStream', { timeout: 120_000 }, () => {
     }
     const opened = await openParquetBlob(streamed.blobs, tickFileKey(BTC_SPOT, DAY, 'quotes'));
     expect(opened.metadata.row_groups.length).toBe(groups.filter((g) => g.kind === 'quotes').length);
-    expect(Math.max(...groups.map(rowsOf))).toBe(CAP); // busy minutes were cut at the cap
+    expect(Math.max(...groups.map(tickRowGroupRows))).toBe(CAP); // busy minutes were cut at the cap
   });
 
   it('reads back through the loader: a window returns exactly its rows', async () => {

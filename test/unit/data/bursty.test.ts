@@ -3,7 +3,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BINANCE_ARRIVALS, type HawkesArrivals } from '../../../shared/data/bursty.ts';
 import { SYNTHETIC_PROFILES, syntheticProfile } from '../../../shared/data/profiles.ts';
 import { SyntheticMarket } from '../../../shared/data/synthetic.ts';
-import { SIDE_BUY, SIDE_SELL, type TickRowGroup } from '../../../shared/data/tick-columns.ts';
+import {
+  SIDE_BUY,
+  SIDE_SELL,
+  type TickRowGroup,
+  tickRowGroupRows,
+} from '../../../shared/data/tick-columns.ts';
 import { dayStartNs } from '../../../shared/data/tick-layout.ts';
 
 const DAY = '2025-07-01';
@@ -33,14 +38,6 @@ function groupsOf(opts: {
     market.startDay(d);
     return [...market.instrumentDayGroups(BTC, opts.cap ?? 100_000)];
   });
-}
-
-function rowsOf(g: TickRowGroup): number {
-  return g.kind === 'trades'
-    ? g.trades.ts.length
-    : g.kind === 'quotes'
-      ? g.quotes.ts.length
-      : g.book.ts.length;
 }
 
 function tsOf(g: TickRowGroup): BigInt64Array {
@@ -119,8 +116,8 @@ describe('bursty instrument-day (streamed row groups)', { timeout: 120_000 }, ()
   });
 
   it('hits the expected counts of the day', () => {
-    const trades = groups.filter((g) => g.kind === 'trades').reduce((s, g) => s + rowsOf(g), 0);
-    const quotes = groups.filter((g) => g.kind === 'quotes').reduce((s, g) => s + rowsOf(g), 0);
+    const trades = groups.filter((g) => g.kind === 'trades').reduce((s, g) => s + tickRowGroupRows(g), 0);
+    const quotes = groups.filter((g) => g.kind === 'quotes').reduce((s, g) => s + tickRowGroupRows(g), 0);
     expect(trades).toBeGreaterThan(4_000 * 0.85);
     expect(trades).toBeLessThan(4_000 * 1.15);
     expect(quotes).toBeGreaterThan(40_000 * 0.85);
@@ -257,7 +254,7 @@ describe('bursty instrument-day (streamed row groups)', { timeout: 120_000 }, ()
     expect(() => groupsOf({ arrivals: { ...BINANCE_ARRIVALS, tradeOnTrade: 1 } })).toThrow(/tradeOnTrade/);
     // 1 quote a trade: fewer quotes than trades would trigger; the day still hits its targets.
     const [few = []] = groupsOf({ quotesPerTrade: 1 });
-    const quotes = few.filter((g) => g.kind === 'quotes').reduce((s, g) => s + rowsOf(g), 0);
+    const quotes = few.filter((g) => g.kind === 'quotes').reduce((s, g) => s + tickRowGroupRows(g), 0);
     expect(quotes).toBeGreaterThan(4_000 * 0.85);
     expect(quotes).toBeLessThan(4_000 * 1.15);
   });
