@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GcsBlobStore } from '../../../infra/gcs/blob-store.gcs.ts';
 import type { LocalBlobStore } from '../../../infra/local/blob-store.local.ts';
 import { openParquetBlob } from '../../../infra/parquet/reader.ts';
 import { ParquetStreamWriter, writeParquet } from '../../../infra/parquet/writer.ts';
@@ -26,6 +27,8 @@ import {
 } from '../../../shared/data/tick-columns.ts';
 import { dayStartNs, tickFileKey } from '../../../shared/data/tick-layout.ts';
 import type { BlobStore, BlobUpload } from '../../../shared/ports/blob-store.ts';
+import { startOrSkip } from '../../support/emulator-guard.ts';
+import { startGcsEmulator } from '../../support/gcs-emulator.ts';
 import { BTC_PERP, BTC_SPOT, fileDigests, tempBlobStore } from '../../unit/ticks/helpers.ts';
 
 const run = promisify(execFile);
@@ -251,6 +254,52 @@ describe('writeTickDayStream', { timeout: 120_000 }, () => {
     expect(await blobs.list('')).toEqual([]);
   });
 });
+
+process.env.METADATA_SERVER_DETECTION = 'none';
+const emulator = await startOrSkip('Cloud Storage (firebase-tools)', () => startGcsEmulator());
+
+describe.skipIf(!emulator.ok)(
+  'streamed tick files on the Cloud Storage emulator',
+  { timeout: 120_000 },
+  () => {
+    if (!emulator.ok) return;
+    const emu = emulator.value;
+    afterAll(() => emu.stop());
+
+    it('uploads each file through one resumable session and reads back the same bytes', async () => {
+      const gcs = new GcsBlobStore({
+        bucket: emu.bucket,
+        prefix: `stream-${Date.now()}`,
+        projectId: emu.projectId,
+        apiEndpoint: emu.endpoint,
+      });
+      const local = await tempStore('gcs-ref');
+      const groups = btcGroups(4);
+      const written = await writeTickDayStream(gcs, BTC_SPOT, DAY, groups, { maxRowGroupRows: CAP });
+      await writeTickDayStream(local.blobs, BTC_SPOT, DAY, groups, { maxRowGroupRows: CAP });
+      expect(written.map((f) => f.kind)).toEqual(['trades', 'quotes', 'book']);
+      for (const f of written) {
+        expect((await gcs.stat(f.key))?.size).toBe(f.bytes);
+        expect(Buffer.from(await gcs.get(f.key)).equals(Buffer.from(await local.blobs.get(f.key)))).toBe(
+          true,
+        );
+      }
+      const from = dayStartNs(DAY) + 9n * 3_600_000_000_000n;
+      const w = await loadWindow(gcs, {
+        instrument_key: BTC_SPOT,
+        fromNs: from,
+        toNs: from + 300_000_000_000n,
+      });
+      const ref = await loadWindow(local.blobs, {
+        instrument_key: BTC_SPOT,
+        fromNs: from,
+        toNs: from + 300_000_000_000n,
+      });
+      expect(w.quotes?.ts).toEqual(ref.quotes?.ts);
+      expect(w.trades?.price).toEqual(ref.trades?.price);
+    });
+  },
+);
 
 describe('ParquetStreamWriter', () => {
   it('refuses malformed row groups and writes after finish, and counts what it sank', async () => {
