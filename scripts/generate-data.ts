@@ -4,7 +4,12 @@
  *
  *   npx tsx scripts/generate-data.ts --out data --days 2 --start 2025-07-01 --seed 42 \
  *     [--trades-per-day 50000] [--quotes-per-trade 2.5] [--l2 [--l2-levels 5]] \
- *     [--instruments BINANCE-SPOT:SPOT_PAIR:BTC-USDT,...] [--signals-per-day 29]
+ *     [--instruments BINANCE-SPOT:SPOT_PAIR:BTC-USDT,...] [--signals-per-day 29] \
+ *     [--profile default|binance-btcusdt]
+ *
+ * `--profile binance-btcusdt` makes exchange-sized days (bursty arrivals, millions of trades and
+ * tens of millions of quotes per instrument-day) and streams them to the files one row group at a
+ * time, so memory stays bounded however large the day (shared/data/profiles.ts, docs/tick-data.md).
  *
  * Same options → byte-identical files. `--out` is a folder or `gs://bucket/prefix`.
  */
@@ -13,15 +18,10 @@ import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { writeDailyMarket } from '../infra/rebalance/daily-data.ts';
 import { openBlobLocation } from '../infra/ticks/blob-location.ts';
-import { writeInstrumentSpecs, writeTickDay } from '../infra/ticks/writer.ts';
-import {
-  DEFAULT_INSTRUMENTS,
-  DEFAULT_QUOTES_PER_TRADE,
-  DEFAULT_TRADES_PER_DAY,
-  SyntheticMarket,
-  sampleSignals,
-  syntheticInstrumentSpecs,
-} from '../shared/data/synthetic.ts';
+import { writeInstrumentSpecs, writeTickDay, writeTickDayStream } from '../infra/ticks/writer.ts';
+import { SYNTHETIC_PROFILES, syntheticProfile } from '../shared/data/profiles.ts';
+import { SyntheticMarket, sampleSignals, syntheticInstrumentSpecs } from '../shared/data/synthetic.ts';
+import { tickRowGroupRows } from '../shared/data/tick-columns.ts';
 import { addDays, isUtcDay } from '../shared/data/tick-layout.ts';
 import type { BlobStore } from '../shared/ports/blob-store.ts';
 
@@ -31,6 +31,8 @@ export interface GenerateDataOptions {
   start: string;
   days: number;
   seed: number;
+  /** Named settings (default `default`); explicit counts below override the profile's. */
+  profile?: string | undefined;
   tradesPerDay?: number | undefined;
   quotesPerTrade?: number | undefined;
   /** L2 levels per side; 0 = no book files. */
@@ -49,6 +51,8 @@ export interface GenerateDataSummary {
   quotes: number;
   bookRows: number;
   signals: number;
+  /** Highest row count of any row group written (streamed profiles; 0 otherwise). */
+  maxRowGroupRows: number;
 }
 
 /** Generate the data set into a BlobStore. */
@@ -59,26 +63,36 @@ export async function generateData(
   if (!isUtcDay(opts.start)) throw new RangeError(`--start must be a date YYYY-MM-DD, got ${opts.start}`);
   if (!Number.isInteger(opts.days) || opts.days < 1)
     throw new RangeError(`--days must be ≥ 1, got ${opts.days}`);
-  let instruments = DEFAULT_INSTRUMENTS;
+  const profile = syntheticProfile(opts.profile ?? 'default');
+  let instruments = profile.instruments;
   if (opts.instruments && opts.instruments.length > 0) {
     const wanted = new Set(opts.instruments);
-    instruments = DEFAULT_INSTRUMENTS.filter((i) => wanted.has(i.spec.instrument_key));
+    instruments = profile.instruments.filter((i) => wanted.has(i.spec.instrument_key));
     const unknown = [...wanted].filter((k) => !instruments.some((i) => i.spec.instrument_key === k));
     if (unknown.length > 0) {
       throw new RangeError(
-        `unknown instrument(s) ${unknown.join(', ')}; available: ${DEFAULT_INSTRUMENTS.map((i) => i.spec.instrument_key).join(', ')}`,
+        `unknown instrument(s) ${unknown.join(', ')}; available: ${profile.instruments.map((i) => i.spec.instrument_key).join(', ')}`,
       );
     }
   }
   const market = new SyntheticMarket({
     seed: opts.seed,
     instruments,
-    tradesPerDay: opts.tradesPerDay,
-    quotesPerTrade: opts.quotesPerTrade,
+    tradesPerDay: opts.tradesPerDay ?? profile.tradesPerDay,
+    quotesPerTrade: opts.quotesPerTrade ?? profile.quotesPerTrade,
     l2Levels: opts.l2Levels ?? 0,
+    arrivals: profile.arrivals,
   });
   const days = Array.from({ length: opts.days }, (_, i) => addDays(opts.start, i));
-  const summary: GenerateDataSummary = { days, files: [], trades: 0, quotes: 0, bookRows: 0, signals: 0 };
+  const summary: GenerateDataSummary = {
+    days,
+    files: [],
+    trades: 0,
+    quotes: 0,
+    bookRows: 0,
+    signals: 0,
+    maxRowGroupRows: 0,
+  };
   const specs = syntheticInstrumentSpecs(instruments);
   const total = days.length * instruments.length;
   let done = 0;
@@ -87,12 +101,33 @@ export async function generateData(
     summary.files.push({ key, rows: specs.length, bytes: 0 });
     market.startDay(day);
     for (const inst of instruments) {
-      const d = market.instrumentDay(inst);
-      const written = await writeTickDay(blobs, d.instrument_key, day, d);
-      summary.files.push(...written.map(({ key, rows, bytes }) => ({ key, rows, bytes })));
-      summary.trades += d.trades.ts.length;
-      summary.quotes += d.quotes.ts.length;
-      summary.bookRows += d.book?.ts.length ?? 0;
+      if (profile.arrivals) {
+        // Streamed: each row group is generated, encoded and uploaded before the next one exists.
+        let largest = 0;
+        const groups = market.instrumentDayGroups(inst);
+        const counted = (function* () {
+          for (const g of groups) {
+            const rows = tickRowGroupRows(g);
+            if (rows > largest) largest = rows;
+            yield g;
+          }
+        })();
+        const written = await writeTickDayStream(blobs, inst.spec.instrument_key, day, counted);
+        summary.maxRowGroupRows = Math.max(summary.maxRowGroupRows, largest);
+        for (const f of written) {
+          summary.files.push({ key: f.key, rows: f.rows, bytes: f.bytes });
+          if (f.kind === 'trades') summary.trades += f.rows;
+          else if (f.kind === 'quotes') summary.quotes += f.rows;
+          else summary.bookRows += f.rows;
+        }
+      } else {
+        const d = market.instrumentDay(inst);
+        const written = await writeTickDay(blobs, d.instrument_key, day, d);
+        summary.files.push(...written.map(({ key, rows, bytes }) => ({ key, rows, bytes })));
+        summary.trades += d.trades.ts.length;
+        summary.quotes += d.quotes.ts.length;
+        summary.bookRows += d.book?.ts.length ?? 0;
+      }
       done++;
       opts.onProgress?.(done, total, `${day} ${inst.spec.instrument_key}`);
     }
@@ -131,22 +166,31 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     .option('--days <n>', 'number of days', positiveInt('--days'), 2)
     .option('--seed <n>', 'random seed', nonNegativeInt('--seed'), 42)
     .option(
+      '--profile <name>',
+      `named settings: ${Object.values(SYNTHETIC_PROFILES)
+        .map((p) => `${p.name}: ${p.description}`)
+        .join('; ')}`,
+      'default',
+    )
+    .option(
       '--trades-per-day <n>',
-      'trades per day of the busiest spot instrument',
+      "trades per day of the BTC spot instrument (default: the profile's, 50000 for default)",
       positiveInt('--trades-per-day'),
-      DEFAULT_TRADES_PER_DAY,
     )
     .option(
       '--quotes-per-trade <x>',
-      'quote updates per trade',
+      "quote updates per trade (default: the profile's, 2.5 for default)",
       (v) => {
         const x = Number(v);
         if (!(x > 0)) throw new InvalidArgumentError('--quotes-per-trade must be > 0');
         return x;
       },
-      DEFAULT_QUOTES_PER_TRADE,
     )
-    .option('--l2', 'also write book.parquet (L2 snapshots at every quote change)', false)
+    .option(
+      '--l2',
+      'also write book.parquet (L2 snapshots: at every quote change; binance-btcusdt: every 100 ms)',
+      false,
+    )
     .option('--l2-levels <n>', 'levels per side in L2 snapshots', positiveInt('--l2-levels'), 5)
     .option('--instruments <keys>', 'comma-separated subset of instruments', (v) =>
       v
@@ -175,8 +219,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     start: string;
     days: number;
     seed: number;
-    tradesPerDay: number;
-    quotesPerTrade: number;
+    profile: string;
+    tradesPerDay?: number;
+    quotesPerTrade?: number;
     l2: boolean;
     l2Levels: number;
     instruments?: string[];
@@ -214,6 +259,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     start: o.start,
     days: o.days,
     seed: o.seed,
+    profile: o.profile,
     tradesPerDay: o.tradesPerDay,
     quotesPerTrade: o.quotesPerTrade,
     l2Levels: o.l2 ? o.l2Levels : 0,
@@ -230,7 +276,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   console.log(
     `wrote ${summary.files.length} files (${(bytes / 1e6).toFixed(1)} MB) to ${o.out} in ${seconds.toFixed(1)} s: ` +
       `${summary.trades} trades, ${summary.quotes} quotes${summary.bookRows ? `, ${summary.bookRows} book rows` : ''}, ` +
-      `${summary.signals} signals (${SAMPLE_SIGNALS_KEY})`,
+      `${summary.signals} signals (${SAMPLE_SIGNALS_KEY}); peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB` +
+      (summary.maxRowGroupRows > 0 ? `, largest row group ${summary.maxRowGroupRows} rows` : ''),
   );
 }
 

@@ -1,3 +1,4 @@
+import { finished } from 'node:stream/promises';
 import { type File, Storage, type StorageOptions } from '@google-cloud/storage';
 import {
   assertValidBlobKey,
@@ -5,6 +6,7 @@ import {
   type BlobInfo,
   BlobNotFoundError,
   type BlobStore,
+  type BlobUpload,
   compareBlobKeys,
 } from '../../shared/ports/blob-store.ts';
 
@@ -21,6 +23,8 @@ import {
  * - 404 → BlobNotFoundError (`get`, `getRange`), null (`stat`), a no-op (`delete`).
  * - uploads up to `resumableThresholdBytes` are one multipart request; larger ones are resumable.
  *   Every upload is checked end to end with CRC32C by the client library.
+ * - `openUpload(key)` streams an object through one resumable session (`createWriteStream`); the
+ *   object appears when the session is finalised on `commit`, never in part; `abort` drops it.
  */
 export interface GcsBlobStoreOptions {
   bucket: string;
@@ -107,6 +111,58 @@ export class GcsBlobStore implements BlobStore {
       contentType,
       validation: 'crc32c',
     });
+  }
+
+  async openUpload(key: string, opts?: { contentType?: string | undefined }): Promise<BlobUpload> {
+    const stream = this.file(key).createWriteStream({
+      resumable: true,
+      contentType: opts?.contentType ?? 'application/octet-stream',
+      validation: 'crc32c',
+    });
+    let failure: unknown = null;
+    stream.on('error', (error: unknown) => {
+      failure ??= error;
+    });
+    let bytes = 0;
+    let open = true;
+    const ensureOpen = () => {
+      if (failure !== null) throw failure;
+      if (!open) throw new Error(`upload of ${key} is closed`);
+    };
+    return {
+      get bytes() {
+        return bytes;
+      },
+      async write(chunk: Uint8Array) {
+        ensureOpen();
+        bytes += chunk.byteLength;
+        if (!stream.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
+          // Back-pressure: wait until the session has taken the buffered bytes (or failed).
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              stream.off('drain', done);
+              stream.off('close', done);
+              resolve();
+            };
+            stream.on('drain', done);
+            stream.on('close', done);
+          });
+          ensureOpen();
+        }
+      },
+      async commit() {
+        ensureOpen();
+        open = false;
+        stream.end();
+        await finished(stream);
+        if (failure !== null) throw failure;
+      },
+      async abort() {
+        open = false;
+        stream.destroy(new Error(`upload of ${key} aborted`));
+        failure ??= new Error(`upload of ${key} aborted`);
+      },
+    };
   }
 
   async get(key: string): Promise<Uint8Array> {

@@ -8,6 +8,7 @@ import {
   type BlobInfo,
   BlobNotFoundError,
   type BlobStore,
+  type BlobUpload,
   compareBlobKeys,
   InvalidBlobKeyError,
 } from '../../shared/ports/blob-store.ts';
@@ -64,40 +65,77 @@ export class LocalBlobStore implements BlobStore {
     data: Uint8Array | string,
     _opts?: { contentType?: string | undefined },
   ): Promise<void> {
-    const target = this.pathFor(key);
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    const upload = await this.openUpload(key);
+    try {
+      await upload.write(bytes);
+    } catch (error) {
+      await upload.abort();
+      throw error;
+    }
+    await upload.commit();
+  }
+
+  /**
+   * A streamed upload: chunks go to a temporary file under `<root>/.blobstore-tmp/`; `commit`
+   * flushes it (`durable`) and renames it over the key, `abort` removes it.
+   */
+  async openUpload(key: string, _opts?: { contentType?: string | undefined }): Promise<BlobUpload> {
+    const target = this.pathFor(key);
     const tmpDir = path.join(this.root, TMP_DIR);
     await mkdir(tmpDir, { recursive: true });
     const tmp = path.join(tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
-    try {
-      const fh = await open(tmp, 'wx');
-      try {
+    const fh = await open(tmp, 'wx');
+    let bytes = 0;
+    let open_ = true;
+    const discard = async () => {
+      open_ = false;
+      await fh.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+    };
+    const ensureOpen = () => {
+      if (!open_) throw new Error(`upload of ${key} is closed`);
+    };
+    const durable = this.durable;
+    return {
+      get bytes() {
+        return bytes;
+      },
+      async write(chunk: Uint8Array) {
+        ensureOpen();
         let offset = 0;
-        while (offset < bytes.byteLength) {
-          const { bytesWritten } = await fh.write(bytes, offset, bytes.byteLength - offset);
+        while (offset < chunk.byteLength) {
+          const { bytesWritten } = await fh.write(chunk, offset, chunk.byteLength - offset);
           offset += bytesWritten;
         }
-        if (this.durable) await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      // A concurrent delete may prune the parent folder between mkdir and rename: retry.
-      for (let attempt = 1; ; attempt++) {
-        await mkdir(path.dirname(target), { recursive: true });
+        bytes += chunk.byteLength;
+      },
+      async commit() {
+        ensureOpen();
+        open_ = false;
         try {
-          await rename(tmp, target);
-          break;
+          if (durable) await fh.sync();
+          await fh.close();
+          // A concurrent delete may prune the parent folder between mkdir and rename: retry.
+          for (let attempt = 1; ; attempt++) {
+            await mkdir(path.dirname(target), { recursive: true });
+            try {
+              await rename(tmp, target);
+              break;
+            } catch (error) {
+              if (errnoCode(error) !== 'ENOENT' || attempt >= 3) throw error;
+            }
+          }
         } catch (error) {
-          if (errnoCode(error) !== 'ENOENT' || attempt >= 3) throw error;
+          await discard();
+          if (errnoCode(error) === 'EISDIR' || errnoCode(error) === 'ENOTDIR') {
+            throw new InvalidBlobKeyError(key, 'a folder and an object cannot share a path in a local store');
+          }
+          throw error;
         }
-      }
-    } catch (error) {
-      await unlink(tmp).catch(() => undefined);
-      if (errnoCode(error) === 'EISDIR' || errnoCode(error) === 'ENOTDIR') {
-        throw new InvalidBlobKeyError(key, 'a folder and an object cannot share a path in a local store');
-      }
-      throw error;
-    }
+      },
+      abort: discard,
+    };
   }
 
   async get(key: string): Promise<Uint8Array> {

@@ -106,8 +106,37 @@ export function writeParquet(opts: WriteParquetOptions): Uint8Array {
   }
   if (total !== rows) throw new RangeError(`row-group sizes sum to ${total}, but the table has ${rows} rows`);
 
-  const schema = parquetSchemaFor(columns.map((c) => c.def));
-  const columnData: ColumnSource[] = columns.map((c) => {
+  const writer = new ByteWriter(Math.max(1024, rows * 16));
+  const pq = openWriter(writer, columns, opts);
+  if (rows > 0) {
+    // hyparquet-writer cuts exactly at the listed sizes; the last one repeats, so an exact list is exact.
+    const pending = pq.write({ columnData: columnSources(columns), rowGroupSize: sizes });
+    if (pending) throw new Error('unexpected asynchronous write to an in-memory buffer');
+  }
+  const finished = pq.finish();
+  if (finished) throw new Error('unexpected asynchronous finish of an in-memory buffer');
+  return new Uint8Array(writer.getBuffer());
+}
+
+function openWriter(
+  writer: ByteWriter,
+  columns: readonly { def: ColumnDef }[],
+  opts: Pick<WriteParquetOptions, 'codec' | 'metadata' | 'createdBy'>,
+): ParquetWriter {
+  const kvMetadata: KeyValue[] | undefined = opts.metadata
+    ? Object.entries(opts.metadata).map(([key, value]) => ({ key, value }))
+    : undefined;
+  return new ParquetWriter({
+    writer,
+    schema: parquetSchemaFor(columns.map((c) => c.def)),
+    codec: opts.codec ?? 'SNAPPY',
+    createdBy: opts.createdBy ?? 'execution-platform (hyparquet-writer)',
+    ...(kvMetadata ? { kvMetadata } : {}),
+  });
+}
+
+function columnSources(columns: readonly ColumnInput[]): ColumnSource[] {
+  return columns.map((c) => {
     const src: ColumnSource = {
       name: c.def.name,
       data: physicalValues(c),
@@ -117,26 +146,89 @@ export function writeParquet(opts: WriteParquetOptions): Uint8Array {
     if (c.statistics !== undefined) src.statistics = c.statistics;
     return src;
   });
-  const kvMetadata: KeyValue[] | undefined = opts.metadata
-    ? Object.entries(opts.metadata).map(([key, value]) => ({ key, value }))
-    : undefined;
+}
 
-  const writer = new ByteWriter(Math.max(1024, rows * 16));
-  const pq = new ParquetWriter({
-    writer,
-    schema,
-    codec: opts.codec ?? 'SNAPPY',
-    createdBy: opts.createdBy ?? 'execution-platform (hyparquet-writer)',
-    ...(kvMetadata ? { kvMetadata } : {}),
-  });
-  if (rows > 0) {
-    // hyparquet-writer cuts exactly at the listed sizes; the last one repeats, so an exact list is exact.
-    const pending = pq.write({ columnData, rowGroupSize: sizes });
-    if (pending) throw new Error('unexpected asynchronous write to an in-memory buffer');
+/** Where a streamed Parquet file goes: chunks in order, then the end (see {@link ParquetStreamWriter}). */
+export interface ByteSink {
+  write(chunk: Uint8Array): Promise<void>;
+}
+
+/** A column of a streamed file: its definition and encoding options, without data. */
+export type StreamColumn = Omit<ColumnInput, 'data'>;
+
+/**
+ * A Parquet file written one row group at a time: each {@link writeRowGroup} encodes exactly one row
+ * group and hands its bytes to the sink before returning, so the writer holds one row group's
+ * encoded bytes at most (plus the footer's metadata, about 250 bytes a row group). The bytes are
+ * the same as {@link writeParquet} with the same columns and `rowGroupSizes` = the sizes written.
+ */
+export class ParquetStreamWriter {
+  private readonly bytes = new ByteWriter(1 << 16);
+  private readonly pq: ParquetWriter;
+  private rowCount = 0;
+  private groups = 0;
+  private finished = false;
+
+  constructor(
+    private readonly sink: ByteSink,
+    private readonly columns: readonly StreamColumn[],
+    opts: Pick<WriteParquetOptions, 'codec' | 'metadata' | 'createdBy'> = {},
+  ) {
+    if (columns.length === 0) throw new RangeError('a Parquet file needs at least one column');
+    this.pq = openWriter(this.bytes, columns, opts);
   }
-  const finished = pq.finish();
-  if (finished) throw new Error('unexpected asynchronous finish of an in-memory buffer');
-  return new Uint8Array(writer.getBuffer());
+
+  /** Rows and row groups written so far. */
+  get rows(): number {
+    return this.rowCount;
+  }
+  get rowGroups(): number {
+    return this.groups;
+  }
+  /** Bytes handed to the sink so far (the whole file once finished). */
+  get bytesWritten(): number {
+    return this.bytes.offset - this.bytes.index;
+  }
+
+  /** Encode one row group (values in column order, equal lengths, at least one row) and sink it. */
+  async writeRowGroup(values: readonly ColumnInput['data'][]): Promise<void> {
+    if (this.finished) throw new Error('Parquet stream already finished');
+    if (values.length !== this.columns.length) {
+      throw new RangeError(`expected ${this.columns.length} columns, got ${values.length}`);
+    }
+    const rows = values[0]?.length ?? 0;
+    if (rows < 1) throw new RangeError('a row group needs at least one row');
+    const inputs = this.columns.map((c, i): ColumnInput => {
+      const data = values[i] as ColumnInput['data'];
+      if (data.length !== rows) {
+        throw new RangeError(`column ${c.def.name} has ${data.length} values, expected ${rows}`);
+      }
+      return { ...c, data };
+    });
+    const pending = this.pq.write({ columnData: columnSources(inputs), rowGroupSize: [rows] });
+    if (pending) throw new Error('unexpected asynchronous write to an in-memory buffer');
+    this.rowCount += rows;
+    this.groups++;
+    await this.drain();
+  }
+
+  /** Write the footer and sink the rest. */
+  async finish(): Promise<{ rows: number; rowGroups: number; bytes: number }> {
+    if (this.finished) throw new Error('Parquet stream already finished');
+    this.finished = true;
+    const done = this.pq.finish();
+    if (done) throw new Error('unexpected asynchronous finish of an in-memory buffer');
+    await this.drain();
+    return { rows: this.rowCount, rowGroups: this.groups, bytes: this.bytes.offset };
+  }
+
+  private async drain(): Promise<void> {
+    if (this.bytes.index === 0) return;
+    // A copy: the buffer is reused for the next row group while the sink may still hold the chunk.
+    const chunk = this.bytes.getBytes().slice();
+    this.bytes.index = 0;
+    await this.sink.write(chunk);
+  }
 }
 
 /** Convert a column's values to what hyparquet-writer expects for its physical type. */

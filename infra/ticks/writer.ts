@@ -7,6 +7,7 @@ import {
   type BookColumns,
   bookSideName,
   type QuoteColumns,
+  type TickRowGroup,
   type TradeColumns,
   tradeSideName,
 } from '../../shared/data/tick-columns.ts';
@@ -14,18 +15,21 @@ import {
   dayStartNs,
   instrumentsFileKey,
   NS_PER_DAY,
+  TICK_KINDS,
   type TickKind,
   tickFileKey,
 } from '../../shared/data/tick-layout.ts';
 import { InstrumentFileSchema } from '../../shared/domain/instrument.ts';
 import type { InstrumentSpec } from '../../shared/domain/types.ts';
-import type { BlobStore } from '../../shared/ports/blob-store.ts';
+import { type BlobStore, type BlobUpload, openBlobUpload } from '../../shared/ports/blob-store.ts';
 import type { ColumnDef } from '../parquet/schema.ts';
 import {
   type ColumnInput,
   DEFAULT_MAX_ROW_GROUP_ROWS,
   minuteRowGroupSizes,
   type ParquetCodec,
+  ParquetStreamWriter,
+  type StreamColumn,
   writeParquet,
 } from '../parquet/writer.ts';
 import { BOOK_COLUMNS, QUOTES_COLUMNS, TRADES_COLUMNS } from './schemas.ts';
@@ -46,11 +50,15 @@ export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
  * wins); `side` and `level` are left to the writer, which dictionary-encodes them.
  */
 function col(i: number, defs: readonly ColumnDef[], data: ColumnInput['data']): ColumnInput {
+  return { ...streamCol(i, defs), data };
+}
+
+function streamCol(i: number, defs: readonly ColumnDef[]): StreamColumn {
   const def = defs[i];
   if (!def) throw new RangeError(`no column ${i}`);
-  if (i === 0) return { def, data, encoding: 'DELTA_BINARY_PACKED', statistics: true };
+  if (i === 0) return { def, encoding: 'DELTA_BINARY_PACKED', statistics: true };
   const plain = def.kind === 'DOUBLE' || def.name === 'trade_id';
-  return plain ? { def, data, encoding: 'PLAIN', statistics: false } : { def, data, statistics: false };
+  return plain ? { def, encoding: 'PLAIN', statistics: false } : { def, statistics: false };
 }
 
 /** Timestamps are sorted increasing (SPEC: files are sorted by ts_event). */
@@ -179,6 +187,132 @@ export async function writeTickDay(
     await put('book', data.book.ts.length, encodeBook(data.book, opts));
   }
   return out;
+}
+
+export interface WrittenTickFile {
+  key: string;
+  kind: TickKind;
+  rows: number;
+  bytes: number;
+  rowGroups: number;
+}
+
+const NS_PER_MINUTE = 60_000_000_000n;
+
+const STREAM_SCHEMAS: Record<TickKind, readonly ColumnDef[]> = {
+  trades: TRADES_COLUMNS,
+  quotes: QUOTES_COLUMNS,
+  book: BOOK_COLUMNS,
+};
+
+/** The columns of a row group in schema order (sides as names), with its timestamps. */
+function rowGroupValues(g: TickRowGroup): { ts: BigInt64Array; values: ColumnInput['data'][] } {
+  switch (g.kind) {
+    case 'trades': {
+      const t = g.trades;
+      assertLengths('trades', t.ts.length, {
+        price: t.price,
+        size: t.size,
+        side: t.side,
+        trade_id: t.trade_id,
+      });
+      return {
+        ts: t.ts,
+        values: [t.ts, t.price, t.size, sideNames(t.side, tradeSideName, 'trades'), t.trade_id],
+      };
+    }
+    case 'quotes': {
+      const q = g.quotes;
+      assertLengths('quotes', q.ts.length, {
+        bid_px: q.bid_px,
+        bid_sz: q.bid_sz,
+        ask_px: q.ask_px,
+        ask_sz: q.ask_sz,
+      });
+      return { ts: q.ts, values: [q.ts, q.bid_px, q.bid_sz, q.ask_px, q.ask_sz] };
+    }
+    case 'book': {
+      const b = g.book;
+      assertLengths('book', b.ts.length, { side: b.side, level: b.level, price: b.price, size: b.size });
+      return { ts: b.ts, values: [b.ts, sideNames(b.side, bookSideName, 'book'), b.level, b.price, b.size] };
+    }
+  }
+}
+
+interface OpenTickFile {
+  key: string;
+  upload: BlobUpload;
+  parquet: ParquetStreamWriter;
+  lastTs: bigint;
+}
+
+/**
+ * Write one instrument-day from a stream of row groups (kinds interleaved, each kind in time
+ * order), one row group at a time: each group is encoded and handed to a streamed upload
+ * (`openBlobUpload`) before the next one is pulled from `groups`, so memory stays at one row group
+ * per kind however large the day. Every group must be sorted, inside the day, inside one UTC minute
+ * and at most `maxRowGroupRows` rows: the files come out in the same layout as {@link writeTickDay}
+ * (byte-identical when the groups are the minute cuts `minuteRowGroupSizes` would make). The files
+ * appear only when the whole day is written; on any error every upload is aborted and nothing
+ * appears. A kind with no rows gets no file.
+ */
+export async function writeTickDayStream(
+  blobs: BlobStore,
+  instrumentKey: string,
+  day: string,
+  groups: Iterable<TickRowGroup> | AsyncIterable<TickRowGroup>,
+  opts: TickWriteOptions = {},
+): Promise<WrittenTickFile[]> {
+  const maxRows = opts.maxRowGroupRows ?? DEFAULT_MAX_ROW_GROUP_ROWS;
+  const dayStart = dayStartNs(day);
+  const dayEnd = dayStart + NS_PER_DAY;
+  const open = new Map<TickKind, OpenTickFile>();
+  try {
+    for await (const g of groups) {
+      const { ts, values } = rowGroupValues(g);
+      const what = `${instrumentKey} ${day} ${g.kind}`;
+      const n = ts.length;
+      if (n === 0) continue;
+      if (n > maxRows)
+        throw new RangeError(`${what}: a row group of ${n} rows exceeds the cap of ${maxRows}`);
+      assertSorted(ts, what);
+      const first = ts[0] as bigint;
+      const last = ts[n - 1] as bigint;
+      if (first < dayStart || last >= dayEnd) throw new RangeError(`${what}: ts_event outside the day`);
+      if ((first - dayStart) / NS_PER_MINUTE !== (last - dayStart) / NS_PER_MINUTE) {
+        throw new RangeError(`${what}: a row group spans more than one minute (${first} … ${last})`);
+      }
+      let file = open.get(g.kind);
+      if (!file) {
+        const key = tickFileKey(instrumentKey, day, g.kind);
+        const upload = await openBlobUpload(blobs, key, { contentType: PARQUET_CONTENT_TYPE });
+        const defs = STREAM_SCHEMAS[g.kind];
+        const parquet = new ParquetStreamWriter(
+          upload,
+          defs.map((_, i) => streamCol(i, defs)),
+          { codec: opts.codec ?? 'SNAPPY' },
+        );
+        file = { key, upload, parquet, lastTs: first };
+        open.set(g.kind, file);
+      }
+      if (first < file.lastTs) throw new RangeError(`${what}: row group starts before the previous one ends`);
+      file.lastTs = last;
+      await file.parquet.writeRowGroup(values);
+    }
+    const out: WrittenTickFile[] = [];
+    for (const kind of TICK_KINDS) {
+      const file = open.get(kind);
+      if (!file) continue;
+      const done = await file.parquet.finish();
+      out.push({ key: file.key, kind, rows: done.rows, bytes: done.bytes, rowGroups: done.rowGroups });
+    }
+    // Commit only when every file of the day is complete.
+    for (const kind of TICK_KINDS) await open.get(kind)?.upload.commit();
+    return out;
+  } catch (error) {
+    for (const file of open.values()) await file.upload.abort().catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Canonical JSON of an instruments file (validated, stable key order, trailing newline). */

@@ -20,6 +20,8 @@
  */
 import { fmt, toDec } from '../domain/decimal.ts';
 import type { InstrumentSpec } from '../domain/types.ts';
+import { burstyInstrumentDay, type HawkesArrivals } from './bursty.ts';
+import { gridOf } from './grid.ts';
 import { Prng } from './prng.ts';
 import {
   BOOK_ASK,
@@ -28,6 +30,7 @@ import {
   type QuoteColumns,
   SIDE_BUY,
   SIDE_SELL,
+  type TickRowGroup,
   type TradeColumns,
 } from './tick-columns.ts';
 import { dayStartNs } from './tick-layout.ts';
@@ -141,6 +144,8 @@ export interface SyntheticOptions {
   l2Levels?: number | undefined;
   instruments?: readonly SyntheticInstrument[] | undefined;
   assets?: Readonly<Record<string, SyntheticAsset>> | undefined;
+  /** Self-exciting arrivals for {@link SyntheticMarket.instrumentDayGroups} (streamed days). */
+  arrivals?: HawkesArrivals | undefined;
 }
 
 export const DEFAULT_TRADES_PER_DAY = 50_000;
@@ -167,23 +172,6 @@ const NOISE_SD = 0.00003;
 /** Amplitude of the intraday U shape: the edges of the day are (1 + U_AMPLITUDE)× the middle. */
 const U_AMPLITUDE = 2;
 
-/** A decimal increment as an integer ratio: value = units / scale, exactly. */
-interface Grid {
-  units: number;
-  scale: number;
-  value: number;
-}
-
-function gridOf(decimal: string, what: string): Grid {
-  const d = toDec(decimal);
-  if (d.lte(0)) throw new RangeError(`${what} must be positive, got ${decimal}`);
-  const dp = d.decimalPlaces();
-  const scale = 10 ** dp;
-  const units = Number(d.times(scale).toFixed(0));
-  if (!Number.isSafeInteger(units) || dp > 15) throw new RangeError(`${what} ${decimal} is too fine`);
-  return { units, scale, value: units / scale };
-}
-
 /** Intraday activity profile at fraction f of the day: U-shaped, mean 1 over the day. */
 function uShape(f: number): number {
   const x = 2 * f - 1;
@@ -191,7 +179,7 @@ function uShape(f: number): number {
 }
 
 /** One day of an asset's fundamental on a one-second grid. */
-interface AssetDay {
+export interface AssetDay {
   /** log price at the start of each second, length 86,401 (the last one = next day's open). */
   logF: Float64Array;
   /** volatility regime multiplier during each second, length 86,400. */
@@ -205,7 +193,7 @@ interface AssetState {
   logV: number;
 }
 
-interface InstrumentState {
+export interface InstrumentState {
   noise: number;
   nextTradeId: number;
 }
@@ -222,6 +210,7 @@ export class SyntheticMarket {
   private readonly quotesPerTrade: number;
   private readonly l2Levels: number;
   private readonly seed: number;
+  private readonly arrivals: HawkesArrivals | undefined;
   private readonly assetState = new Map<string, AssetState>();
   private readonly instrumentState = new Map<string, InstrumentState>();
   private readonly assetDays = new Map<string, AssetDay>();
@@ -234,6 +223,7 @@ export class SyntheticMarket {
     this.tradesPerDay = opts.tradesPerDay ?? DEFAULT_TRADES_PER_DAY;
     this.quotesPerTrade = opts.quotesPerTrade ?? DEFAULT_QUOTES_PER_TRADE;
     this.l2Levels = opts.l2Levels ?? 0;
+    this.arrivals = opts.arrivals;
     if (!Number.isInteger(this.tradesPerDay) || this.tradesPerDay < 1) {
       throw new RangeError(`tradesPerDay must be a positive integer, got ${this.tradesPerDay}`);
     }
@@ -285,6 +275,34 @@ export class SyntheticMarket {
       trades: Math.max(1, Math.round(this.tradesPerDay * inst.activity)),
       quotesPerTrade: this.quotesPerTrade,
       l2Levels: this.l2Levels,
+    });
+  }
+
+  /**
+   * The current day of one instrument as a lazy stream of row groups (one minute of one kind, at
+   * most `maxRowGroupRows` rows), with self-exciting arrivals (`arrivals` option): for days too
+   * large to hold, written with `writeTickDayStream`. Pull it to the end before the next
+   * instrument or day (the carried-over state is updated when it finishes).
+   */
+  instrumentDayGroups(inst: SyntheticInstrument, maxRowGroupRows = 100_000): Generator<TickRowGroup> {
+    const day = this.lastDay;
+    if (day === null) throw new Error('call startDay(day) first');
+    if (!this.arrivals) throw new Error('streamed days need the arrivals option');
+    const assetDay = this.assetDays.get(inst.asset);
+    const state = this.instrumentState.get(inst.spec.instrument_key);
+    if (!assetDay || !state) throw new RangeError(`unknown instrument ${inst.spec.instrument_key}`);
+    const trades = Math.max(1, Math.round(this.tradesPerDay * inst.activity));
+    return burstyInstrumentDay({
+      inst,
+      day,
+      assetDay,
+      state,
+      rng: new Prng(`${this.seed}:bursty:${inst.spec.instrument_key}:${day}`),
+      trades,
+      quotes: Math.max(1, Math.round(trades * this.quotesPerTrade)),
+      l2Levels: this.l2Levels,
+      maxRowGroupRows,
+      arrivals: this.arrivals,
     });
   }
 

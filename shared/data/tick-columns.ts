@@ -87,3 +87,22 @@ export function emptyBook(): BookColumns {
     size: new Float64Array(0),
   };
 }
+
+/**
+ * One row group of a streamed tick file: rows of one kind, sorted, all in one UTC minute, at most
+ * the writer's row-group cap. A day streams as a sequence of these (kinds interleaved), so neither
+ * the producer nor the writer ever holds more than one row group of a kind.
+ */
+export type TickRowGroup =
+  | { kind: 'trades'; trades: TradeColumns & { trade_id: string[] } }
+  | { kind: 'quotes'; quotes: QuoteColumns }
+  | { kind: 'book'; book: BookColumns };
+
+/** Rows in a streamed row group. */
+export function tickRowGroupRows(g: TickRowGroup): number {
+  return g.kind === 'trades'
+    ? g.trades.ts.length
+    : g.kind === 'quotes'
+      ? g.quotes.ts.length
+      : g.book.ts.length;
+}

@@ -83,4 +83,66 @@ export interface BlobStore {
   stat(key: string): Promise<BlobInfo | null>;
   delete(key: string): Promise<void>;
   health(): Promise<{ ok: boolean; detail?: string }>;
+  /**
+   * Optional: a streamed upload, for objects too large to hold in memory (a day of exchange-sized
+   * tick data). Stores without it get {@link openBlobUpload}'s buffering fallback.
+   */
+  openUpload?(key: string, opts?: { contentType?: string | undefined }): Promise<BlobUpload>;
+}
+
+/**
+ * One object written in chunks: `write` them in order, then `commit` (the object appears whole,
+ * replacing any previous one) or `abort` (nothing appears, a previous object stays). Readers never
+ * see a partial object. After `commit` or `abort` the upload is closed.
+ */
+export interface BlobUpload {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Bytes written so far. */
+  readonly bytes: number;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/**
+ * A streamed upload on any store: the store's own `openUpload` when it has one, else the chunks are
+ * collected and `put` on commit (memory-bound: for in-memory and test stores).
+ */
+export async function openBlobUpload(
+  blobs: BlobStore,
+  key: string,
+  opts: { contentType?: string | undefined } = {},
+): Promise<BlobUpload> {
+  assertValidBlobKey(key);
+  if (blobs.openUpload) return blobs.openUpload(key, opts);
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  let open = true;
+  const ensureOpen = () => {
+    if (!open) throw new Error(`upload of ${key} is closed`);
+  };
+  return {
+    get bytes() {
+      return bytes;
+    },
+    async write(chunk) {
+      ensureOpen();
+      chunks.push(chunk.slice());
+      bytes += chunk.byteLength;
+    },
+    async commit() {
+      ensureOpen();
+      open = false;
+      const all = new Uint8Array(bytes);
+      let at = 0;
+      for (const c of chunks.splice(0)) {
+        all.set(c, at);
+        at += c.byteLength;
+      }
+      await blobs.put(key, all, opts);
+    },
+    async abort() {
+      open = false;
+      chunks.length = 0;
+    },
+  };
 }

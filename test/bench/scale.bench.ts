@@ -3,6 +3,7 @@
  *
  *   npx tsx test/bench/scale.bench.ts [--days 30] [--trades-per-day 20000] [--signals 29]
  *                                     [--workers 1,2] [--keep DIR]
+ *                                     [--profile binance-btcusdt] [--instruments KEY,...]
  *
  * Generates `--days` days of the three default instruments (BTC-USDT and ETH-USDT spot, the BTC-USDT
  * perpetual) at `--trades-per-day` trades (2.5 quotes a trade) per instrument, with `--signals`
@@ -13,8 +14,10 @@
  * size and its read + validation time (what every window function pays once per invocation).
  *
  * The default size (30 days × 3 instruments × 20,000 trades a day) runs in minutes on a 2-core
- * machine; `--trades-per-day 1200000` is a Binance BTC-USDT-sized trade count (quotes then need
- * ~1 GB of memory per instrument-day while generating).
+ * machine. `--profile binance-btcusdt` generates exchange-sized days instead (1.5 M trades and
+ * 22.5 M quotes per BTC spot day, streamed to the files one row group at a time) and prints the
+ * generation's time, rows, bytes and peak RSS too; e.g. `--profile binance-btcusdt --days 1
+ * --instruments BINANCE-SPOT:SPOT_PAIR:BTC-USDT` is one real-volume instrument-day (~0.5 GB).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,7 +28,8 @@ import { runLocalBacktest } from '../../infra/backtest/runner.ts';
 import { LocalBlobStore } from '../../infra/local/blob-store.local.ts';
 import { generateData, SAMPLE_SIGNALS_KEY } from '../../scripts/generate-data.ts';
 import { DEFAULT_BACKTEST_SETTINGS } from '../../shared/backtest/model.ts';
-import { DEFAULT_INSTRUMENTS, sampleSignals } from '../../shared/data/synthetic.ts';
+import { syntheticProfile } from '../../shared/data/profiles.ts';
+import { sampleSignals } from '../../shared/data/synthetic.ts';
 import type { RiskLimits } from '../../shared/risk/limits.ts';
 import { argOf, BENCH_LIMITS, peakRssKb, printTable } from './support/backtest-bench.ts';
 
@@ -38,7 +42,22 @@ export interface ScaleBenchOptions {
   signalsPerInstrumentDay?: number | undefined;
   workers?: readonly number[] | undefined;
   keepDir?: string | undefined;
+  /** Synthetic profile (default `default`); `binance-btcusdt` streams exchange-sized days. */
+  profile?: string | undefined;
+  /** Subset of the profile's instruments (default all). */
+  instruments?: readonly string[] | undefined;
   log?: ((line: string) => void) | undefined;
+}
+
+export interface GenerationFigures {
+  wall_s: number;
+  cpu_s: number;
+  rows: number;
+  bytes: number;
+  /** Process peak RSS right after generating (before any backtest ran). */
+  peak_rss_mb: number;
+  /** Largest row group handed to the writer (streamed profiles). */
+  max_row_group_rows: number;
 }
 
 export interface ScaleRun {
@@ -56,6 +75,7 @@ export interface ScaleBenchResult {
   trades: number;
   quotes: number;
   data_bytes: number;
+  generation: GenerationFigures | null;
   signals: number;
   windows: number;
   runs: ScaleRun[];
@@ -80,7 +100,11 @@ const int = (n: number) => Math.round(n).toLocaleString('en');
 export async function runScaleBench(opts: ScaleBenchOptions = {}): Promise<ScaleBenchResult> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const days = opts.days ?? 30;
-  const tradesPerDay = opts.tradesPerDay ?? 20_000;
+  const profile = syntheticProfile(opts.profile ?? 'default');
+  // The default profile runs smaller days than its own default; other profiles keep theirs.
+  const tradesPerDay = opts.tradesPerDay ?? (profile.name === 'default' ? 20_000 : undefined);
+  const wanted = opts.instruments && opts.instruments.length > 0 ? new Set(opts.instruments) : null;
+  const instruments = profile.instruments.filter((i) => !wanted || wanted.has(i.spec.instrument_key));
   const perInstrument = opts.signalsPerInstrumentDay ?? 29;
   const root = opts.keepDir ?? (await mkdtemp(path.join(tmpdir(), 'bt-scale-')));
   const data = path.join(root, 'data');
@@ -89,12 +113,16 @@ export async function runScaleBench(opts: ScaleBenchOptions = {}): Promise<Scale
     let trades = 0;
     let quotes = 0;
     let dataBytes = 0;
+    let generation: GenerationFigures | null = null;
     if ((await blobs.stat(SAMPLE_SIGNALS_KEY)) === null) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const g = await generateData(blobs, {
         start: START,
         days,
         seed: 7,
+        profile: profile.name,
+        instruments: instruments.map((i) => i.spec.instrument_key),
         tradesPerDay,
         signalsPerDay: 0,
         onProgress: (done, total, label) => {
@@ -105,15 +133,24 @@ export async function runScaleBench(opts: ScaleBenchOptions = {}): Promise<Scale
       trades = g.trades;
       quotes = g.quotes;
       dataBytes = g.files.reduce((s, f) => s + f.bytes, 0);
+      const cpu = process.cpuUsage(c0);
+      generation = {
+        wall_s: (performance.now() - t0) / 1000,
+        cpu_s: (cpu.user + cpu.system) / 1e6,
+        rows: g.trades + g.quotes + g.bookRows,
+        bytes: dataBytes,
+        peak_rss_mb: await peakRssMb(),
+        max_row_group_rows: g.maxRowGroupRows,
+      };
       // Exactly `perInstrument` signals per instrument per day (sampleSignals' count is per day).
       const dayList = g.days;
-      const signals = DEFAULT_INSTRUMENTS.flatMap((inst, i) =>
-        sampleSignals({ seed: 100 + i, days: dayList, instruments: [inst], perDay: perInstrument }),
-      ).sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+      const signals = instruments
+        .flatMap((inst, i) =>
+          sampleSignals({ seed: 100 + i, days: dayList, instruments: [inst], perDay: perInstrument }),
+        )
+        .sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
       await blobs.put(SAMPLE_SIGNALS_KEY, `${signals.map((s) => JSON.stringify(s)).join('\n')}\n`);
-      log(
-        `generated ${days} days × ${DEFAULT_INSTRUMENTS.length} instruments in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
-      );
+      log(`generated ${days} days × ${instruments.length} instruments in ${generation.wall_s.toFixed(0)} s`);
     } else {
       for (const b of await blobs.list('market-data-tick/')) dataBytes += b.size;
     }
@@ -181,10 +218,11 @@ export async function runScaleBench(opts: ScaleBenchOptions = {}): Promise<Scale
     }
     const result: ScaleBenchResult = {
       days,
-      instruments: DEFAULT_INSTRUMENTS.length,
+      instruments: instruments.length,
       trades,
       quotes,
       data_bytes: dataBytes,
+      generation,
       signals: signalsText.split('\n').filter(Boolean).length,
       windows,
       runs,
@@ -201,8 +239,16 @@ export async function runScaleBench(opts: ScaleBenchOptions = {}): Promise<Scale
     const rows: Array<[string, string]> = [
       [
         'data',
-        `${days} days × ${result.instruments} instruments, ${Number.isNaN(trades) ? '(reused)' : `${int(trades)} trades + ${int(quotes)} quotes`}, ${mb(dataBytes)} of Parquet`,
+        `${days} days × ${result.instruments} instruments (profile ${profile.name}), ${Number.isNaN(trades) ? '(reused)' : `${int(trades)} trades + ${int(quotes)} quotes`}, ${mb(dataBytes)} of Parquet`,
       ],
+      ...(generation
+        ? [
+            [
+              'generate',
+              `${generation.wall_s.toFixed(1)} s wall, ${generation.cpu_s.toFixed(1)} s CPU = ${int(generation.rows / generation.cpu_s)} rows per CPU-second, ${int(generation.bytes / generation.cpu_s / 1e6)} MB per CPU-second; peak RSS ${generation.peak_rss_mb.toFixed(0)} MB${generation.max_row_group_rows > 0 ? `, largest row group ${int(generation.max_row_group_rows)} rows` : ''}`,
+            ] as [string, string],
+          ]
+        : []),
       [
         'signals → windows',
         `${result.signals} signals (${perInstrument} per instrument per day) → ${windows} 5-minute windows`,
@@ -244,6 +290,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     signalsPerInstrumentDay: num('--signals'),
     workers: arg('--workers')?.split(',').map(Number),
     keepDir: arg('--keep'),
+    profile: arg('--profile'),
+    instruments: arg('--instruments')?.split(','),
   }).catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;

@@ -8,6 +8,7 @@ import {
   type BlobStore,
   compareBlobKeys,
   InvalidBlobKeyError,
+  openBlobUpload,
 } from '../../shared/ports/blob-store.ts';
 
 export type BlobStoreFactory = () => Promise<BlobStore>;
@@ -245,6 +246,37 @@ export function blobStoreContract(name: string, factory: BlobStoreFactory): void
 
     it('reports healthy', async () => {
       expect((await store.health()).ok).toBe(true);
+    });
+
+    it('streams an upload in chunks: nothing visible until commit, then exactly the bytes', async () => {
+      const whole = pseudoRandomBytes(1_300_000, 11);
+      await store.put('up/stream.bin', 'previous');
+      const upload = await openBlobUpload(store, 'up/stream.bin', {
+        contentType: 'application/octet-stream',
+      });
+      for (let at = 0; at < whole.byteLength; at += 256 * 1024) {
+        await upload.write(whole.subarray(at, Math.min(whole.byteLength, at + 256 * 1024)));
+        // Still the previous object while the upload runs.
+        expect(new TextDecoder().decode(await store.get('up/stream.bin'))).toBe('previous');
+      }
+      expect(upload.bytes).toBe(whole.byteLength);
+      await upload.commit();
+      expectSameBytes(await store.get('up/stream.bin'), whole, 'streamed object');
+      expect((await store.stat('up/stream.bin'))?.size).toBe(whole.byteLength);
+      await expect(upload.write(whole.subarray(0, 1))).rejects.toThrow(/closed/);
+    });
+
+    it('an aborted upload leaves nothing (and the previous object untouched)', async () => {
+      const fresh = await openBlobUpload(store, 'up/aborted.bin');
+      await fresh.write(pseudoRandomBytes(1000, 3));
+      await fresh.abort();
+      expect(await store.stat('up/aborted.bin')).toBeNull();
+      await store.put('up/kept.bin', 'kept');
+      const over = await openBlobUpload(store, 'up/kept.bin');
+      await over.write(pseudoRandomBytes(1000, 4));
+      await over.abort();
+      expect(new TextDecoder().decode(await store.get('up/kept.bin'))).toBe('kept');
+      expect((await store.list('up/')).map((b) => b.key)).toEqual(['up/kept.bin']);
     });
   });
 }

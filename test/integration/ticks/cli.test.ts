@@ -3,8 +3,7 @@
  * `scripts/import-binance-trades.ts` (fixture CSVs in, trades.parquet out, errors with line numbers).
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,32 +12,12 @@ import { loadInstrumentSpecs } from '../../../infra/ticks/instruments.ts';
 import { loadWindow } from '../../../infra/ticks/loader.ts';
 import { generateData } from '../../../scripts/generate-data.ts';
 import { isoToNanos } from '../../../shared/domain/time.ts';
-import { BTC_PERP, BTC_SPOT, ETH_SPOT, tempBlobStore } from '../../unit/ticks/helpers.ts';
+import { BTC_PERP, BTC_SPOT, ETH_SPOT, fileDigests, tempBlobStore } from '../../unit/ticks/helpers.ts';
 
 const run = promisify(execFile);
 const REPO = path.resolve(import.meta.dirname, '../../..');
 const TSX = path.join(REPO, 'node_modules/.bin/tsx');
 const FIXTURES = path.join(REPO, 'test/fixtures/binance');
-
-async function tree(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (dir: string) => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        if (e.name !== '.blobstore-tmp') await walk(full);
-      } else
-        out.set(
-          path.relative(root, full),
-          createHash('sha256')
-            .update(await readFile(full))
-            .digest('hex'),
-        );
-    }
-  };
-  await walk(root);
-  return out;
-}
 
 const cleanups: Array<() => Promise<void>> = [];
 async function tempDir(label: string): Promise<string> {
@@ -79,7 +58,7 @@ describe('generate-data', () => {
   }, 120_000);
 
   it('writes the SPEC layout, instruments and a sample signals file', async () => {
-    const files = [...(await tree(cliOut)).keys()].sort();
+    const files = [...(await fileDigests(cliOut)).keys()].sort();
     expect(files).toContain('market-data-tick/BINANCE-SPOT/2025-07-01/BTC-USDT/trades.parquet');
     expect(files).toContain('market-data-tick/BINANCE-SPOT/2025-07-02/ETH-USDT/quotes.parquet');
     expect(files).toContain('market-data-tick/BINANCE-FUTURES/2025-07-02/BTC-USDT/book.parquet');
@@ -116,7 +95,12 @@ describe('generate-data', () => {
     await generateData(new LocalBlobStore(a, { durable: false }), opts);
     await generateData(new LocalBlobStore(b, { durable: false }), opts);
     await generateData(new LocalBlobStore(c, { durable: false }), { ...opts, seed: 43 });
-    const [ta, tb, tc, tcli] = await Promise.all([tree(a), tree(b), tree(c), tree(cliOut)]);
+    const [ta, tb, tc, tcli] = await Promise.all([
+      fileDigests(a),
+      fileDigests(b),
+      fileDigests(c),
+      fileDigests(cliOut),
+    ]);
     expect(ta.size).toBe(21);
     expect(tb).toEqual(ta);
     expect(tcli).toEqual(ta); // the CLI with the same options writes the same bytes
@@ -226,7 +210,7 @@ describe('import-binance-trades', () => {
     ).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(err.code).toBe(1);
     expect(err.stderr).toContain(`${file}:4: qty "abc" is not a positive decimal`);
-    expect((await tree(out)).size).toBe(0);
+    expect((await fileDigests(out)).size).toBe(0);
 
     const badId = (await run(
       TSX,

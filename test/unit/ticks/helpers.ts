@@ -1,5 +1,6 @@
 /** Shared helpers for the tick-data tests (not a test file). */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalBlobStore } from '../../../infra/local/blob-store.local.ts';
@@ -92,4 +93,25 @@ export function tradeParquetColumns(t: SyntheticDay['trades'], statistics: boole
     statistics,
     data: data[i] as BigInt64Array | Float64Array | string[],
   }));
+}
+
+/** SHA-256 of every file under `root` by relative path (the local store's temporary folder skipped). */
+export async function fileDigests(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (dir: string) => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== '.blobstore-tmp') await walk(full);
+      } else
+        out.set(
+          path.relative(root, full),
+          createHash('sha256')
+            .update(await readFile(full))
+            .digest('hex'),
+        );
+    }
+  };
+  await walk(root);
+  return out;
 }
