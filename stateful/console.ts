@@ -19,6 +19,7 @@ import type { ServiceMap } from './api/catalog/index.ts';
 import type { LocalExchangeControl } from './api/dev/index.ts';
 import { createEventFeed, DiagnosticJournal } from './api/events/feed.ts';
 import type { ApiDeps } from './api/index.ts';
+import type { VenueSessionSnapshot } from './edge/status.ts';
 
 /** Where `npm run console:build` (and `npm start`'s prestart) writes the console. */
 export const CONSOLE_DIST = fileURLToPath(new URL('../console/dist', import.meta.url));
@@ -38,6 +39,8 @@ export interface ConsoleWiringOptions {
   platform: Platform;
   /** What runs in this process, for service detection (read on every request). */
   services: () => Omit<ServiceMap, 'api' | 'trading_state' | 'backtest_results'>;
+  /** The venue edge's session snapshots (read on every request; empty while no edge runs). */
+  sessions?: (() => readonly VenueSessionSnapshot[]) | undefined;
   /** Serve the console from here (default console/dist). */
   consoleDir?: string | undefined;
   /** The local exchange `npm start` runs in process, for `/api/dev/local-exchange`. */
@@ -145,6 +148,7 @@ export async function wireConsole(opts: ConsoleWiringOptions): Promise<ConsoleWi
         })),
         market: platform.marketState,
         now: () => platform.clock.now(),
+        sessions: opts.sessions,
         services: () => ({
           api: true,
           trading_state: true,

@@ -288,6 +288,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         simulated_venues: edge !== null && config.venues.some((v) => v.enabled && v.mode === 'SIMULATED'),
         backtest_runner: false,
       }),
+      sessions: () => runningEdge?.sessions() ?? [],
       localExchange: local?.exchange ?? null,
     });
     // Every venue — SIMULATED ones too, as ShadowVenues on the seeded moving market — runs behind

@@ -6,7 +6,8 @@
  *   venue's routing score;
  * - HALTED set from the console (reason, confirmation) denies the next order with the rule, then
  *   ACTIVE resumes trading;
- * - the local exchange taken offline turns its venue red on Status;
+ * - Status shows each venue session's light, last message age and rate-limit budgets; the local
+ *   exchange taken offline turns its venue red;
  * - a backtest run (a real run of the backtester into the service's results store) opens with its
  *   equity curve.
  *
@@ -249,9 +250,28 @@ describe.skipIf(browser === null)('the ops console in headless Chromium', () => 
     await open('Status');
     const venue = page.locator('[data-testid="venue-row"][data-venue="BINANCE-SPOT"]');
     await expect.poll(() => venue.getAttribute('data-ok'), { timeout: 60_000 }).toBe('true');
+    // The session: a fresh message from the venue, and its ccxt weight and order budgets.
+    const session = page.locator('[data-testid="session-row"][data-venue="BINANCE-SPOT"]');
+    await expect.poll(() => session.getAttribute('data-state'), { timeout: 60_000 }).toBe('GREEN');
+    const age = Number(await session.getByTestId('message-age').getAttribute('data-age-ms'));
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThan(15_000);
+    await expect
+      .poll(() =>
+        session
+          .locator('[data-testid="budget"][data-name="REQUEST_WEIGHT_1M"] [data-testid="budget-used"]')
+          .textContent(),
+      )
+      .toMatch(/^[1-9]\d*\/6000$/);
+    expect(await session.locator('[data-testid="budget"][data-name="ORDERS_10S"]').count()).toBe(1);
+    expect(await session.getByTestId('reconciliation').textContent()).toMatch(/OK|CORRECTED|NOT_RUN/);
+    const sim = page.locator('[data-testid="session-row"][data-venue="SIM"]');
+    await expect.poll(() => sim.getAttribute('data-state')).toBe('GREEN');
+    expect(await sim.textContent()).toContain('not paced by venue budgets');
     await screenshot(page, 'status');
     await page.getByRole('button', { name: 'Take local exchange offline' }).click();
     await expect.poll(() => venue.getAttribute('data-ok'), { timeout: 90_000 }).toBe('false');
+    await expect.poll(() => session.getAttribute('data-state'), { timeout: 90_000 }).toBe('RED');
     expect(await page.locator('[data-testid="venue-row"][data-venue="SIM"]').getAttribute('data-ok')).toBe(
       'true',
     );

@@ -47,6 +47,97 @@ const EventEntry: JsonObject = {
   },
 };
 
+const nullableNs = { type: ['string', 'null'], pattern: '^\\d+$', description: 'Integer nanoseconds' };
+
+/** `GET /api/venues` `session` (stateful/edge/status.ts `VenueSessionSnapshot`). */
+const VenueSession: JsonObject = {
+  type: ['object', 'null'],
+  description: 'The venue edge session for this venue in this process (null: none runs here)',
+  required: [
+    'venue',
+    'mode',
+    'state',
+    'reasons',
+    'connected',
+    'last_message_age_ms',
+    'breaker',
+    'rate_limits',
+  ],
+  properties: {
+    venue: { type: 'string' },
+    mode: { type: 'string' },
+    state: {
+      enum: ['GREEN', 'AMBER', 'RED'],
+      description:
+        'RED: not connected, private stream down, breaker open, venue down or the last message older than 60 s; AMBER: degraded, public stream down, breaker half open, last message older than 15 s (or none yet), a budget at 80 % or more, reconciliation DIFFERENCES / DEGRADED / FAILED, persistent drift',
+    },
+    reasons: { type: 'array', items: { type: 'string' }, description: 'Why the state is not GREEN' },
+    connected: { type: 'boolean' },
+    private_stream: { enum: ['up', 'down', 'idle'] },
+    public_stream: { enum: ['up', 'down', 'idle'] },
+    health: { enum: ['up', 'degraded', 'down', 'circuit_open'] },
+    health_detail: { type: ['string', 'null'] },
+    breaker: { enum: ['closed', 'open', 'half_open'] },
+    last_message_at: nullableNs,
+    last_message_age_ms: {
+      type: ['integer', 'null'],
+      description: 'Since anything arrived on the venue streams',
+    },
+    working_orders: { type: 'integer' },
+    active_algorithms: { type: 'integer' },
+    last_error: { type: ['string', 'null'] },
+    rate_limits: {
+      type: ['array', 'null'],
+      description: "The venue's request-weight and order budgets (null: not paced by venue budgets)",
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          kind: { enum: ['weight', 'orders'] },
+          used: { type: 'number' },
+          limit: { type: 'number' },
+          window_ms: { type: 'integer' },
+          refill_ms: { type: 'integer', description: 'Until the oldest usage in the window ages out' },
+          used_fraction: { type: 'number' },
+        },
+      },
+    },
+    reconciliation: {
+      type: ['object', 'null'],
+      description: 'The last reconciliation (null: no reconciler for this venue)',
+      properties: {
+        status: { enum: ['OK', 'CORRECTED', 'DIFFERENCES', 'DEGRADED', 'FAILED', 'NOT_RUN'] },
+        run_id: { type: ['string', 'null'] },
+        finished_at: nullableNs,
+        age_ms: { type: ['integer', 'null'] },
+        differences: { type: 'integer' },
+        open: { type: 'integer' },
+        corrections: { type: 'integer' },
+        errors: { type: 'array', items: { type: 'string' } },
+      },
+    },
+    drift: {
+      type: 'object',
+      properties: {
+        state: { enum: ['NONE', 'ALERTING', 'PERSISTENT'] },
+        instruments: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              instrument_key: { type: 'string' },
+              persistent: { type: 'boolean' },
+              ewma_bps: { type: ['number', 'null'] },
+              samples: { type: 'integer' },
+              recent_alerts: { type: 'integer' },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
 export const CONSOLE_COMPONENTS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['TradingStateRequest', TradingStateRequestSchema],
 ];
@@ -157,8 +248,30 @@ export function consolePaths(queryParameters: QueryParameters): JsonObject {
       get: {
         tags: ['operations'],
         operationId: 'listVenues',
-        summary: 'Configured venues with the state the venue edge last published',
-        responses: { '200': ok('The venues') },
+        summary: 'Configured venues with the state the venue edge last published and their sessions',
+        description:
+          'Each venue: its configuration, the state the venue edge last published (`state`), and its session in this process (`session`): GREEN / AMBER / RED with the reasons, the age of the last message, the circuit breaker, the rate-limit budgets, the last reconciliation and the drift state.',
+        responses: {
+          '200': ok('The venues', {
+            type: 'object',
+            properties: {
+              venues: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'string' },
+                    exchange: { type: 'string' },
+                    mode: { type: 'string' },
+                    enabled: { type: 'boolean' },
+                    state: { type: ['object', 'null'] },
+                    session: VenueSession,
+                  },
+                },
+              },
+            },
+          }),
+        },
       },
     },
     '/api/services': {
