@@ -289,6 +289,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         backtest_runner: false,
       }),
       sessions: () => runningEdge?.sessions() ?? [],
+      log: executionLog(logger),
       localExchange: local?.exchange ?? null,
     });
     // Every venue — SIMULATED ones too, as ShadowVenues on the seeded moving market — runs behind

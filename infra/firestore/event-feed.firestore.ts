@@ -81,7 +81,7 @@ export class FirestoreEventFeedStore implements EventFeedStore {
     }
     const col = this.db.collection(this.collection);
     const created = await Promise.all(
-      [...unique.values()].map(async (e) => {
+      [...unique.values()].map(async (e): Promise<number> => {
         try {
           await col.doc(escapeDocId(e.id)).create(toDoc(e));
           return 1;

@@ -32,7 +32,8 @@ const EventEntry: JsonObject = {
     category: { enum: ['order', 'trading_state', 'venue'] },
     type: {
       type: 'string',
-      description: 'OrderFilled, OrderDenied, TradingStateChanged, venue_diagnostic.stream, ...',
+      description:
+        'OrderFilled, OrderDenied, TradingStateChanged, venue_diagnostic.stream, reconciliation.<kind>, drift_alert, ...',
     },
     outcome: { enum: ['executed', 'denied', 'rejected', 'canceled', 'info', 'warning'] },
     venue: { type: ['string', 'null'] },
@@ -171,9 +172,9 @@ export function consolePaths(queryParameters: QueryParameters): JsonObject {
       get: {
         tags: ['operations'],
         operationId: 'listEvents',
-        summary: 'The execution event stream, newest first',
+        summary: 'The execution event feed, newest first, one page at a time',
         description:
-          'Order events from the order book of record (received, risk decision, routing, acks, fills, cancels, rejections), trading-state changes, and the venue diagnostics this process saw (stream up/down, retries, circuit breaker, gap fills).',
+          'An append-only feed written once per event: order events from the order book of record (received, risk decision, routing, acks, fills, cancels, rejections), trading-state changes (who, when, why), and the venue diagnostics (stream up/down, retries, circuit breaker, gap fills), reconciliation differences and drift alerts published on `exec.orders`. Pass `next_cursor` as `cursor` for the next (older) page.',
         parameters: queryParameters(EventQuerySchema),
         responses: {
           '200': ok('The events', {
@@ -182,9 +183,13 @@ export function consolePaths(queryParameters: QueryParameters): JsonObject {
               events: { type: 'array', items: EventEntry },
               count: { type: 'integer' },
               limit: { type: 'integer' },
+              next_cursor: {
+                type: ['string', 'null'],
+                description: 'The next (older) page: pass as `cursor`; null when there is none',
+              },
             },
           }),
-          '400': error('A bad or unknown query parameter'),
+          '400': error('A bad or unknown query parameter, or a cursor this API did not issue'),
         },
       },
     },
