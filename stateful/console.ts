@@ -14,12 +14,15 @@ import type { Platform } from '../infra/compose.ts';
 import { dataDir, type Env } from '../infra/compose.ts';
 import { FirestoreEventFeedStore } from '../infra/firestore/event-feed.firestore.ts';
 import { createFirestore } from '../infra/firestore/order-store.firestore.ts';
+import { LocalBlobStore } from '../infra/local/blob-store.local.ts';
 import { LocalEventFeedStore } from '../infra/local/event-feed.local.ts';
 import type { ExecutionLog } from '../shared/app/execution-recorder.ts';
 import { venueInstrumentKey } from '../shared/app/messages.ts';
 import type { DecimalString } from '../shared/domain/decimal.ts';
 import type { Position } from '../shared/domain/types.ts';
 import type { EventFeedStore } from '../shared/ports/event-feed-store.ts';
+import { riskLimitsFromConfig } from '../shared/risk/config.ts';
+import { createBacktestRunner } from './api/backtests/runner.ts';
 import type { ServiceMap } from './api/catalog/index.ts';
 import type { LocalExchangeControl } from './api/dev/index.ts';
 import { startEventFeedWriter } from './api/events/writer.ts';
@@ -32,7 +35,15 @@ export const CONSOLE_DIST = fileURLToPath(new URL('../console/dist', import.meta
 export interface ConsoleWiring {
   deps: Pick<
     ApiDeps,
-    'marks' | 'tradingState' | 'events' | 'catalog' | 'tca' | 'backtests' | 'consoleDir' | 'localExchange'
+    | 'marks'
+    | 'tradingState'
+    | 'events'
+    | 'catalog'
+    | 'tca'
+    | 'backtests'
+    | 'backtestRunner'
+    | 'consoleDir'
+    | 'localExchange'
   >;
   close(): Promise<void>;
 }
@@ -40,7 +51,7 @@ export interface ConsoleWiring {
 export interface ConsoleWiringOptions {
   platform: Platform;
   /** What runs in this process, for service detection (read on every request). */
-  services: () => Omit<ServiceMap, 'api' | 'trading_state' | 'backtest_results'>;
+  services: () => Omit<ServiceMap, 'api' | 'trading_state' | 'backtest_results' | 'backtest_runner'>;
   /** The venue edge's session snapshots (read on every request; empty while no edge runs). */
   sessions?: (() => readonly VenueSessionSnapshot[]) | undefined;
   /** Serve the console from here (default console/dist). */
@@ -49,7 +60,13 @@ export interface ConsoleWiringOptions {
   eventFeed?: EventFeedStore | undefined;
   /** Where the event feed writer reports failures. */
   log?: ExecutionLog | undefined;
-  /** Environment for the Firestore emulator host (default `process.env`). */
+  /**
+   * Start backtests from the console (`POST /api/backtests`): on by default when the blob store is a
+   * local folder (`npm start`), never on Cloud Storage (the cloud runs backtests in the backtest
+   * functions, not beside the live edge); `EXEC_BACKTEST_RUNNER=off` turns it off.
+   */
+  backtestWorkers?: number | undefined;
+  /** Environment: the Firestore emulator host, `EXEC_BACKTEST_RUNNER` (default `process.env`). */
   env?: Env | undefined;
   /** The local exchange `npm start` runs in process, for `/api/dev/local-exchange`. */
   localExchange?: {
@@ -118,7 +135,8 @@ export async function openEventFeedStore(
 
 export async function wireConsole(opts: ConsoleWiringOptions): Promise<ConsoleWiring> {
   const { platform } = opts;
-  const feed = opts.eventFeed ?? (await openEventFeedStore(platform, opts.env));
+  const env = opts.env ?? process.env;
+  const feed = opts.eventFeed ?? (await openEventFeedStore(platform, env));
   const writer = await startEventFeedWriter({
     feed,
     bus: platform.bus,
@@ -127,6 +145,21 @@ export async function wireConsole(opts: ConsoleWiringOptions): Promise<ConsoleWi
     log: opts.log,
   });
   const config = platform.config;
+  const backtestRunner =
+    platform.blobs instanceof LocalBlobStore && env.EXEC_BACKTEST_RUNNER !== 'off'
+      ? createBacktestRunner({
+          blobs: platform.blobs,
+          location: platform.blobs.root,
+          limits: riskLimitsFromConfig(config.risk),
+          defaults: {
+            window_minutes: config.backtest.window_minutes,
+            seed: config.backtest.seed,
+            trading_state: config.risk.initial_trading_state,
+          },
+          workers: opts.backtestWorkers ?? 1,
+          log: opts.log,
+        })
+      : undefined;
   return {
     deps: {
       marks: marksFrom(platform),
@@ -152,10 +185,12 @@ export async function wireConsole(opts: ConsoleWiringOptions): Promise<ConsoleWi
           trading_state: true,
           backtest_results: true,
           ...opts.services(),
+          backtest_runner: backtestRunner !== undefined,
         }),
       },
       tca: platform.orders,
       backtests: platform.blobs,
+      ...(backtestRunner === undefined ? {} : { backtestRunner }),
       consoleDir: opts.consoleDir ?? CONSOLE_DIST,
       ...(opts.localExchange ? { localExchange: localExchangeControl(opts.localExchange) } : {}),
     },

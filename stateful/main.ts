@@ -286,7 +286,6 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         order_intake: true,
         venue_edge: edge !== null,
         simulated_venues: edge !== null && config.venues.some((v) => v.enabled && v.mode === 'SIMULATED'),
-        backtest_runner: false,
       }),
       sessions: () => runningEdge?.sessions() ?? [],
       log: executionLog(logger),
