@@ -5,6 +5,7 @@
  * schemas the routes validate with.
  */
 import type { z } from 'zod';
+import { BacktestStartRequestSchema } from '../../../shared/backtest/start-request.ts';
 import { TradingStateRequestSchema } from '../../../shared/domain/trading-state-request.ts';
 import { EventQuerySchema } from '../events/index.ts';
 import { OrderListQuerySchema, PositionQuerySchema } from '../schemas/index.ts';
@@ -141,6 +142,7 @@ const VenueSession: JsonObject = {
 
 export const CONSOLE_COMPONENTS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['TradingStateRequest', TradingStateRequestSchema],
+  ['BacktestStartRequest', BacktestStartRequestSchema],
 ];
 
 export function consolePaths(queryParameters: QueryParameters): JsonObject {
@@ -219,7 +221,35 @@ export function consolePaths(queryParameters: QueryParameters): JsonObject {
         tags: ['backtests'],
         operationId: 'listBacktests',
         summary: 'Backtest runs in the results store (completed, failed, running), newest first',
+        description: 'A run started here shows `progress` (windows done of planned) while it runs.',
         responses: { '200': ok('The runs') },
+      },
+      post: {
+        tags: ['backtests'],
+        operationId: 'startBacktest',
+        summary: "Start a backtest on this service's runner (signals from the store or uploaded)",
+        description:
+          'Selects the signals by instruments and UTC days, sets the algorithm when given, and runs them with the local runner of `npm run backtest` in the background; one run at a time.',
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/BacktestStartRequest' } } },
+        },
+        responses: {
+          '202': ok('Started: `{status, run_id, signals: {kept, total}}`'),
+          '400': error(
+            'A bad field, a missing signals file, or a selection that keeps no signal (issues name the field)',
+          ),
+          '409': error('A backtest is still running'),
+          '503': error('No backtest runner in this deployment'),
+        },
+      },
+    },
+    '/api/backtests/_inputs': {
+      get: {
+        tags: ['backtests'],
+        operationId: 'backtestInputs',
+        summary: 'What a run can start from: signals files and tick data per venue (first and last day)',
+        responses: { '200': ok('`{signals, data}`'), '503': error('No backtest runner in this deployment') },
       },
     },
     '/api/backtests/{run_id}': {
