@@ -9,6 +9,7 @@
  * writer (stateful/api/events/writer.ts) follows `exec.orders` (subscription
  * `exec.orders.event-feed`, in-process bus or Pub/Sub alike) and the trading-state history.
  */
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Platform } from '../infra/compose.ts';
 import { dataDir, type Env } from '../infra/compose.ts';
@@ -45,6 +46,8 @@ export interface ConsoleWiring {
     | 'consoleDir'
     | 'localExchange'
   >;
+  /** Health checks of what the console added (`event_feed`), for `GET /api/health`. */
+  checks: Readonly<Record<string, () => Promise<{ ok: boolean; detail?: string }>>>;
   close(): Promise<void>;
 }
 
@@ -63,7 +66,8 @@ export interface ConsoleWiringOptions {
   /**
    * Start backtests from the console (`POST /api/backtests`): on by default when the blob store is a
    * local folder (`npm start`), never on Cloud Storage (the cloud runs backtests in the backtest
-   * functions, not beside the live edge); `EXEC_BACKTEST_RUNNER=off` turns it off.
+   * functions, not beside the live edge); `EXEC_BACKTEST_RUNNER=off` turns it off. Its data root
+   * (tick data, instruments, signals) is `EXEC_BACKTEST_DATA`, default `<data dir>/backtest-data`.
    */
   backtestWorkers?: number | undefined;
   /** Environment: the Firestore emulator host, `EXEC_BACKTEST_RUNNER` (default `process.env`). */
@@ -145,11 +149,14 @@ export async function wireConsole(opts: ConsoleWiringOptions): Promise<ConsoleWi
     log: opts.log,
   });
   const config = platform.config;
+  const backtestData = resolve(env.EXEC_BACKTEST_DATA ?? join(dataDir(config), 'backtest-data'));
   const backtestRunner =
     platform.blobs instanceof LocalBlobStore && env.EXEC_BACKTEST_RUNNER !== 'off'
       ? createBacktestRunner({
-          blobs: platform.blobs,
-          location: platform.blobs.root,
+          data: new LocalBlobStore(backtestData, { durable: false }),
+          dataLocation: backtestData,
+          results: platform.blobs,
+          resultsLocation: platform.blobs.root,
           limits: riskLimitsFromConfig(config.risk),
           defaults: {
             window_minutes: config.backtest.window_minutes,
@@ -194,6 +201,7 @@ export async function wireConsole(opts: ConsoleWiringOptions): Promise<ConsoleWi
       consoleDir: opts.consoleDir ?? CONSOLE_DIST,
       ...(opts.localExchange ? { localExchange: localExchangeControl(opts.localExchange) } : {}),
     },
+    checks: { event_feed: () => feed.health() },
     close: async () => {
       await writer.close();
       if (opts.eventFeed === undefined) await feed.close();

@@ -397,7 +397,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       auth: await authOptionsFromConfig(config.auth),
       orders: createPlatformOrderService(platform),
       positions: platform.positions,
-      health: { checks: platform.health, venues: venueHealth },
+      health: { checks: { ...platform.health, ...wired.checks }, venues: venueHealth },
       metrics,
       logger,
       logOrders: config.logging.log_orders,

@@ -239,7 +239,7 @@ export class VenueRateLimiter {
         return {
           name: w.w.name,
           kind,
-          used: w.inUse,
+          used: Math.round(w.inUse * 1000) / 1000,
           limit: w.w.limit,
           window_ms: w.w.windowMs,
           refill_ms: Math.ceil(refill),

@@ -1,6 +1,6 @@
 /**
- * A backtest started from the console (`POST /api/backtests`): the signals (a file of the results
- * store's `signals/` folder, or uploaded text), an optional selection of them (instruments, a date
+ * A backtest started from the console (`POST /api/backtests`): the signals (a file of the backtest
+ * data root's `signals/` folder, or uploaded text), an optional selection of them (instruments, a date
  * range), an optional execution algorithm for every signal, and the run's settings — the options of
  * `npm run backtest` (scripts/backtest.ts). One zod schema for the API and the console's form.
  *
@@ -29,11 +29,11 @@ const Day = z
 
 export const BacktestStartRequestSchema = z
   .strictObject({
-    /** A signals file in the results store, e.g. `signals/sample.jsonl`. */
+    /** A signals file of the backtest data root, e.g. `signals/sample.jsonl`. */
     signals_key: z
       .string()
       .regex(/^signals\/[A-Za-z0-9._/-]+\.jsonl$/, {
-        error: 'must be a signals/….jsonl file of the results store',
+        error: 'must be a signals/….jsonl file of the backtest data',
       })
       .optional(),
     /** Uploaded signals, JSON Lines. */

@@ -1,5 +1,5 @@
 /**
- * Start a backtest (`POST /api/backtests`): signals from the results store's list or an uploaded
+ * Start a backtest (`POST /api/backtests`): signals from the backtest data's list or an uploaded
  * JSON Lines file, optional instruments and date range to select signals, an optional algorithm
  * for every signal, and the run's settings (window, seed, starting cash, run id) — the options of
  * `npm run backtest`. Checked with the API's own schema (shared/backtest/start-request.ts) on
@@ -177,7 +177,7 @@ export function BacktestForm(props: {
             id="bt-signals"
             label="Signals file"
             error={errors.signals_key}
-            hint="signals/ of the results store"
+            hint="signals/ of the backtest data"
           >
             {(a) => (
               <select {...a} value={signalsKey} onChange={(e) => setSignalsKey(e.target.value)}>
@@ -282,7 +282,8 @@ export function BacktestForm(props: {
         </p>
       ) : (
         <p className="muted small">
-          No tick data in the results store yet (npm run data:generate -- --out … writes some).
+          No tick data in the backtest data yet (npm run data:generate -- --out .data/backtest-data writes
+          some).
         </p>
       )}
       {failure ? (

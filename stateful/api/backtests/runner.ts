@@ -1,8 +1,11 @@
 /**
  * Backtests started from the console (`POST /api/backtests`): the local runner of `npm run
- * backtest` (infra/backtest/runner.ts: plan, windows on a worker-thread pool, merge) over the
- * service's own blob store — tick data under `market-data-tick/`, signals under `signals/`,
- * results under `backtest_results/<run_id>/` where `GET /api/backtests` reads them.
+ * backtest` (infra/backtest/runner.ts: plan, windows on a worker-thread pool, merge) over a
+ * backtest data root (tick data under `market-data-tick/`, instruments under `instruments/`,
+ * signals under `signals/`, as `npm run data:generate` writes them), writing results into the
+ * service's results store (`backtest_results/<run_id>/`) where `GET /api/backtests` reads them.
+ * The data root is not the service's own blob store: its instrument definitions would become the
+ * live catalog.
  *
  * One run at a time (a second start while one runs is a 409): the runner shares the machine with
  * live trading, so it takes `workers` threads (default 1) and never the event loop. Each run's
@@ -43,10 +46,13 @@ export interface BacktestInputs {
 }
 
 export interface BacktestRunnerDeps {
-  /** The store with tick data and signals, where results are written. */
-  blobs: BlobStore;
+  /** The backtest data root: tick data, instruments and signals. */
+  data: BlobStore;
   /** Its location for the worker threads (a folder, or gs://bucket). */
-  location: string;
+  dataLocation: string;
+  /** The results store (the one `GET /api/backtests` reads) and its location. */
+  results: BlobStore;
+  resultsLocation: string;
   /** Risk limits and defaults of the configuration (as `npm run backtest --config` uses them). */
   limits: RiskLimits;
   defaults: { window_minutes: number; seed: number; trading_state: TradingState };
@@ -86,7 +92,7 @@ export function createBacktestRunner(deps: BacktestRunnerDeps): BacktestRunner {
     const key = req.signals_key as string;
     try {
       return {
-        text: new TextDecoder().decode(await deps.blobs.get(key)),
+        text: new TextDecoder().decode(await deps.data.get(key)),
         source: key.slice(SIGNALS_PREFIX.length),
       };
     } catch (err) {
@@ -101,8 +107,8 @@ export function createBacktestRunner(deps: BacktestRunnerDeps): BacktestRunner {
   return {
     async inputs() {
       const [signals, ticks] = await Promise.all([
-        deps.blobs.list(SIGNALS_PREFIX),
-        deps.blobs.list(TICK_PREFIX),
+        deps.data.list(SIGNALS_PREFIX),
+        deps.data.list(TICK_PREFIX),
       ]);
       const days = new Map<string, Set<string>>();
       for (const b of ticks) {
@@ -186,10 +192,10 @@ export function createBacktestRunner(deps: BacktestRunnerDeps): BacktestRunner {
       });
       current = run({
         signals: { text: selected.text, source: source.source },
-        data: deps.blobs,
-        dataLocation: deps.location,
-        results: deps.blobs,
-        resultsLocation: deps.location,
+        data: deps.data,
+        dataLocation: deps.dataLocation,
+        results: deps.results,
+        resultsLocation: deps.resultsLocation,
         runId,
         settings,
         limits: deps.limits,

@@ -28,8 +28,10 @@ beforeAll(async () => {
   blobs = new LocalBlobStore(dir, { durable: false });
   await generateData(blobs, { start: '2025-07-01', days: 1, seed: 7, tradesPerDay: 2_000 });
   runner = createBacktestRunner({
-    blobs,
-    location: dir,
+    data: blobs,
+    dataLocation: dir,
+    results: blobs,
+    resultsLocation: dir,
     limits: { ...NO_LIMITS, price_tolerance_bps: 500 },
     defaults: { window_minutes: 5, seed: 42, trading_state: 'ACTIVE' },
     inline: true,
