@@ -7,7 +7,7 @@
  * The execution event feed (shared/ports/event-feed-store.ts) is Firestore's
  * `execution_events` when the order store is Firestore, else a journal under the data folder; its
  * writer (stateful/api/events/writer.ts) follows `exec.orders` (subscription
- * `exec.orders.event-feed`, in-process bus or Pub/Sub alike) and the trading-state history.
+ * `venue-edge.exec.orders`, in-process bus or Pub/Sub alike) and the trading-state history.
  */
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -3,7 +3,7 @@
  * already publishes and stores, so `GET /api/events` reads one append-only log instead of
  * re-reading order timelines:
  *
- * - `exec.orders` (subscription `exec.orders.event-feed`): an `order_update` appends the order's
+ * - `exec.orders` (subscription `venue-edge.exec.orders`): an `order_update` appends the order's
  *   timeline events not yet written (the order store is the source; entries `<operation_id>#<i>`);
  *   a `venue_diagnostic`, a reconciliation difference or unapplied report, and a `drift_alert`
  *   append one entry each;
@@ -37,7 +37,8 @@ import {
   unappliedReportEntry,
 } from './feed.ts';
 
-export const EVENT_FEED_SUBSCRIPTION = 'exec.orders.event-feed';
+/** `<service>.<topic>`, as Terraform declares it (terraform/modules/catalog). */
+export const EVENT_FEED_SUBSCRIPTION = 'venue-edge.exec.orders';
 
 export interface EventFeedWriterDeps {
   feed: Pick<EventFeedStore, 'append'>;
