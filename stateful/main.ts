@@ -289,6 +289,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       }),
       sessions: () => runningEdge?.sessions() ?? [],
       log: executionLog(logger),
+      env,
       localExchange: local?.exchange ?? null,
     });
     // Every venue — SIMULATED ones too, as ShadowVenues on the seeded moving market — runs behind
