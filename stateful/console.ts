@@ -1,45 +1,77 @@
 /**
  * What the ops console adds to the service's HTTP API, wired from the platform's ports: the
- * trading-state control, the execution event stream, the catalog and venue states, service
+ * trading-state control, the execution event feed, the catalog and venue states, service
  * detection, live TCA, backtest results and the built console itself (console/dist). The routes
  * live in stateful/api; this only connects them to the ports of one running service.
  *
- * Venue diagnostics reach the event stream through a subscription to `exec.orders` (diagnostic
- * messages only) when the bus is in-process; with Pub/Sub the stream shows orders and trading-state
- * changes (the diagnostics stay in Cloud Logging and on the topic).
+ * The execution event feed (shared/ports/event-feed-store.ts) is Firestore's
+ * `execution_events` when the order store is Firestore, else a journal under the data folder; its
+ * writer (stateful/api/events/writer.ts) follows `exec.orders` (subscription
+ * `venue-edge.exec.orders`, in-process bus or Pub/Sub alike) and the trading-state history.
  */
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Platform } from '../infra/compose.ts';
-import { ORDER_UPDATES_TOPIC, venueInstrumentKey } from '../shared/app/messages.ts';
-import { VenueDiagnosticMessageSchema } from '../shared/app/venue-edge-messages.ts';
+import { dataDir, type Env } from '../infra/compose.ts';
+import { FirestoreEventFeedStore } from '../infra/firestore/event-feed.firestore.ts';
+import { createFirestore } from '../infra/firestore/order-store.firestore.ts';
+import { LocalBlobStore } from '../infra/local/blob-store.local.ts';
+import { LocalEventFeedStore } from '../infra/local/event-feed.local.ts';
+import type { ExecutionLog } from '../shared/app/execution-recorder.ts';
+import { venueInstrumentKey } from '../shared/app/messages.ts';
 import type { DecimalString } from '../shared/domain/decimal.ts';
 import type { Position } from '../shared/domain/types.ts';
-import type { Subscription } from '../shared/ports/event-bus.ts';
+import type { EventFeedStore } from '../shared/ports/event-feed-store.ts';
+import { riskLimitsFromConfig } from '../shared/risk/config.ts';
+import { createBacktestRunner } from './api/backtests/runner.ts';
 import type { ServiceMap } from './api/catalog/index.ts';
 import type { LocalExchangeControl } from './api/dev/index.ts';
-import { createEventFeed, DiagnosticJournal } from './api/events/feed.ts';
+import { startEventFeedWriter } from './api/events/writer.ts';
 import type { ApiDeps } from './api/index.ts';
+import type { VenueSessionSnapshot } from './edge/status.ts';
 
 /** Where `npm run console:build` (and `npm start`'s prestart) writes the console. */
 export const CONSOLE_DIST = fileURLToPath(new URL('../console/dist', import.meta.url));
 
-/** Diagnostics that are routine (not warnings) in the event stream. */
-const ROUTINE = new Set(['clock_offset', 'polling']);
-
 export interface ConsoleWiring {
   deps: Pick<
     ApiDeps,
-    'marks' | 'tradingState' | 'events' | 'catalog' | 'tca' | 'backtests' | 'consoleDir' | 'localExchange'
+    | 'marks'
+    | 'tradingState'
+    | 'events'
+    | 'catalog'
+    | 'tca'
+    | 'backtests'
+    | 'backtestRunner'
+    | 'consoleDir'
+    | 'localExchange'
   >;
+  /** Health checks of what the console added (`event_feed`), for `GET /api/health`. */
+  checks: Readonly<Record<string, () => Promise<{ ok: boolean; detail?: string }>>>;
   close(): Promise<void>;
 }
 
 export interface ConsoleWiringOptions {
   platform: Platform;
   /** What runs in this process, for service detection (read on every request). */
-  services: () => Omit<ServiceMap, 'api' | 'trading_state' | 'backtest_results'>;
+  services: () => Omit<ServiceMap, 'api' | 'trading_state' | 'backtest_results' | 'backtest_runner'>;
+  /** The venue edge's session snapshots (read on every request; empty while no edge runs). */
+  sessions?: (() => readonly VenueSessionSnapshot[]) | undefined;
   /** Serve the console from here (default console/dist). */
   consoleDir?: string | undefined;
+  /** The event feed (default: {@link openEventFeedStore} over the platform's storage). */
+  eventFeed?: EventFeedStore | undefined;
+  /** Where the event feed writer reports failures. */
+  log?: ExecutionLog | undefined;
+  /**
+   * Start backtests from the console (`POST /api/backtests`): on by default when the blob store is a
+   * local folder (`npm start`), never on Cloud Storage (the cloud runs backtests in the backtest
+   * functions, not beside the live edge); `EXEC_BACKTEST_RUNNER=off` turns it off. Its data root
+   * (tick data, instruments, signals) is `EXEC_BACKTEST_DATA`, default `<data dir>/backtest-data`.
+   */
+  backtestWorkers?: number | undefined;
+  /** Environment: the Firestore emulator host, `EXEC_BACKTEST_RUNNER` (default `process.env`). */
+  env?: Env | undefined;
   /** The local exchange `npm start` runs in process, for `/api/dev/local-exchange`. */
   localExchange?: {
     url: string;
@@ -84,44 +116,57 @@ function localExchangeControl(ex: NonNullable<ConsoleWiringOptions['localExchang
   };
 }
 
+/** The execution event feed beside the order store: Firestore `execution_events`, or a local journal. */
+export async function openEventFeedStore(
+  platform: Pick<Platform, 'config'>,
+  env: Env = process.env,
+): Promise<EventFeedStore> {
+  const { storage } = platform.config;
+  if (storage.order_store !== 'firestore') {
+    return LocalEventFeedStore.open({ dataDir: dataDir(platform.config) });
+  }
+  const emulatorHost = env.FIRESTORE_EMULATOR_HOST;
+  return new FirestoreEventFeedStore({
+    firestore: createFirestore({
+      ...(storage.gcp_project ? { projectId: storage.gcp_project } : {}),
+      ...(storage.firestore_database ? { databaseId: storage.firestore_database } : {}),
+      ...(emulatorHost ? { emulatorHost } : {}),
+    }),
+    ...(storage.collection_prefix ? { collectionPrefix: storage.collection_prefix } : {}),
+    ownsClient: true,
+  });
+}
+
 export async function wireConsole(opts: ConsoleWiringOptions): Promise<ConsoleWiring> {
   const { platform } = opts;
-  const journal = new DiagnosticJournal();
-  let subscription: Subscription | null = null;
-  if (platform.adapters.bus === 'memory') {
-    subscription = await platform.bus.subscribe(
-      ORDER_UPDATES_TOPIC,
-      'exec.orders.console-events',
-      async (msg) => {
-        try {
-          const parsed = VenueDiagnosticMessageSchema.safeParse(
-            JSON.parse(new TextDecoder().decode(msg.data)),
-          );
-          if (parsed.success) {
-            const m = parsed.data;
-            const d = m.detail;
-            const routine =
-              ROUTINE.has(m.diagnostic) ||
-              (m.diagnostic === 'stream' && d.state === 'up') ||
-              (m.diagnostic === 'gap_fill' && d.ok === true) ||
-              (m.diagnostic === 'breaker' && d.state === 'closed');
-            journal.record({
-              venue: m.venue,
-              diagnostic: m.diagnostic,
-              message: m.message,
-              ts_event: BigInt(m.ts_event),
-              warning: !routine,
-            });
-          }
-        } catch {
-          // Not a diagnostic we can read: the event stream leaves it out.
-        }
-        return { kind: 'ack' };
-      },
-      { filter: { diagnostic_message: 'true' } },
-    );
-  }
+  const env = opts.env ?? process.env;
+  const feed = opts.eventFeed ?? (await openEventFeedStore(platform, env));
+  const writer = await startEventFeedWriter({
+    feed,
+    bus: platform.bus,
+    orders: platform.orders,
+    tradingState: platform.tradingState,
+    log: opts.log,
+  });
   const config = platform.config;
+  const backtestData = resolve(env.EXEC_BACKTEST_DATA ?? join(dataDir(config), 'backtest-data'));
+  const backtestRunner =
+    platform.blobs instanceof LocalBlobStore && env.EXEC_BACKTEST_RUNNER !== 'off'
+      ? createBacktestRunner({
+          data: new LocalBlobStore(backtestData, { durable: false }),
+          dataLocation: backtestData,
+          results: platform.blobs,
+          resultsLocation: platform.blobs.root,
+          limits: riskLimitsFromConfig(config.risk),
+          defaults: {
+            window_minutes: config.backtest.window_minutes,
+            seed: config.backtest.seed,
+            trading_state: config.risk.initial_trading_state,
+          },
+          workers: opts.backtestWorkers ?? 1,
+          log: opts.log,
+        })
+      : undefined;
   return {
     deps: {
       marks: marksFrom(platform),
@@ -130,11 +175,7 @@ export async function wireConsole(opts: ConsoleWiringOptions): Promise<ConsoleWi
         initial: config.risk.initial_trading_state,
         now: () => platform.clock.now(),
       },
-      events: createEventFeed({
-        orders: platform.orders,
-        tradingState: platform.tradingState,
-        diagnostics: journal,
-      }),
+      events: (q) => feed.page(q),
       catalog: {
         instruments: platform.instruments,
         venues: config.venues.map((v) => ({
@@ -145,20 +186,25 @@ export async function wireConsole(opts: ConsoleWiringOptions): Promise<ConsoleWi
         })),
         market: platform.marketState,
         now: () => platform.clock.now(),
+        sessions: opts.sessions,
         services: () => ({
           api: true,
           trading_state: true,
           backtest_results: true,
           ...opts.services(),
+          backtest_runner: backtestRunner !== undefined,
         }),
       },
       tca: platform.orders,
       backtests: platform.blobs,
+      ...(backtestRunner === undefined ? {} : { backtestRunner }),
       consoleDir: opts.consoleDir ?? CONSOLE_DIST,
       ...(opts.localExchange ? { localExchange: localExchangeControl(opts.localExchange) } : {}),
     },
+    checks: { event_feed: () => feed.health() },
     close: async () => {
-      await subscription?.close();
+      await writer.close();
+      if (opts.eventFeed === undefined) await feed.close();
     },
   };
 }

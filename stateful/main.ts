@@ -286,8 +286,10 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         order_intake: true,
         venue_edge: edge !== null,
         simulated_venues: edge !== null && config.venues.some((v) => v.enabled && v.mode === 'SIMULATED'),
-        backtest_runner: false,
       }),
+      sessions: () => runningEdge?.sessions() ?? [],
+      log: executionLog(logger),
+      env,
       localExchange: local?.exchange ?? null,
     });
     // Every venue — SIMULATED ones too, as ShadowVenues on the seeded moving market — runs behind
@@ -396,7 +398,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       auth: await authOptionsFromConfig(config.auth),
       orders: createPlatformOrderService(platform),
       positions: platform.positions,
-      health: { checks: platform.health, venues: venueHealth },
+      health: { checks: { ...platform.health, ...wired.checks }, venues: venueHealth },
       metrics,
       logger,
       logOrders: config.logging.log_orders,

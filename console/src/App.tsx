@@ -68,7 +68,7 @@ function page(path: string, services: ServicesView | null): ReactNode {
     case '/backtests':
       return (
         <Suspense fallback={<p className="muted">Loading…</p>}>
-          <BacktestsPage runId={rest === '' ? null : rest} />
+          <BacktestsPage runId={rest === '' ? null : rest} runner={services?.backtest_runner === true} />
         </Suspense>
       );
     case '/tca':

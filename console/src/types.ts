@@ -111,6 +111,58 @@ export interface VenueView {
     recent_rejections: number;
     age_ms: number;
   } | null;
+  /** The venue edge's session here (null: the edge does not run this venue in this process). */
+  session?: VenueSessionView | null;
+}
+
+export interface RateBudgetView {
+  name: string;
+  kind: 'weight' | 'orders';
+  used: number;
+  limit: number;
+  window_ms: number;
+  refill_ms: number;
+  used_fraction: number;
+}
+
+/** `GET /api/venues` `session` (stateful/edge/status.ts). */
+export interface VenueSessionView {
+  venue: string;
+  mode: string;
+  state: 'GREEN' | 'AMBER' | 'RED';
+  reasons: string[];
+  connected: boolean;
+  private_stream: string;
+  public_stream: string;
+  health: string;
+  health_detail: string | null;
+  breaker: 'closed' | 'open' | 'half_open';
+  last_message_at: string | null;
+  last_message_age_ms: number | null;
+  working_orders: number;
+  active_algorithms: number;
+  last_error: string | null;
+  rate_limits: RateBudgetView[] | null;
+  reconciliation: {
+    status: string;
+    run_id: string | null;
+    finished_at: string | null;
+    age_ms: number | null;
+    differences: number;
+    open: number;
+    corrections: number;
+    errors: string[];
+  } | null;
+  drift: {
+    state: 'NONE' | 'ALERTING' | 'PERSISTENT';
+    instruments: Array<{
+      instrument_key: string;
+      persistent: boolean;
+      ewma_bps: number | null;
+      samples: number;
+      recent_alerts: number;
+    }>;
+  };
 }
 
 export interface HealthView {

@@ -146,6 +146,24 @@ class SlidingWindow {
   get inUse(): number {
     return this.used;
   }
+
+  /** Milliseconds until the oldest usage in the window ages out (0: nothing in use). */
+  refillMs(now: number): number {
+    this.expire(now);
+    const oldest = this.times[this.head];
+    return oldest === undefined ? 0 : Math.max(0, oldest + this.w.windowMs - now);
+  }
+}
+
+/** One budget's state now: units used of `limit` in the sliding `window_ms`. */
+export interface RateBudget {
+  name: string;
+  kind: 'weight' | 'orders';
+  used: number;
+  limit: number;
+  window_ms: number;
+  /** Milliseconds until the oldest usage in the window ages out and gives its units back (0: none in use). */
+  refill_ms: number;
 }
 
 export interface RateLimiterStats {
@@ -209,6 +227,25 @@ export class VenueRateLimiter {
     const usage: Record<string, number> = {};
     for (const w of [...this.weight, ...this.orders]) usage[w.w.name] = w.inUse;
     return { waited: this.waited, waitedMs: this.waitedMs, usage };
+  }
+
+  /** Every budget's use, limit, window and time to the next refill. */
+  budgets(): RateBudget[] {
+    const now = this.nowMs();
+    const view =
+      (kind: RateBudget['kind']) =>
+      (w: SlidingWindow): RateBudget => {
+        const refill = w.refillMs(now); // ages out expired usage first
+        return {
+          name: w.w.name,
+          kind,
+          used: Math.round(w.inUse * 1000) / 1000,
+          limit: w.w.limit,
+          window_ms: w.w.windowMs,
+          refill_ms: Math.ceil(refill),
+        };
+      };
+    return [...this.weight.map(view('weight')), ...this.orders.map(view('orders'))];
   }
 
   private enqueue(windows: readonly SlidingWindow[], cost: number): Promise<void> {

@@ -55,7 +55,7 @@ import {
   createCcxtExchange,
   isCcxtExchangeId,
 } from './exchange-factory.ts';
-import { type RateLimiterStats, VENUE_RATE_LIMITS, VenueRateLimiter } from './limits.ts';
+import { type RateBudget, type RateLimiterStats, VENUE_RATE_LIMITS, VenueRateLimiter } from './limits.ts';
 import { numberForCcxt, onGrid, PRECISION_MODE } from './numbers.ts';
 import {
   type CcxtOrder,
@@ -127,6 +127,8 @@ export interface CcxtVenue extends Venue {
   venueClientId(clientOrderId: string): string;
   /** The venue budgets' use and waits (null with `rateLimiter: 'ccxt'`). */
   rateLimiterStats(): RateLimiterStats | null;
+  /** Each venue budget's use, limit, window and time to refill (null with `rateLimiter: 'ccxt'`). */
+  rateLimitBudgets(): RateBudget[] | null;
 }
 
 const TRADE_PAGE = 100;
@@ -408,6 +410,10 @@ class CcxtVenueSession implements CcxtVenue {
 
   rateLimiterStats(): RateLimiterStats | null {
     return this.rateLimiter?.stats ?? null;
+  }
+
+  rateLimitBudgets(): RateBudget[] | null {
+    return this.rateLimiter?.budgets() ?? null;
   }
 
   venueClientId(clientOrderId: string): string {

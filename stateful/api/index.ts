@@ -15,6 +15,7 @@
  *   GET    /api/instruments, /api/venues, /api/services   catalog, venue states, service detection
  *   GET    /api/tca?...                 transaction-cost analysis of live orders
  *   GET    /api/backtests[/:run_id[/equity|orders|fills]]  backtest runs from the results store
+ *   POST   /api/backtests, GET /api/backtests/_inputs       start a run here (where a runner is configured)
  *   GET    /*                           the ops console (console/dist), when built
  *   GET    /metrics                     Prometheus text
  *   GET    /api/openapi.json, /api/docs the OpenAPI 3.1 document and a readable page
@@ -35,6 +36,7 @@ import { silentLogger } from '../observability/logger/index.ts';
 import { createMetrics, type Metrics, meterOrderService } from '../observability/metrics/index.ts';
 import { type AuthOptions, authMiddleware } from './auth/index.ts';
 import { backtestRoutes } from './backtests/index.ts';
+import type { BacktestRunner } from './backtests/runner.ts';
 import { type CatalogDeps, catalogRoutes } from './catalog/index.ts';
 import { mountConsole } from './console-assets.ts';
 import { devRoutes, type LocalExchangeControl } from './dev/index.ts';
@@ -92,6 +94,8 @@ export interface ApiDeps {
   tca?: Parameters<typeof tcaRoutes>[0] | undefined;
   /** `GET /api/backtests...` reads the results store here (absent: not served). */
   backtests?: BlobStore | undefined;
+  /** `POST /api/backtests` starts runs here (absent: 503, no runner in this deployment). */
+  backtestRunner?: BacktestRunner | undefined;
   /** `GET|PUT /api/dev/local-exchange`: only when the local exchange runs in this process. */
   localExchange?: LocalExchangeControl | undefined;
   /** Serve the built console from this folder at `/` (absent or not built: not served). */
@@ -156,7 +160,8 @@ export function createApp(deps: ApiDeps): Hono<ApiEnv> {
   if (deps.events !== undefined) app.route('/api/events', eventRoutes(deps.events));
   if (deps.catalog !== undefined) app.route('/api', catalogRoutes(deps.catalog));
   if (deps.tca !== undefined) app.route('/api/tca', tcaRoutes(deps.tca));
-  if (deps.backtests !== undefined) app.route('/api/backtests', backtestRoutes(deps.backtests));
+  if (deps.backtests !== undefined)
+    app.route('/api/backtests', backtestRoutes(deps.backtests, deps.backtestRunner));
   if (deps.localExchange !== undefined) app.route('/api/dev', devRoutes(deps.localExchange));
   app.route(
     '/api/health',

@@ -13,6 +13,7 @@ import type { Hono } from 'hono';
 import type { Registry } from 'prom-client';
 import type { VenueDiagnosticEvent } from '../../infra/ccxt/diagnostics.ts';
 import { createCcxtVenue } from '../../infra/ccxt/index.ts';
+import type { RateBudget } from '../../infra/ccxt/limits.ts';
 import { openEdgeRecordings } from '../../infra/recording/edge-recordings.ts';
 import { createShadowVenue } from '../../infra/shadow/index.ts';
 import type { ExecutionLog, ExecutionRecorder } from '../../shared/app/execution-recorder.ts';
@@ -38,6 +39,7 @@ import { createEdgeHealthRouter } from './health.ts';
 import { type EdgeLease, fenceAlgoStates, fenceVenue } from './lease.ts';
 import { createEdgeMetrics } from './metrics.ts';
 import { createReconciler, type Reconciler } from './reconcile/index.ts';
+import { type BreakerView, snapshotVenueSession, type VenueSessionSnapshot } from './status.ts';
 import type { VenueEdgeOptions } from './types.ts';
 
 /** The platform ports the edge uses (infra/compose.ts `Platform` fits). */
@@ -105,7 +107,22 @@ export interface EdgeRuntime {
   readonly router: Hono;
   /** Per venue for `GET /api/health` (`venue:<id>`): the session and its last reconciliation. */
   health(): Promise<Record<string, { ok: boolean; detail?: string }>>;
+  /**
+   * Each session's status for operators (stateful/edge/status.ts): connected, the age of the last
+   * message, breaker, rate-limit budgets, last reconciliation, drift, judged GREEN / AMBER / RED.
+   */
+  sessions(): VenueSessionSnapshot[];
   stop(): Promise<void>;
+}
+
+/** What an adapter may expose beyond the Venue port (the ccxt adapter does): its breaker and budgets. */
+interface AdapterViews {
+  diagnostics?: () => { breaker?: BreakerView };
+  rateLimitBudgets?: () => RateBudget[] | null;
+}
+
+function adapterViews(venue: Venue | undefined): AdapterViews {
+  return (venue ?? {}) as AdapterViews;
 }
 
 /** The venues the edge serves: every enabled venue (LIVE, SHADOW, and SIMULATED as a shadow of a synthetic market). */
@@ -187,6 +204,8 @@ export async function startEdgeRuntime(deps: EdgeRuntimeDeps): Promise<EdgeRunti
   let edge: VenueEdge | null = null;
   const allSpecs = await p.instruments.list();
   const venues = new Map<string, Venue>();
+  /** The adapters as the factory built them (before the lease fence), for their own views. */
+  const adapters = new Map<string, Venue>();
   const specsOf = new Map<string, InstrumentSpec[]>();
   const factory = deps.createVenue ?? defaultVenueFactory;
   for (const vc of served) {
@@ -203,6 +222,7 @@ export async function startEdgeRuntime(deps: EdgeRuntimeDeps): Promise<EdgeRunti
         seed: deps.config.backtest.seed,
       }),
     );
+    adapters.set(vc.id, venues.get(vc.id) as Venue);
     if (deps.lease !== undefined) venues.set(vc.id, fenceVenue(venues.get(vc.id) as Venue, deps.lease));
   }
   const driftOpts = deps.drift;
@@ -302,6 +322,32 @@ export async function startEdgeRuntime(deps: EdgeRuntimeDeps): Promise<EdgeRunti
         out[r.venue] = { ok: cur.ok, detail: `${cur.detail ?? ''}; reconciliation ${h.state}: ${h.detail}` };
       }
       return out;
+    },
+    sessions() {
+      const now = p.clock.now();
+      const driftStates = drift?.states() ?? new Map();
+      return started.status().map((session) => {
+        const venue = venues.get(session.venue);
+        const views = adapterViews(adapters.get(session.venue));
+        const reconciler = reconcilers.find((r) => r.venue === session.venue);
+        const driftOf = new Map(
+          [...driftStates]
+            .filter(([key]) => key.startsWith(`${session.venue}|`))
+            .map(([key, state]) => [key.slice(session.venue.length + 1), state] as const),
+        );
+        return snapshotVenueSession(
+          {
+            session,
+            health: venue?.health() ?? { state: 'down', detail: 'no adapter' },
+            breaker: views.diagnostics?.().breaker ?? null,
+            budgets: views.rateLimitBudgets?.() ?? null,
+            reconciliation: reconciler?.lastReport() ?? null,
+            reconciling: reconciler !== undefined,
+            drift: driftOf,
+          },
+          now,
+        );
+      });
     },
     async stop() {
       for (const r of reconcilers) await r.stop().catch(() => undefined);

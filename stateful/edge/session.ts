@@ -232,6 +232,8 @@ export class VenueSession {
   private gapFillWanted: { since: Nanos; reason: string } | null = null;
   private lastPoll: Nanos | null = null;
   private lastError: string | null = null;
+  /** When the venue last sent anything on its streams (any event kind), by our clock. */
+  private lastMessageAt: Nanos | null = null;
   private stopped = false;
   private ticking = false;
   private reconnectAt: Nanos | null = null;
@@ -370,6 +372,7 @@ export class VenueSession {
       working_orders: [...this.refs.values()].filter((r) => r.kind === 'direct').length,
       active_algorithms: this.runs.size,
       last_error: this.lastError,
+      last_message_at: this.lastMessageAt,
     };
   }
 
@@ -1795,6 +1798,7 @@ export class VenueSession {
   /** Called by the venue adapter for every event; the work runs under the order's lock. */
   onVenueEvent(ev: VenueEvent): void {
     if (this.stopped) return;
+    this.lastMessageAt = this.d.clock.now();
     if (this.rec !== null) {
       const at =
         (ev.kind === 'book' || ev.kind === 'public_trade' ? ev.ts_init : undefined) ?? this.d.clock.now();

@@ -4,6 +4,7 @@
 import type { ExecutionLog, ExecutionRecorder } from '../../shared/app/execution-recorder.ts';
 import type { AppConfig, VenueConfig } from '../../shared/config/schema.ts';
 import type { DecimalString } from '../../shared/domain/decimal.ts';
+import type { Nanos } from '../../shared/domain/time.ts';
 import type { Fill } from '../../shared/domain/types.ts';
 import type { AlgoStateStore } from '../../shared/ports/algo-state-store.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
@@ -118,4 +119,6 @@ export interface VenueSessionStatus {
   working_orders: number;
   active_algorithms: number;
   last_error: string | null;
+  /** When the venue last sent anything on its streams (ns, our clock); null: nothing yet. */
+  last_message_at: Nanos | null;
 }

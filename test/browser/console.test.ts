@@ -6,9 +6,11 @@
  *   venue's routing score;
  * - HALTED set from the console (reason, confirmation) denies the next order with the rule, then
  *   ACTIVE resumes trading;
- * - the local exchange taken offline turns its venue red on Status;
+ * - Status shows each venue session's light, last message age and rate-limit budgets; the local
+ *   exchange taken offline turns its venue red;
  * - a backtest run (a real run of the backtester into the service's results store) opens with its
- *   equity curve.
+ *   equity curve; a backtest started from the console's form runs on the service and opens with
+ *   its equity curve too.
  *
  * Every page is saved as a screenshot in test-artifacts/console/ (CONSOLE_SCREENSHOTS_TO_DOCS=1
  * also writes docs/console/). The figures printed at the end: time from `npm start` to a usable
@@ -31,34 +33,30 @@ const browser: Browser | null = await launchChromium();
 const INSTRUMENT = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
 const RUN_ID = 'console-demo';
 
-/** A real backtest (generated market, the sample signals) written into `<dataDir>/blobs`. */
+/**
+ * A generated market (tick data, instruments, the sample signals) in the service's backtest data
+ * root (`<dataDir>/backtest-data`, where a backtest started from the console reads them), and a
+ * real backtest of it in the service's results store (`<dataDir>/blobs`).
+ */
 async function backtestInto(dataDir: string): Promise<void> {
-  const market = await mkdtemp(path.join(tmpdir(), 'console-market-'));
-  try {
-    await generateData(new LocalBlobStore(market, { durable: false }), {
-      start: '2025-07-01',
-      days: 1,
-      seed: 7,
-      tradesPerDay: 5_000,
-    });
-    const signals = await readFile(path.join(market, 'signals/sample.jsonl'), 'utf8');
-    const out = path.join(dataDir, 'blobs');
-    const result = await runLocalBacktest({
-      signals: { text: signals, source: 'sample.jsonl' },
-      data: new LocalBlobStore(market, { durable: false }),
-      dataLocation: market,
-      results: new LocalBlobStore(out, { durable: false }),
-      resultsLocation: out,
-      runId: RUN_ID,
-      settings: DEFAULT_BACKTEST_SETTINGS,
-      limits: { ...NO_LIMITS, price_tolerance_bps: 500 },
-      workers: 1,
-      inline: true,
-    });
-    if (result.status !== 'completed') throw new Error(`backtest ${result.status}`);
-  } finally {
-    await rm(market, { recursive: true, force: true });
-  }
+  const root = path.join(dataDir, 'backtest-data');
+  const store = new LocalBlobStore(root, { durable: false });
+  await generateData(store, { start: '2025-07-01', days: 1, seed: 7, tradesPerDay: 5_000 });
+  const signals = await readFile(path.join(root, 'signals/sample.jsonl'), 'utf8');
+  const out = path.join(dataDir, 'blobs');
+  const result = await runLocalBacktest({
+    signals: { text: signals, source: 'sample.jsonl' },
+    data: store,
+    dataLocation: root,
+    results: new LocalBlobStore(out, { durable: false }),
+    resultsLocation: out,
+    runId: RUN_ID,
+    settings: DEFAULT_BACKTEST_SETTINGS,
+    limits: { ...NO_LIMITS, price_tolerance_bps: 500 },
+    workers: 1,
+    inline: true,
+  });
+  if (result.status !== 'completed') throw new Error(`backtest ${result.status}`);
 }
 
 describe.skipIf(browser === null)('the ops console in headless Chromium', () => {
@@ -244,14 +242,61 @@ describe.skipIf(browser === null)('the ops console in headless Chromium', () => 
     await screenshot(page, 'backtest-run');
   });
 
+  it('starts a backtest from the console and opens its equity curve when it completes', async () => {
+    const t0 = performance.now();
+    await open('Backtests');
+    const form = page.getByRole('form', { name: 'Start a backtest' });
+    await form.getByLabel('Signals file').selectOption('signals/sample.jsonl');
+    await form.getByLabel('Run id').fill('console-started');
+    // Invalid first: the error beside its field, nothing started.
+    await form.getByLabel('Window (minutes)').fill('0');
+    await form.getByRole('button', { name: 'Start backtest' }).click();
+    await expect
+      .poll(() => page.locator('#bt-window-error').textContent())
+      .toBe('must be between 1 and 1440');
+    await form.getByLabel('Window (minutes)').fill('5');
+    await form.getByLabel('Window (minutes)').press('Enter');
+    await expect
+      .poll(() => page.getByTestId('backtest-started').textContent())
+      .toMatch(/^started console-started/);
+    const row = page.locator('[data-testid="backtest-row"][data-run-id="console-started"]');
+    await row.waitFor();
+    await screenshot(page, 'backtest-start');
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 150_000 }).toBe('completed');
+    await row.getByRole('link', { name: 'console-started' }).click();
+    await page.getByTestId('equity-chart').locator('canvas').waitFor();
+    figures.push(
+      `backtest started from the console → completed, curve shown: ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  });
+
   it('shows the venue red on Status when the local exchange stops', async () => {
     const t0 = performance.now();
     await open('Status');
     const venue = page.locator('[data-testid="venue-row"][data-venue="BINANCE-SPOT"]');
     await expect.poll(() => venue.getAttribute('data-ok'), { timeout: 60_000 }).toBe('true');
+    // The session: a fresh message from the venue, and its ccxt weight and order budgets.
+    const session = page.locator('[data-testid="session-row"][data-venue="BINANCE-SPOT"]');
+    await expect.poll(() => session.getAttribute('data-state'), { timeout: 60_000 }).toBe('GREEN');
+    const age = Number(await session.getByTestId('message-age').getAttribute('data-age-ms'));
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThan(15_000);
+    await expect
+      .poll(() =>
+        session
+          .locator('[data-testid="budget"][data-name="REQUEST_WEIGHT_1M"] [data-testid="budget-used"]')
+          .textContent(),
+      )
+      .toMatch(/^(?!0\/)\d+(\.\d+)?\/6000$/);
+    expect(await session.locator('[data-testid="budget"][data-name="ORDERS_10S"]').count()).toBe(1);
+    expect(await session.getByTestId('reconciliation').textContent()).toMatch(/OK|CORRECTED|NOT_RUN/);
+    const sim = page.locator('[data-testid="session-row"][data-venue="SIM"]');
+    await expect.poll(() => sim.getAttribute('data-state')).toBe('GREEN');
+    expect(await sim.textContent()).toContain('not paced by venue budgets');
     await screenshot(page, 'status');
     await page.getByRole('button', { name: 'Take local exchange offline' }).click();
     await expect.poll(() => venue.getAttribute('data-ok'), { timeout: 90_000 }).toBe('false');
+    await expect.poll(() => session.getAttribute('data-state'), { timeout: 90_000 }).toBe('RED');
     expect(await page.locator('[data-testid="venue-row"][data-venue="SIM"]').getAttribute('data-ok')).toBe(
       'true',
     );

@@ -1,5 +1,9 @@
-/** Logs: the execution event stream (GET /api/events), filterable, newest first, live. */
-import { queryString, usePoll } from '../api.ts';
+/**
+ * Logs: the execution event feed (GET /api/events), filterable, newest first. The first page is
+ * live (polled); "Older events" reads the next pages with the feed's cursor and keeps them below.
+ */
+import { useEffect, useState } from 'react';
+import { api, queryString, usePoll } from '../api.ts';
 import { ErrorLine } from '../components/ErrorLine.tsx';
 import { FilterFields, useFilters } from '../components/Filters.tsx';
 import { fmtTime, localInputToNs } from '../format.ts';
@@ -17,7 +21,32 @@ export function LogsPage() {
     to: localInputToNs(f.to),
     limit: '300',
   });
-  const events = usePoll<{ events: EventEntryView[] }>(`/api/events${qs}`, 2000);
+  const events = usePoll<{ events: EventEntryView[]; next_cursor: string | null }>(`/api/events${qs}`, 2000);
+  const [older, setOlder] = useState<{ events: EventEntryView[]; cursor: string | null } | null>(null);
+  const [olderError, setOlderError] = useState<string | null>(null);
+  // New filters start again from the newest page.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `qs` is the trigger
+  useEffect(() => {
+    setOlder(null);
+    setOlderError(null);
+  }, [qs]);
+  const firstPage = events.data?.events ?? [];
+  const shownIds = new Set(firstPage.map((e) => e.id));
+  const rows = [...firstPage, ...(older?.events ?? []).filter((e) => !shownIds.has(e.id))];
+  const cursor = older === null ? (events.data?.next_cursor ?? null) : older.cursor;
+  const loadOlder = async () => {
+    if (cursor === null) return;
+    setOlderError(null);
+    try {
+      const sep = qs === '' ? '?' : '&';
+      const page = await api<{ events: EventEntryView[]; next_cursor: string | null }>(
+        `/api/events${qs}${sep}cursor=${encodeURIComponent(cursor)}`,
+      );
+      setOlder({ events: [...(older?.events ?? []), ...page.events], cursor: page.next_cursor });
+    } catch (err) {
+      setOlderError(err instanceof Error ? err.message : String(err));
+    }
+  };
   return (
     <section className="panel" aria-labelledby="logs-h">
       <h1 id="logs-h">Logs</h1>
@@ -69,7 +98,7 @@ export function LogsPage() {
           </tr>
         </thead>
         <tbody>
-          {(events.data?.events ?? []).map((e) => (
+          {rows.map((e) => (
             <tr key={e.id} className={`o-${e.outcome}`} data-testid="event-row" data-outcome={e.outcome}>
               <td>{fmtTime(e.ts_event, true)}</td>
               <td>{e.outcome}</td>
@@ -89,6 +118,17 @@ export function LogsPage() {
           ))}
         </tbody>
       </table>
+      <ErrorLine error={olderError} />
+      <p className="muted small">
+        {rows.length} event(s){' '}
+        {cursor !== null ? (
+          <button type="button" onClick={loadOlder} data-testid="older-events">
+            Older events
+          </button>
+        ) : (
+          '· the oldest shown'
+        )}
+      </p>
     </section>
   );
 }

@@ -1,12 +1,15 @@
 /**
  * Status: every component's health (`GET /api/health`), each venue — its health check, the state
  * the venue edge last published (status, latency, rejections, age) and its session (`/readyz`:
- * connected, streams) — the trading state, and which services run (service detection).
+ * connected, streams) — each venue session's snapshot (GREEN / AMBER / RED, last message age,
+ * breaker, rate-limit budgets, last reconciliation, drift), the trading state, and which services
+ * run (service detection).
  */
 import { useState } from 'react';
 import { api, usePoll } from '../api.ts';
+import { VenueSessions } from '../components/VenueSessions.tsx';
 import { fmtTime } from '../format.ts';
-import type { HealthView, ServicesView, TradingStateView, VenueView } from '../types.ts';
+import type { HealthView, ServicesView, TradingStateView, VenueSessionView, VenueView } from '../types.ts';
 
 interface Ready {
   status: string;
@@ -154,6 +157,14 @@ export function StatusPage({ services }: { services: ServicesView | null }) {
         {ready.data?.reasons?.length ? (
           <p className="muted small">Not ready: {ready.data.reasons.join('; ')}</p>
         ) : null}
+      </section>
+      <section className="panel" aria-labelledby="sessions-h">
+        <h2 id="sessions-h">Venue sessions</h2>
+        <VenueSessions
+          sessions={(venues.data?.venues ?? [])
+            .map((v) => v.session ?? null)
+            .filter((s): s is VenueSessionView => s !== null)}
+        />
       </section>
       <section className="panel" aria-labelledby="services-h">
         <h2 id="services-h">Services</h2>

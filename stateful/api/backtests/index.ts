@@ -5,7 +5,10 @@
  *   GET /api/backtests/:run_id              the run's summary.json (or summary.failed.json)
  *   GET /api/backtests/:run_id/equity       the equity curve with its drawdown, as columns
  *   GET /api/backtests/:run_id/orders|fills the run's orders / fills (first `limit` rows)
+ *   GET /api/backtests/_inputs              what a run can start from: signals files, tick data
+ *   POST /api/backtests                     start a run here (./runner.ts; 503 without a runner)
  *
+ * Runs started here show their progress (windows done of planned) in the list while they run.
  * A run without summary.json is `running` (its manifest is written first) or `failed`
  * (summary.failed.json). Timestamps are integer nanoseconds as digit strings.
  */
@@ -20,11 +23,13 @@ import {
   SUMMARY_FILE,
 } from '../../../infra/backtest/keys.ts';
 import { readParquetBlob } from '../../../infra/parquet/reader.ts';
+import { BacktestStartRequestSchema } from '../../../shared/backtest/start-request.ts';
 import { parseWith } from '../../../shared/domain/schemas.ts';
 import { BlobNotFoundError, type BlobStore } from '../../../shared/ports/blob-store.ts';
 import { ApiError, callDependency } from '../errors/index.ts';
-import { sendJson } from '../json/index.ts';
+import { readJsonBody, sendJson } from '../json/index.ts';
 import type { ApiEnv } from '../types.ts';
+import type { BacktestProgress, BacktestRunner } from './runner.ts';
 
 const RunIdSchema = z
   .string()
@@ -55,6 +60,16 @@ export interface BacktestRunRow {
   updated_ms: number | null;
   summary: Record<string, unknown> | null;
   error: string | null;
+  /** Windows done of planned, for a run started here (absent otherwise). */
+  progress?: BacktestProgress;
+}
+
+function runnerUnavailable(): ApiError {
+  return new ApiError(
+    503,
+    'backtest_runner_unavailable',
+    'no backtest runner in this deployment: start runs with npm run backtest or the backtest functions',
+  );
 }
 
 function runIdParam(value: string): string {
@@ -99,8 +114,23 @@ async function readTable(blobs: BlobStore, key: string, limit: number): Promise<
 /** Most points of an equity curve sent to the browser (every k-th point above it, last kept). */
 export const MAX_EQUITY_POINTS = 20_000;
 
-export function backtestRoutes(blobs: BlobStore): Hono<ApiEnv> {
+export function backtestRoutes(blobs: BlobStore, runner?: BacktestRunner): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
+
+  app.get('/_inputs', async (c) => {
+    if (runner === undefined) throw runnerUnavailable();
+    const inputs = await callDependency('results store', () => runner.inputs());
+    return sendJson(c, 200, inputs, { 'Cache-Control': 'no-store' });
+  });
+
+  app.post('/', async (c) => {
+    if (runner === undefined) throw runnerUnavailable();
+    const body = await readJsonBody(c, { required: true, what: 'a backtest to start' });
+    const r = parseWith(BacktestStartRequestSchema, body, 'invalid_request');
+    if (!r.success) throw r.error;
+    const started = await runner.start(r.data);
+    return sendJson(c, 202, { status: 'started', ...started });
+  });
 
   app.get('/', async (c) => {
     const runs = await callDependency('results store', async () => {
@@ -129,6 +159,21 @@ export function backtestRoutes(blobs: BlobStore): Hono<ApiEnv> {
           rows.push({ run_id: runId, status: 'failed', updated_ms: e.updated, summary: null, error });
         } else {
           rows.push({ run_id: runId, status: 'running', updated_ms: e.updated, summary: null, error: null });
+        }
+      }
+      for (const p of runner?.progress() ?? []) {
+        const row = rows.find((x) => x.run_id === p.run_id);
+        if (row !== undefined) {
+          if (p.finished_ms === null || row.status === 'running') row.progress = p;
+        } else if (p.finished_ms === null) {
+          rows.push({
+            run_id: p.run_id,
+            status: 'running',
+            updated_ms: p.started_ms,
+            summary: null,
+            error: null,
+            progress: p,
+          });
         }
       }
       return rows.sort((a, b) => (b.updated_ms ?? 0) - (a.updated_ms ?? 0) || (a.run_id < b.run_id ? -1 : 1));

@@ -4,13 +4,17 @@
  *   GET /api/instruments?search=   the instrument catalog (tick, step, min/max, fees)
  *   GET /api/venues                the configured venues with the state the venue edge last
  *                                  published (UP / DEGRADED / CIRCUIT_OPEN / DOWN, latency,
- *                                  recent rejections, age of the state)
+ *                                  recent rejections, age of the state) and, where the edge
+ *                                  runs the venue here, its session (stateful/edge/status.ts:
+ *                                  GREEN / AMBER / RED, last message age, breaker, rate-limit
+ *                                  budgets, last reconciliation, drift)
  *   GET /api/services              service detection: which parts run behind this API
  */
 import { Hono } from 'hono';
 import { NANOS_PER_MILLI, type Nanos } from '../../../shared/domain/time.ts';
 import type { InstrumentCatalog } from '../../../shared/ports/instrument-catalog.ts';
 import type { MarketStateStore } from '../../../shared/ports/market-state.ts';
+import type { VenueSessionSnapshot } from '../../edge/status.ts';
 import { callDependency } from '../errors/index.ts';
 import { sendJson } from '../json/index.ts';
 import type { ApiEnv } from '../types.ts';
@@ -45,6 +49,8 @@ export interface CatalogDeps {
   venues?: readonly ConfiguredVenue[] | undefined;
   market?: Pick<MarketStateStore, 'getVenueStates'> | undefined;
   services?: (() => ServiceMap) | undefined;
+  /** The venue edge's session snapshots (absent or empty: no edge in this process). */
+  sessions?: (() => readonly VenueSessionSnapshot[]) | undefined;
   now: () => Nanos;
 }
 
@@ -69,6 +75,7 @@ export function catalogRoutes(deps: CatalogDeps): Hono<ApiEnv> {
         ? {}
         : await callDependency('market state', () => market.getVenueStates(venues.map((v) => v.id)));
     const now = deps.now();
+    const sessions = new Map((deps.sessions?.() ?? []).map((s) => [s.venue, s]));
     return sendJson(
       c,
       200,
@@ -89,6 +96,7 @@ export function catalogRoutes(deps: CatalogDeps): Hono<ApiEnv> {
                     ts_updated: s.ts_updated,
                     age_ms: Number((now - s.ts_updated) / NANOS_PER_MILLI),
                   },
+            session: sessions.get(v.id) ?? null,
           };
         }),
       },

@@ -1,99 +1,49 @@
 /**
- * The execution event stream of `GET /api/events`: one list, newest first, of
+ * The execution events as the feed stores them (shared/ports/event-feed-store.ts): one entry per
+ * order event of the order book of record (received, risk decision, routing, venue ack, fills,
+ * cancels, rejections), per trading-state change (who, when, why), and per venue diagnostic,
+ * reconciliation difference and drift alert the venue edge publishes on `exec.orders`. Each entry
+ * is classified (`outcome`): executed, denied, rejected, canceled, info or warning, and has an id
+ * that is the same whoever builds it, so the feed stores it once.
  *
- * - every order event in the order book of record (received, risk decision, routing, venue ack,
- *   fills, cancels, rejections) — durable, from the OrderStore timelines of the orders created in
- *   the asked window;
- * - every trading-state change (who, when, why) — durable, from the TradingStateStore history;
- * - venue diagnostics the venue edge published on `exec.orders` (stream up/down, retries, circuit
- *   breaker, gap fills, reconciliation) — as seen by this process since it started (a bounded
- *   journal fed by a bus subscription, see `DiagnosticJournal`).
- *
- * Each entry is classified (`outcome`): executed, denied, rejected, canceled, info or warning.
+ * Pure mappings; ./writer.ts writes them, `GET /api/events` (./index.ts) reads the feed.
  */
+
+import type { ExecReconciliationMessage } from '../../../shared/app/execution-messages.ts';
+import type { VenueDiagnosticMessage } from '../../../shared/app/venue-edge-messages.ts';
 import type { OrderEvent } from '../../../shared/domain/events.ts';
-import { type Nanos, nanosToIso } from '../../../shared/domain/time.ts';
+import { nanosToIso } from '../../../shared/domain/time.ts';
 import type { OrderRecord } from '../../../shared/domain/types.ts';
-import type { OrderStore } from '../../../shared/ports/order-store.ts';
-import type { TradingStateStore } from '../../../shared/ports/trading-state-store.ts';
+import type { DriftAlertMessage } from '../../../shared/drift/messages.ts';
+import type { ExecutionEventEntry } from '../../../shared/ports/event-feed-store.ts';
+import type { TradingStateHistoryEntry } from '../../../shared/ports/trading-state-store.ts';
 import { scopeLabel } from '../../../shared/ports/trading-state-store.ts';
+import type { ReconciliationDifferenceMessage } from '../../../shared/recon/messages.ts';
 
-export const EVENT_CATEGORIES = ['order', 'trading_state', 'venue'] as const;
-export type EventCategory = (typeof EVENT_CATEGORIES)[number];
-export const EVENT_OUTCOMES = ['executed', 'denied', 'rejected', 'canceled', 'info', 'warning'] as const;
-export type EventOutcome = (typeof EVENT_OUTCOMES)[number];
+export {
+  EVENT_CATEGORIES,
+  EVENT_OUTCOMES,
+  type EventCategory,
+  type EventFeedPage,
+  type EventFeedQuery as EventQuery,
+  type EventOutcome,
+  type ExecutionEventEntry,
+} from '../../../shared/ports/event-feed-store.ts';
 
-export interface ExecutionEventEntry {
-  /** Stable id: `<operation_id>#<index in its timeline>`, `ts:<scope>#<version>`, `venue:<n>`. */
-  id: string;
-  ts_event: Nanos;
-  time: string;
-  category: EventCategory;
-  /** The event's own type: `OrderFilled`, `TradingStateChanged`, `venue_diagnostic.stream`, ... */
-  type: string;
-  outcome: EventOutcome;
-  venue: string | null;
-  instrument_key: string | null;
-  operation_id: string | null;
-  strategy_id: string | null;
-  /** Who asked (order received / cancel requested / trading state), when recorded. */
-  actor: string | null;
-  message: string;
-}
-
-export interface EventQuery {
-  category?: EventCategory[] | undefined;
-  outcome?: EventOutcome[] | undefined;
-  venue?: string | undefined;
-  instrument_key?: string | undefined;
-  operation_id?: string | undefined;
-  from?: Nanos | undefined;
-  to?: Nanos | undefined;
-  limit: number;
-}
-
-/** A venue diagnostic as the journal keeps it. */
-export interface VenueDiagnosticEntry {
-  venue: string;
-  diagnostic: string;
-  message: string;
-  ts_event: Nanos;
-  warning: boolean;
-}
-
-/** The last `capacity` venue diagnostics seen by this process. */
-export class DiagnosticJournal {
-  private readonly entries: VenueDiagnosticEntry[] = [];
-  private seq = 0;
-  private readonly capacity: number;
-
-  constructor(capacity = 2000) {
-    this.capacity = capacity;
+/** FNV-1a (32 bit, hex) of `text`: tells apart two diagnostics of one kind at the same instant. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
   }
-
-  record(e: VenueDiagnosticEntry): void {
-    this.entries.push(e);
-    this.seq++;
-    if (this.entries.length > this.capacity) this.entries.shift();
-  }
-
-  /** Oldest first, each with its sequence number. */
-  list(): Array<VenueDiagnosticEntry & { seq: number }> {
-    const first = this.seq - this.entries.length;
-    return this.entries.map((e, i) => ({ ...e, seq: first + i }));
-  }
+  return h.toString(16).padStart(8, '0');
 }
 
-/** Orders whose timelines are read per request (the newest in the window). */
-export const MAX_ORDERS_PER_QUERY = 200;
+/** Diagnostics that are routine (not warnings) in the event stream. */
+const ROUTINE = new Set(['clock_offset', 'polling']);
 
-export interface EventFeedDeps {
-  orders: Pick<OrderStore, 'query' | 'timeline'>;
-  tradingState?: Pick<TradingStateStore, 'history'> | undefined;
-  diagnostics?: DiagnosticJournal | undefined;
-}
-
-function orderEntry(order: OrderRecord, e: OrderEvent, index: number): ExecutionEventEntry {
+export function orderEntry(order: OrderRecord, e: OrderEvent, index: number): ExecutionEventEntry {
   const base = {
     id: `${order.operation_id}#${index}`,
     ts_event: e.ts_event,
@@ -165,92 +115,118 @@ function orderEntry(order: OrderRecord, e: OrderEvent, index: number): Execution
   }
 }
 
-async function mapLimited<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
+/** A trading-state change (`ts:<scope>#<version>`). */
+export function tradingStateEntry(h: TradingStateHistoryEntry): ExecutionEventEntry {
+  return {
+    id: `ts:${scopeLabel(h.scope)}#${h.version}`,
+    ts_event: h.ts_updated,
+    time: nanosToIso(h.ts_updated),
+    category: 'trading_state',
+    type: 'TradingStateChanged',
+    outcome: h.state === 'ACTIVE' ? 'info' : 'warning',
+    venue: null,
+    instrument_key: null,
+    operation_id: null,
+    strategy_id: h.scope.kind === 'strategy' ? h.scope.strategy_id : null,
+    actor: h.updated_by,
+    message: `${scopeLabel(h.scope)}: ${h.previous ?? '(none)'} → ${h.state}: ${h.reason}`,
   };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}
+
+function venueEntry(
+  id: string,
+  ts: bigint,
+  type: string,
+  warning: boolean,
+  fields: Pick<ExecutionEventEntry, 'venue' | 'message'> &
+    Partial<Pick<ExecutionEventEntry, 'instrument_key' | 'operation_id' | 'strategy_id'>>,
+): ExecutionEventEntry {
+  return {
+    id,
+    ts_event: ts,
+    time: nanosToIso(ts),
+    category: 'venue',
+    type,
+    outcome: warning ? 'warning' : 'info',
+    instrument_key: null,
+    operation_id: null,
+    strategy_id: null,
+    actor: null,
+    ...fields,
+  };
+}
+
+/** A venue diagnostic (stream up/down, breaker, retries, gap fills, ...); routine ones are `info`. */
+export function diagnosticEntry(m: VenueDiagnosticMessage): ExecutionEventEntry {
+  const d = m.detail;
+  const routine =
+    ROUTINE.has(m.diagnostic) ||
+    (m.diagnostic === 'stream' && d.state === 'up') ||
+    (m.diagnostic === 'gap_fill' && d.ok === true) ||
+    (m.diagnostic === 'breaker' && d.state === 'closed');
+  const ts = BigInt(m.ts_event);
+  return venueEntry(
+    `venue:${m.venue}:${m.diagnostic}:${m.ts_event}:${fnv1a(m.message)}`,
+    ts,
+    `venue_diagnostic.${m.diagnostic}`,
+    !routine,
+    { venue: m.venue, message: m.message },
+  );
+}
+
+/** A difference the reconciler found (warning) or saw resolved (info). */
+export function differenceEntry(m: ReconciliationDifferenceMessage): ExecutionEventEntry {
+  const correction = m.correction === null ? '' : ` (${m.correction.kind}: ${m.correction.outcome})`;
+  return venueEntry(
+    `recon:${m.venue}:${m.run_id}:${m.key}:${m.state}`,
+    BigInt(m.ts_event),
+    `reconciliation.${m.kind}`,
+    m.state === 'found',
+    {
+      venue: m.venue,
+      instrument_key: m.instrument_key,
+      operation_id: m.operation_id,
+      message: `${m.state === 'found' ? '' : 'resolved: '}${m.message}${correction}`,
+    },
+  );
+}
+
+/** A venue report the order machine did not apply, left to reconciliation. */
+export function unappliedReportEntry(m: ExecReconciliationMessage): ExecutionEventEntry {
+  return venueEntry(
+    `recon:${m.operation_id}:${m.kind}:${m.command}:${m.ts_event}`,
+    BigInt(m.ts_event),
+    `reconciliation.${m.kind}`,
+    true,
+    {
+      venue: m.venue,
+      instrument_key: m.instrument_key,
+      operation_id: m.operation_id,
+      message: `${m.command} not applied (${m.code}): ${m.reason}; left to reconciliation`,
+    },
+  );
+}
+
+/** A fill beyond the drift threshold. */
+export function driftEntry(m: DriftAlertMessage): ExecutionEventEntry {
+  const persistent = m.persistent ? `; persistent: ${m.persistence_reason}` : '';
+  const set = m.trading_state_set === null ? '' : `; trading state set ${m.trading_state_set}`;
+  return venueEntry(`drift:${m.operation_id}:${m.fill_id}`, BigInt(m.ts_event), 'drift_alert', true, {
+    venue: m.venue,
+    instrument_key: m.instrument_key,
+    operation_id: m.operation_id,
+    strategy_id: m.strategy_id,
+    message: `fill drift ${m.drift_bps} bps beyond ${m.threshold_bps} bps: ${m.side} ${m.fill_quantity} @ ${m.fill_price}, mid ${m.mid_at_arrival}${persistent}${set}`,
+  });
+}
+
+/** Every event of `order`'s timeline, from `from` on. */
+export function orderEntries(
+  order: OrderRecord,
+  timeline: readonly OrderEvent[],
+  from = 0,
+): ExecutionEventEntry[] {
+  const out: ExecutionEventEntry[] = [];
+  for (let i = from; i < timeline.length; i++) out.push(orderEntry(order, timeline[i] as OrderEvent, i));
   return out;
-}
-
-function inWindow(ts: Nanos, q: EventQuery): boolean {
-  return (q.from === undefined || ts >= q.from) && (q.to === undefined || ts < q.to);
-}
-
-function matches(e: ExecutionEventEntry, q: EventQuery): boolean {
-  if (q.category !== undefined && !q.category.includes(e.category)) return false;
-  if (q.outcome !== undefined && !q.outcome.includes(e.outcome)) return false;
-  if (q.venue !== undefined && e.venue !== q.venue) return false;
-  if (q.instrument_key !== undefined && e.instrument_key !== q.instrument_key) return false;
-  if (q.operation_id !== undefined && e.operation_id !== q.operation_id) return false;
-  return inWindow(e.ts_event, q);
-}
-
-export function createEventFeed(deps: EventFeedDeps): (q: EventQuery) => Promise<ExecutionEventEntry[]> {
-  return async (q) => {
-    const wants = (c: EventCategory) => q.category === undefined || q.category.includes(c);
-    const out: ExecutionEventEntry[] = [];
-    if (wants('order')) {
-      // Events of an order happen at or after its creation: orders created before `to`.
-      const orders = await deps.orders.query({
-        venue: q.venue,
-        instrument_key: q.instrument_key,
-        to: q.to,
-        limit: MAX_ORDERS_PER_QUERY,
-      });
-      const picked =
-        q.operation_id === undefined ? orders : orders.filter((o) => o.operation_id === q.operation_id);
-      const timelines = await mapLimited(picked, 16, (o) => deps.orders.timeline(o.operation_id));
-      picked.forEach((o, i) => {
-        (timelines[i] ?? []).forEach((e, j) => {
-          out.push(orderEntry(o, e, j));
-        });
-      });
-    }
-    if (wants('trading_state') && deps.tradingState !== undefined) {
-      for (const h of await deps.tradingState.history({ limit: 200 })) {
-        out.push({
-          id: `ts:${scopeLabel(h.scope)}#${h.version}`,
-          ts_event: h.ts_updated,
-          time: nanosToIso(h.ts_updated),
-          category: 'trading_state',
-          type: 'TradingStateChanged',
-          outcome: h.state === 'ACTIVE' ? 'info' : 'warning',
-          venue: null,
-          instrument_key: null,
-          operation_id: null,
-          strategy_id: h.scope.kind === 'strategy' ? h.scope.strategy_id : null,
-          actor: h.updated_by,
-          message: `${scopeLabel(h.scope)}: ${h.previous ?? '(none)'} → ${h.state}: ${h.reason}`,
-        });
-      }
-    }
-    if (wants('venue') && deps.diagnostics !== undefined) {
-      for (const d of deps.diagnostics.list()) {
-        out.push({
-          id: `venue:${d.seq}`,
-          ts_event: d.ts_event,
-          time: nanosToIso(d.ts_event),
-          category: 'venue',
-          type: `venue_diagnostic.${d.diagnostic}`,
-          outcome: d.warning ? 'warning' : 'info',
-          venue: d.venue,
-          instrument_key: null,
-          operation_id: null,
-          strategy_id: null,
-          actor: null,
-          message: d.message,
-        });
-      }
-    }
-    return out
-      .filter((e) => matches(e, q))
-      .sort((a, b) => (a.ts_event > b.ts_event ? -1 : a.ts_event < b.ts_event ? 1 : a.id < b.id ? 1 : -1))
-      .slice(0, q.limit);
-  };
 }

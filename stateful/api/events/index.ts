@@ -1,16 +1,28 @@
 /**
- * `GET /api/events?category=&outcome=&venue=&instrument_key=&operation_id=&from=&to=&limit=`: the
- * execution event stream (./feed.ts), newest first — orders executed vs denied / rejected with
- * their reasons, routing decisions, trading-state changes, venue sessions and diagnostics.
+ * `GET /api/events?category=&outcome=&venue=&instrument_key=&operation_id=&from=&to=&limit=&cursor=`:
+ * the execution event feed (shared/ports/event-feed-store.ts, written by ./writer.ts), newest
+ * first, one page at a time — orders executed vs denied / rejected with their reasons, routing
+ * decisions, trading-state changes, venue sessions, reconciliation and drift. `next_cursor` asks
+ * for the next (older) page.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { InstrumentKeySchema } from '../../../shared/domain/instrument-id.ts';
+import { decodeEventCursor } from '../../../shared/ports/event-feed-store.ts';
 import { callDependency } from '../errors/index.ts';
 import { sendJson } from '../json/index.ts';
 import { parseQuery, QueryText, QueryTimestamp } from '../schemas/index.ts';
 import type { ApiEnv } from '../types.ts';
-import { EVENT_CATEGORIES, EVENT_OUTCOMES, type EventQuery, type ExecutionEventEntry } from './feed.ts';
+import { EVENT_CATEGORIES, EVENT_OUTCOMES, type EventFeedPage, type EventQuery } from './feed.ts';
+
+function isCursor(s: string): boolean {
+  try {
+    decodeEventCursor(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const DEFAULT_EVENT_LIMIT = 200;
 export const MAX_EVENT_LIMIT = 1000;
@@ -58,6 +70,11 @@ export const EventQuerySchema = z
       )
       .optional()
       .meta({ description: `Most events returned, newest first (default ${DEFAULT_EVENT_LIMIT})` }),
+    cursor: z
+      .string()
+      .refine(isCursor, { error: 'is not a cursor this API issued: pass next_cursor of the previous page' })
+      .optional()
+      .meta({ description: 'The `next_cursor` of the previous page: the next (older) events' }),
   })
   .superRefine((v, ctx) => {
     if (v.from !== undefined && v.to !== undefined && v.to <= v.from) {
@@ -75,20 +92,21 @@ export function parseEventQuery(queries: Record<string, string[]>): EventQuery {
   if (q.operation_id !== undefined) out.operation_id = q.operation_id;
   if (q.from !== undefined) out.from = q.from;
   if (q.to !== undefined) out.to = q.to;
+  if (q.cursor !== undefined) out.cursor = q.cursor;
   return out;
 }
 
-export type EventFeed = (q: EventQuery) => Promise<ExecutionEventEntry[]>;
+export type EventFeed = (q: EventQuery) => Promise<EventFeedPage>;
 
 export function eventRoutes(feed: EventFeed): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.get('/', async (c) => {
     const query = parseEventQuery(c.req.queries());
-    const events = await callDependency('event stream', () => feed(query));
+    const page = await callDependency('event feed', () => feed(query));
     return sendJson(
       c,
       200,
-      { events, count: events.length, limit: query.limit },
+      { events: page.events, count: page.events.length, limit: query.limit, next_cursor: page.next_cursor },
       { 'Cache-Control': 'no-store' },
     );
   });

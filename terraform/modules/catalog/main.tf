@@ -138,6 +138,13 @@ locals {
         minimum_backoff      = "1s"
         maximum_backoff      = "30s"
       }
+      # The execution event feed's writer (stateful/api/events/writer.ts): order updates, venue
+      # diagnostics, reconciliation and drift into the stored feed the console's Logs page reads.
+      "exec.orders" = {
+        ack_deadline_seconds = 30
+        minimum_backoff      = "1s"
+        maximum_backoff      = "60s"
+      }
     }
   }
 }

@@ -26,6 +26,7 @@ describe('GET /api/openapi.json', () => {
     const paths = obj(doc.paths);
     expect(Object.keys(paths).sort()).toEqual([
       '/api/backtests',
+      '/api/backtests/_inputs',
       '/api/backtests/{run_id}',
       '/api/backtests/{run_id}/equity',
       '/api/docs',
@@ -44,7 +45,10 @@ describe('GET /api/openapi.json', () => {
       '/metrics',
     ]);
     expect(obj(obj(paths['/api/events']).get).parameters).toEqual(
-      expect.arrayContaining([expect.objectContaining({ name: 'outcome', in: 'query' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'outcome', in: 'query' }),
+        expect.objectContaining({ name: 'cursor', in: 'query' }),
+      ]),
     );
     const codes = (path: string, method: string) =>
       Object.keys(obj(obj(obj(paths[path])[method]).responses)).sort();

@@ -8,12 +8,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalBlobStore } from '../../../infra/local/blob-store.local.ts';
+import { LocalEventFeedStore } from '../../../infra/local/event-feed.local.ts';
 import { LocalOrderStore } from '../../../infra/local/order-store.local.ts';
 import { LocalPositionStore } from '../../../infra/local/position-store.local.ts';
 import { LocalTradingStateStore } from '../../../infra/local/trading-state.local.ts';
+import { MemoryEventBus } from '../../../infra/memory/event-bus.memory.ts';
+import { ORDER_UPDATES_TOPIC, orderUpdateMessage } from '../../../shared/app/messages.ts';
 import type { OrderEvent } from '../../../shared/domain/events.ts';
 import type { Fill, OrderRecord } from '../../../shared/domain/types.ts';
-import { createEventFeed, DiagnosticJournal } from '../../../stateful/api/events/feed.ts';
+import { type EventFeedWriter, startEventFeedWriter } from '../../../stateful/api/events/writer.ts';
 import { createApp, storeOrderReader } from '../../../stateful/api/index.ts';
 import { createRoutedOrder } from '../../support/routed-order.ts';
 
@@ -100,11 +103,15 @@ async function filledOrder(orders: LocalOrderStore, op: string): Promise<void> {
 let dir: string;
 let app: ReturnType<typeof createApp>;
 let offline = false;
-const journal = new DiagnosticJournal(3);
+const bus = new MemoryEventBus();
+const feed = LocalEventFeedStore.memory();
+let writer: EventFeedWriter;
+let ordersStore: LocalOrderStore;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'console-api-'));
   const orders = LocalOrderStore.memory();
+  ordersStore = orders;
   const positions = LocalPositionStore.memory();
   const tradingState = LocalTradingStateStore.memory();
   const blobs = new LocalBlobStore(path.join(dir, 'blobs'), { durable: false });
@@ -159,14 +166,32 @@ beforeAll(async () => {
       0,
     )
     .catch(() => undefined);
+  // The feed is written from what is published on exec.orders (and the trading-state history).
+  writer = await startEventFeedWriter({
+    feed,
+    bus,
+    orders,
+    tradingState,
+    tradingStatePollMs: 0,
+    backfillOrders: 0,
+  });
+  for (const op of ['op-filled', 'op-denied']) {
+    const order = await orders.get(op);
+    if (order === null) throw new Error(op);
+    await bus.publish(ORDER_UPDATES_TOPIC, orderUpdateMessage(order, ['OrderReceived'], T));
+  }
   for (let i = 0; i < 5; i++)
-    journal.record({
+    await bus.publish(ORDER_UPDATES_TOPIC, {
+      type: 'venue_diagnostic',
       venue: 'BINANCE-SPOT',
+      account_id: 'main',
       diagnostic: 'stream',
       message: `private stream down ${i}`,
-      ts_event: T + 10n + BigInt(i),
-      warning: true,
+      detail: { stream: 'private', state: 'down' },
+      ts_event: String(T + 10n + BigInt(i)),
     });
+  await bus.publish(ORDER_UPDATES_TOPIC, 'not json {');
+  await bus.idle();
   const consoleDir = path.join(dir, 'dist');
   await mkdir(path.join(consoleDir, 'assets'), { recursive: true });
   await writeFile(path.join(consoleDir, 'index.html'), '<!doctype html><title>console</title>');
@@ -177,7 +202,7 @@ beforeAll(async () => {
     health: { checks: {} },
     marks: async () => ({ [KEY]: '110' }),
     tradingState: { store: tradingState, initial: 'ACTIVE', now: () => T + 100n },
-    events: createEventFeed({ orders, tradingState, diagnostics: journal }),
+    events: (q) => feed.page(q),
     tca: orders,
     backtests: blobs,
     localExchange: {
@@ -195,6 +220,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await writer.close();
+  await bus.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -250,7 +277,8 @@ describe('PUT /api/trading-state', () => {
 });
 
 describe('GET /api/events', () => {
-  it('merges order events, trading-state changes and venue diagnostics, newest first', async () => {
+  it('reads order events, trading-state changes and venue diagnostics from the feed, newest first', async () => {
+    await writer.syncTradingState();
     const { body } = await get('/api/events?limit=1000');
     const events = body.events as Array<{
       category: string;
@@ -263,7 +291,13 @@ describe('GET /api/events', () => {
       'private stream down 4',
       'private stream down 3',
       'private stream down 2',
+      'private stream down 1',
+      'private stream down 0',
     ]);
+    expect(events.find((e) => e.category === 'venue')).toMatchObject({
+      type: 'venue_diagnostic.stream',
+      outcome: 'warning',
+    });
     expect(events.find((e) => e.type === 'OrderFilled')).toMatchObject({
       outcome: 'executed',
       message: 'filled 2 @ 100.5 (TAKER, fee 0.2 USDT)',
@@ -290,12 +324,33 @@ describe('GET /api/events', () => {
       'OrderRouted',
       'OrderFilled',
     ]);
-    const bad = await get('/api/events?outcome=won&limt=3');
+    const bad = await get('/api/events?outcome=won&limt=3&cursor=abc');
     expect(bad.status).toBe(400);
     expect((bad.body.error as { issues: Array<{ path: string }> }).issues.map((i) => i.path).sort()).toEqual([
+      'cursor',
       'limt',
       'outcome',
     ]);
+  });
+
+  it('pages with next_cursor: every event once, the last page without a cursor; a redelivery adds nothing', async () => {
+    const all = (await get('/api/events?limit=1000')).body.events as Array<{ id: string }>;
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await get(`/api/events?limit=4${cursor === null ? '' : `&cursor=${cursor}`}`);
+      expect(page.status).toBe(200);
+      seen.push(...(page.body.events as Array<{ id: string }>).map((e) => e.id));
+      cursor = page.body.next_cursor as string | null;
+    } while (cursor !== null);
+    expect(seen).toEqual(all.map((e) => e.id));
+    // The same order update again (a redelivery) and a backfill: nothing new is written.
+    const filled = await ordersStore.get('op-filled');
+    if (filled === null) throw new Error('op-filled');
+    await bus.publish(ORDER_UPDATES_TOPIC, orderUpdateMessage(filled, ['OrderFilled'], T + 1n));
+    await writer.backfill(10);
+    await bus.idle();
+    expect(((await get('/api/events?limit=1000')).body.events as unknown[]).length).toBe(all.length);
   });
 });
 
