@@ -116,6 +116,21 @@ locals {
       minimum_backoff      = "10s"
       maximum_backoff      = "600s"
     }
+    "rebalance-complete" = {
+      description          = "Order updates from exec.orders: when the last order of a rebalance is final, write the portfolio's actual state and NAV snapshot once."
+      trigger_topic        = "exec.orders"
+      publishes            = []
+      firestore            = true
+      reads_data           = true
+      writes_results       = false
+      memory               = "256Mi"
+      cpu                  = null
+      timeout_seconds      = 60
+      max_instances        = 10
+      ack_deadline_seconds = 60
+      minimum_backoff      = "5s"
+      maximum_backoff      = "300s"
+    }
   }
 
   # The stateful Cloud Run service: venue sessions (ccxt REST + WebSocket), the algorithm scheduler,

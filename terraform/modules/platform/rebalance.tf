@@ -166,3 +166,26 @@ resource "google_cloud_run_v2_service_iam_member" "rebalance_trigger_invoker" {
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.rebalance_trigger_events[0].email}"
 }
+
+# `rebalance-complete` (a Pub/Sub-triggered function of the catalog, on exec.orders) writes the
+# actual state of each completed rebalance under the state prefix of the data bucket
+# (`rebalance.state_prefix`, default `portfolio`): object user there and nowhere else. The catalog
+# gives it Firestore (orders, portfolio_state, nav_snapshots, rebalance_completions) and read access
+# to the data bucket (rebalance records, locators, daily bars).
+locals {
+  rebalance_complete_fn      = "rebalance-complete"
+  rebalance_complete_enabled = contains(keys(local.functions), local.rebalance_complete_fn)
+  rebalance_state_prefix     = try(local.exec_config.rebalance.state_prefix, "portfolio")
+}
+
+resource "google_storage_bucket_iam_member" "rebalance_complete_state" {
+  count  = local.rebalance_complete_enabled ? 1 : 0
+  bucket = module.storage.names["data"]
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${module.iam.emails["fn-${local.rebalance_complete_fn}"]}"
+  condition {
+    title       = "rebalance-state-prefix-only"
+    description = "Write only the rebalance state (actual state, records) under the state prefix."
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${local.data_bucket}/objects/${local.rebalance_state_prefix}/\")"
+  }
+}
