@@ -88,6 +88,7 @@ export async function loadRebalanceTicks(
     ticksFor(key, from, to) {
       const l = loaded.get(key)?.find((x) => x.from <= from && from < x.to);
       if (l === undefined) return null;
+      // biome-ignore lint/complexity/useMathMinMax: bigints (Math.min takes numbers)
       const end = to < l.to ? to : l.to;
       return {
         trades: slice<TradeColumns>(l.ticks.trades, from, end),
