@@ -364,7 +364,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option(
       '--ticks',
-      'execute each order on tick data where it exists (market-data/…): its algorithm, the matching engine',
+      'execute each order on tick data where it exists (market-data-tick/…): its algorithm, the matching engine',
     )
     .option(
       '--window-minutes <n>',

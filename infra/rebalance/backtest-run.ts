@@ -41,7 +41,7 @@ export interface RebalanceBacktestOptions {
   flatNavSnapshots: number;
   maxDivergence: number | null;
   /**
-   * Execute on tick data where it exists (`market-data/...` in `data`): each order a window of the
+   * Execute on tick data where it exists (`market-data-tick/...` in `data`): each order a window of the
    * execution algorithm and the matching engine with these settings (window length, latency, fill
    * model, seed); null = the daily-bar fill model everywhere.
    */

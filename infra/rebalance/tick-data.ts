@@ -1,6 +1,6 @@
 /**
  * Tick data for a rebalance backtest: the Parquet tick layout the signal backtests read
- * (`market-data/<VENUE>/<PAYLOAD>/<day>/{trades,quotes,book}.parquet`, infra/ticks). For every bar
+ * (`market-data-tick/<VENUE>/<day>/<PAYLOAD>/{trades,quotes,book}.parquet`, infra/ticks). For every bar
  * close at which a weights file applies and every weighted instrument with tick files that day, the
  * rows from the close to the end of the last order's window are read once; the pure tick executor
  * (shared/rebalance/tick-execution.ts) then takes exact per-order slices of them. An instrument-day
