@@ -11,7 +11,7 @@ import type { BookColumns, QuoteColumns, TradeColumns } from '../../shared/data/
 import { type TickKind, tickFileKey } from '../../shared/data/tick-layout.ts';
 import { type Nanos, nanosToIso } from '../../shared/domain/time.ts';
 import type { BlobStore } from '../../shared/ports/blob-store.ts';
-import { loadWindow } from '../ticks/loader.ts';
+import { loadWindow, lowerBound } from '../ticks/loader.ts';
 
 export interface RebalanceTickData {
   ticksFor(key: string, from: Nanos, to: Nanos): WindowTicks | null;
@@ -25,18 +25,6 @@ interface Loaded {
   from: Nanos;
   to: Nanos;
   ticks: WindowTicks;
-}
-
-/** First index with ts ≥ t (ts ascending). */
-function lowerBound(ts: BigInt64Array, t: Nanos): number {
-  let lo = 0;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((ts[mid] as bigint) < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** The rows of every column of `cols` with ts in [from, to). */

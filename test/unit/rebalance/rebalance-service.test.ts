@@ -122,6 +122,20 @@ const FILE = JSON.stringify({
 });
 const bytes = (s: string) => new TextEncoder().encode(s);
 
+/** The BTC buy of a 0.5-weight rebalance from 10,000 USDT (0.098 BTC), filled at 50,010. */
+const filled = (op: string): OrderRecord =>
+  ({
+    operation_id: op,
+    instrument_key: BTC,
+    side: 'BUY',
+    quantity: '0.098',
+    status: 'FILLED',
+    filled_quantity: '0.098',
+    avg_fill_price: '50010',
+    fees: '4.90098',
+    rejection_reason: null,
+  }) as OrderRecord;
+
 describe('rebalance service', () => {
   it('plans on the position book and venue cash, records the price source, publishes to orders.requests', async () => {
     const { service, published, blobs, sleeps } = setup({
@@ -215,17 +229,7 @@ describe('rebalance service', () => {
     ]);
     const op = r.instructions[0]?.operation_id as string;
     expect(await service.complete(r)).toEqual({ status: 'PENDING', open: [op] });
-    orders.set(op, {
-      operation_id: op,
-      instrument_key: BTC,
-      side: 'BUY',
-      quantity: '0.098',
-      status: 'FILLED',
-      filled_quantity: '0.098',
-      avg_fill_price: '50010',
-      fees: '4.90098',
-      rejection_reason: null,
-    } as OrderRecord);
+    orders.set(op, filled(op));
     positions.push({
       account_id: 'BINANCE-SPOT',
       instrument_key: BTC,
@@ -270,18 +274,6 @@ describe('rebalance service', () => {
       as_of: '2026-12-07T00:00:00Z',
       weights: { [BTC]: '0.5' },
     });
-    const filled = (op: string): OrderRecord =>
-      ({
-        operation_id: op,
-        instrument_key: BTC,
-        side: 'BUY',
-        quantity: '0.098',
-        status: 'FILLED',
-        filled_quantity: '0.098',
-        avg_fill_price: '50010',
-        fees: '4.90098',
-        rejection_reason: null,
-      }) as OrderRecord;
 
     it('ignores other orders and non-final updates; completes on the final one, once under redelivery', async () => {
       const orders = new Map<string, OrderRecord>();
