@@ -73,7 +73,7 @@ export interface RebalanceServiceDeps {
   positions: Pick<PositionStore, 'list'>;
   market: Pick<MarketStateStore, 'getQuotes' | 'getVenueStates'>;
   bus: Pick<EventBus, 'publish'>;
-  blobs: Pick<BlobStore, 'put' | 'get' | 'stat'>;
+  blobs: Pick<BlobStore, 'put' | 'get' | 'stat' | 'list'>;
   instrument: (key: string) => Promise<InstrumentSpec | undefined>;
   dailyClose: DailyCloseReader;
   defaults: RebalanceDefaults;
@@ -177,10 +177,19 @@ export interface RebalanceService {
     keys: readonly string[],
     reason: NavSnapshot['reason'],
   ): Promise<NavSnapshotResult>;
+  /**
+   * The DAILY snapshot of every portfolio with an actual state (`<state_prefix>/<strategy>/
+   * portfolio_actual_state.json`), dated at the start of the UTC day of now: taken twice the same
+   * day (a redelivered or repeated trigger), it is one snapshot (the last wins).
+   */
+  snapshotDaily(): Promise<Array<NavSnapshotResult & { strategy_id: string }>>;
 }
 
+const ACTUAL_STATE_FILE = 'portfolio_actual_state.json';
+const NANOS_PER_DAY = 86_400_000_000_000n;
+
 export function actualStateKey(statePrefix: string, strategyId: string): string {
-  return `${statePrefix}/${strategyId}/portfolio_actual_state.json`;
+  return `${statePrefix}/${strategyId}/${ACTUAL_STATE_FILE}`;
 }
 
 const encoder = new TextEncoder();
@@ -269,6 +278,7 @@ export function createRebalanceService(d: RebalanceServiceDeps): RebalanceServic
     weighted: readonly string[],
     reason: NavSnapshot['reason'],
     cashOverride?: Record<string, DecimalString>,
+    tsEvent: Nanos = d.now(),
   ) => {
     const read = await readHoldings(weighted);
     const holdings = cashOverride
@@ -280,7 +290,7 @@ export function createRebalanceService(d: RebalanceServiceDeps): RebalanceServic
     const nav = computeNav(holdings, priceMap, quote);
     const snapshot: NavSnapshot = {
       strategy_id: strategyId,
-      ts_event: d.now(),
+      ts_event: tsEvent,
       reason,
       nav: nav.ok ? nav.nav : null,
       cash: nav.ok ? nav.cash : null,
@@ -375,6 +385,23 @@ export function createRebalanceService(d: RebalanceServiceDeps): RebalanceServic
       const { snapshot, holdings } = await measureNav(strategyId, quote, keys, reason);
       const alert = await recordSnapshot(snapshot, Object.keys(holdings.positions).length > 0);
       return { snapshot, alert };
+    },
+
+    async snapshotDaily() {
+      const now = d.now();
+      const day = now - (now % NANOS_PER_DAY);
+      const out: Array<NavSnapshotResult & { strategy_id: string }> = [];
+      for (const info of await d.blobs.list(`${d.statePrefix}/`)) {
+        if (!info.key.endsWith(`/${ACTUAL_STATE_FILE}`)) continue;
+        const state = JSON.parse(
+          new TextDecoder().decode(await d.blobs.get(info.key)),
+        ) as PortfolioActualState;
+        const keys = state.instruments.map((x) => x.instrument_key);
+        const m = await measureNav(state.strategy_id, state.quote_currency, keys, 'DAILY', undefined, day);
+        const alert = await recordSnapshot(m.snapshot, Object.keys(m.holdings.positions).length > 0);
+        out.push({ strategy_id: state.strategy_id, snapshot: m.snapshot, alert });
+      }
+      return out;
     },
 
     complete,

@@ -91,6 +91,11 @@ function setup(
       },
       get: async (key) => new TextEncoder().encode(blobs.get(key) ?? ''),
       stat: async (key) => (blobs.has(key) ? { key, size: 1 } : null),
+      list: async (prefix) =>
+        [...blobs.keys()]
+          .filter((k) => k.startsWith(prefix))
+          .sort()
+          .map((key) => ({ key, size: 1 })),
     },
     instrument: async (k) => (k === XRP ? undefined : spec(k)),
     dailyClose: async (k) => (k === SOL ? '100' : null),
@@ -358,5 +363,41 @@ describe('rebalance service', () => {
       );
       expect((await c2.get(r.rebalance_id))?.applied).toBe(true);
     });
+  });
+
+  it('the daily snapshot: every portfolio with an actual state, dated at the UTC day start, once a day', async () => {
+    const orders = new Map<string, OrderRecord>();
+    const portfolio = new MemoryPortfolioStateStore();
+    const positions: Position[] = [];
+    const { service } = setup({ orders, portfolio, positions });
+    const r = await service.onWeightsFile({
+      source: 'a.json',
+      bytes: bytes(
+        JSON.stringify({
+          schema_version: 1,
+          strategy_id: 'rb',
+          as_of: '2026-12-07T00:00:00Z',
+          weights: { [BTC]: '0.5' },
+        }),
+      ),
+    });
+    const op = r.instructions[0]?.operation_id as string;
+    orders.set(op, filled(op));
+    positions.push({
+      account_id: 'BINANCE-SPOT',
+      instrument_key: BTC,
+      quantity: '0.098',
+      venues: {},
+    } as unknown as Position);
+    expect((await service.complete(r)).status).toBe('COMPLETED');
+    const first = await service.snapshotDaily();
+    const again = await service.snapshotDaily();
+    expect(first.map((x) => [x.strategy_id, x.snapshot.reason])).toEqual([['rb', 'DAILY']]);
+    // 2026-12-07T00:00:00Z: the day of the service's clock.
+    expect(first[0]?.snapshot.ts_event).toBe(1_796_601_600_000_000_000n);
+    expect(again[0]?.snapshot.ts_event).toBe(first[0]?.snapshot.ts_event);
+    // venue cash 10000 (never moved) + 0.098 × 50000
+    expect(first[0]?.snapshot.nav).toBe('14900');
+    expect((await portfolio.listNavSnapshots('rb')).map((x) => x.reason)).toEqual(['DAILY', 'REBALANCE']);
   });
 });
