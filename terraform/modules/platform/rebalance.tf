@@ -189,3 +189,43 @@ resource "google_storage_bucket_iam_member" "rebalance_complete_state" {
     expression  = "resource.name.startsWith(\"projects/_/buckets/${local.data_bucket}/objects/${local.rebalance_state_prefix}/\")"
   }
 }
+
+# The daily NAV snapshot of rebalanced portfolios: Cloud Scheduler publishes one message a day to
+# `rebalance.daily`, which the catalog's `rebalance-nav` function consumes (push subscription
+# `rebalance-nav.rebalance.daily`). Snapshots are dated at the UTC day start, so a retry or a
+# second message the same day rewrites the same snapshot. Cloud Scheduler publishes as its service
+# agent (it holds the publisher role by default).
+variable "rebalance_nav_schedule" {
+  description = "When rebalance-nav takes the daily NAV snapshot (cron, UTC)."
+  type        = string
+  default     = "5 0 * * *"
+}
+
+locals {
+  rebalance_nav_fn      = "rebalance-nav"
+  rebalance_nav_enabled = contains(keys(local.functions), local.rebalance_nav_fn)
+}
+
+resource "google_project_service" "rebalance_scheduler" {
+  count              = local.rebalance_nav_enabled ? 1 : 0
+  project            = var.project_id
+  service            = "cloudscheduler.googleapis.com"
+  disable_on_destroy = false
+}
+
+resource "google_cloud_scheduler_job" "rebalance_nav_daily" {
+  count       = local.rebalance_nav_enabled ? 1 : 0
+  project     = var.project_id
+  region      = var.region
+  name        = "rebalance-nav-daily"
+  description = "Daily NAV snapshot of rebalanced portfolios (rebalance-nav)."
+  schedule    = var.rebalance_nav_schedule
+  time_zone   = "Etc/UTC"
+
+  pubsub_target {
+    topic_name = "projects/${var.project_id}/topics/rebalance.daily"
+    data       = base64encode("{\"type\":\"nav_daily\"}")
+  }
+
+  depends_on = [module.pubsub, google_project_service.rebalance_scheduler]
+}
