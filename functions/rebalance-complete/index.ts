@@ -5,25 +5,16 @@
  * Firestore completion claims when `storage.order_store` is firestore.
  */
 import * as functions from '@google-cloud/functions-framework';
-import {
-  createPlatformRebalanceService,
-  openPortfolioStateStore,
-  openRebalanceCompletionStore,
-} from '../../infra/rebalance/compose.ts';
+import { createCloudRebalanceService } from '../../infra/rebalance/compose.ts';
 import { coldStart } from '../shared/runtime.ts';
 import { createRebalanceCompleteHandler, REBALANCE_COMPLETE } from './handler.ts';
 
 const deps = await coldStart();
-const { platform } = deps;
 
 functions.cloudEvent(
   REBALANCE_COMPLETE,
   createRebalanceCompleteHandler({
-    service: createPlatformRebalanceService(
-      platform,
-      openPortfolioStateStore(platform),
-      openRebalanceCompletionStore(platform),
-    ),
+    service: createCloudRebalanceService(deps.platform),
     bus: deps.bus,
     log: deps.logger(REBALANCE_COMPLETE),
   }),

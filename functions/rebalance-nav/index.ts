@@ -4,25 +4,16 @@
  * PortfolioStateStore when `storage.order_store` is firestore.
  */
 import * as functions from '@google-cloud/functions-framework';
-import {
-  createPlatformRebalanceService,
-  openPortfolioStateStore,
-  openRebalanceCompletionStore,
-} from '../../infra/rebalance/compose.ts';
+import { createCloudRebalanceService } from '../../infra/rebalance/compose.ts';
 import { coldStart } from '../shared/runtime.ts';
 import { createRebalanceNavHandler, REBALANCE_NAV } from './handler.ts';
 
 const deps = await coldStart();
-const { platform } = deps;
 
 functions.cloudEvent(
   REBALANCE_NAV,
   createRebalanceNavHandler({
-    service: createPlatformRebalanceService(
-      platform,
-      openPortfolioStateStore(platform),
-      openRebalanceCompletionStore(platform),
-    ),
+    service: createCloudRebalanceService(deps.platform),
     bus: deps.bus,
     log: deps.logger(REBALANCE_NAV),
   }),

@@ -85,3 +85,12 @@ export function createPlatformRebalanceService(
     flatNavSnapshots: cfg.flat_nav_snapshots,
   });
 }
+
+/** The service of the cloud's rebalance functions: actual states and completion claims in Firestore (with a Firestore order store). */
+export function createCloudRebalanceService(platform: Platform): RebalanceService {
+  return createPlatformRebalanceService(
+    platform,
+    openPortfolioStateStore(platform),
+    openRebalanceCompletionStore(platform),
+  );
+}

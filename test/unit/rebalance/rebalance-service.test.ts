@@ -127,6 +127,14 @@ const FILE = JSON.stringify({
 });
 const bytes = (s: string) => new TextEncoder().encode(s);
 
+/** A weights file: half of the portfolio in BTC. */
+const HALF_BTC = JSON.stringify({
+  schema_version: 1,
+  strategy_id: 'rb',
+  as_of: '2026-12-07T00:00:00Z',
+  weights: { [BTC]: '0.5' },
+});
+
 /** The BTC buy of a 0.5-weight rebalance from 10,000 USDT (0.098 BTC), filled at 50,010. */
 const filled = (op: string): OrderRecord =>
   ({
@@ -219,14 +227,7 @@ describe('rebalance service', () => {
     const { service, blobs } = setup({ orders, portfolio, positions });
     const r = await service.onWeightsFile({
       source: 'a.json',
-      bytes: bytes(
-        JSON.stringify({
-          schema_version: 1,
-          strategy_id: 'rb',
-          as_of: '2026-12-07T00:00:00Z',
-          weights: { [BTC]: '0.5' },
-        }),
-      ),
+      bytes: bytes(HALF_BTC),
     });
     // 10000 × 0.98 × 0.5 / 50000 = 0.098 BTC
     expect(r.instructions.map((i) => [i.side, i.quantity, i.venue])).toEqual([
@@ -273,18 +274,11 @@ describe('rebalance service', () => {
   });
 
   describe('completing from order updates (exec.orders)', () => {
-    const ONE = JSON.stringify({
-      schema_version: 1,
-      strategy_id: 'rb',
-      as_of: '2026-12-07T00:00:00Z',
-      weights: { [BTC]: '0.5' },
-    });
-
     it('ignores other orders and non-final updates; completes on the final one, once under redelivery', async () => {
       const orders = new Map<string, OrderRecord>();
       const portfolio = new MemoryPortfolioStateStore();
       const { service, blobs, puts } = setup({ orders, portfolio });
-      const r = await service.onWeightsFile({ source: 'a.json', bytes: bytes(ONE) });
+      const r = await service.onWeightsFile({ source: 'a.json', bytes: bytes(HALF_BTC) });
       const op = r.instructions[0]?.operation_id as string;
       // The locator is written before the order is published.
       expect(puts.findIndex((k) => k.startsWith('portfolio/_operations/RB-'))).toBeLessThan(
@@ -322,7 +316,7 @@ describe('rebalance service', () => {
 
     it('a final update overtaking the record throws (redelivered later)', async () => {
       const { service, blobs } = setup();
-      const r = await service.onWeightsFile({ source: 'a.json', bytes: bytes(ONE) });
+      const r = await service.onWeightsFile({ source: 'a.json', bytes: bytes(HALF_BTC) });
       blobs.delete(rebalanceRecordKey('portfolio', 'rb', r.rebalance_id));
       const op = r.instructions[0]?.operation_id as string;
       await expect(service.onOrderUpdate({ operation_id: op, status: 'FILLED' })).rejects.toThrow(
@@ -335,7 +329,7 @@ describe('rebalance service', () => {
       const completions = new MemoryRebalanceCompletionStore();
       const portfolio = new MemoryPortfolioStateStore();
       const a = setup({ orders, completions, portfolio });
-      const r = await a.service.onWeightsFile({ source: 'a.json', bytes: bytes(ONE) });
+      const r = await a.service.onWeightsFile({ source: 'a.json', bytes: bytes(HALF_BTC) });
       const op = r.instructions[0]?.operation_id as string;
       orders.set(op, filled(op));
       // The first shell claims and crashes before writing anything out.
@@ -372,14 +366,7 @@ describe('rebalance service', () => {
     const { service } = setup({ orders, portfolio, positions });
     const r = await service.onWeightsFile({
       source: 'a.json',
-      bytes: bytes(
-        JSON.stringify({
-          schema_version: 1,
-          strategy_id: 'rb',
-          as_of: '2026-12-07T00:00:00Z',
-          weights: { [BTC]: '0.5' },
-        }),
-      ),
+      bytes: bytes(HALF_BTC),
     });
     const op = r.instructions[0]?.operation_id as string;
     orders.set(op, filled(op));
