@@ -150,20 +150,37 @@ export async function runRebalanceBacktestJob(
   const withinGate = o.maxDivergence === null || (divergence !== null && divergence <= o.maxDivergence);
 
   // Tables in the SPEC shapes.
-  const orders: OrderOut[] = result.orders.map((r) => ({
-    order_id: r.order_id,
-    parent_order_id: null,
-    operation_id: r.operation_id,
-    instrument_key: r.instrument_key,
-    venue: r.venue,
-    side: r.side,
-    order_type: 'MARKET',
-    quantity: Number(r.quantity),
-    price: null,
-    status: r.status,
-    ts_submitted: r.ts_submitted,
-    ts_last: r.ts_last,
-  }));
+  // The rebalance's orders (parents), each followed by its algorithm's child orders (tick windows).
+  const orders: OrderOut[] = result.orders.flatMap((r): OrderOut[] => [
+    {
+      order_id: r.order_id,
+      parent_order_id: null,
+      operation_id: r.operation_id,
+      instrument_key: r.instrument_key,
+      venue: r.venue,
+      side: r.side,
+      order_type: 'MARKET',
+      quantity: Number(r.quantity),
+      price: null,
+      status: r.status,
+      ts_submitted: r.ts_submitted,
+      ts_last: r.ts_last,
+    },
+    ...r.children.map((c) => ({
+      order_id: c.order_id,
+      parent_order_id: r.order_id,
+      operation_id: r.operation_id,
+      instrument_key: r.instrument_key,
+      venue: r.venue,
+      side: r.side,
+      order_type: c.order_type,
+      quantity: Number(c.quantity),
+      price: c.price === null ? null : Number(c.price),
+      status: c.status,
+      ts_submitted: c.ts_submitted,
+      ts_last: c.ts_last,
+    })),
+  ]);
   const fills: FillOut[] = result.fills.map((f) => ({
     fill_id: f.fill_id,
     order_id: f.order_id,
@@ -203,7 +220,14 @@ export async function runRebalanceBacktestJob(
 
   let slipCost = 0;
   let base = 0;
-  const refOf = new Map(result.orders.map((r) => [r.order_id, Number(r.reference_price)]));
+  // Slippage against the rebalance's price (the close it planned at), for its children's fills too.
+  const refOf = new Map(
+    result.orders.flatMap((r) =>
+      [r.order_id, ...r.children.map((c) => c.order_id)].map(
+        (id) => [id, Number(r.reference_price)] as const,
+      ),
+    ),
+  );
   for (const f of result.fills) {
     const ref = refOf.get(f.order_id) ?? Number(f.price);
     const q = Number(f.quantity);
@@ -240,7 +264,7 @@ export async function runRebalanceBacktestJob(
     execution: executionSummary(result.orders, tickData),
     orders: result.orders.length,
     parent_orders: result.orders.length,
-    child_orders: result.orders.reduce((n, r) => n + r.children, 0),
+    child_orders: result.orders.reduce((n, r) => n + r.children.length, 0),
     partially_filled: result.orders.filter((r) => r.status === 'EXPIRED').length,
     risk_denials: result.orders.filter((r) => r.status === 'DENIED').length,
     rejected: result.orders.filter((r) => r.status === 'REJECTED').length,

@@ -40,7 +40,7 @@ import type { RiskLimits } from '../risk/limits.ts';
 import { planInstructions, type RebalanceDefaults, settingsFor } from './instructions.ts';
 import { computeNav, INITIAL_NAV_WATCH, type NavAlert, watchNav } from './nav.ts';
 import { type Holdings, planRebalance, type RebalancePlan, type SkippedInstrument } from './plan.ts';
-import type { TickExecutor } from './tick-execution.ts';
+import type { TickChild, TickExecutor } from './tick-execution.ts';
 import type { WeightsFile } from './weights.ts';
 
 export interface WeightsEntry {
@@ -91,8 +91,8 @@ export interface BtOrder {
   filled_quantity: DecimalString;
   /** How it was executed: a window on ticks, or the daily-bar fill model (null when denied first). */
   fill_model: 'ticks' | 'daily_bar' | null;
-  /** Child orders of its execution algorithm (tick windows). */
-  children: number;
+  /** Child orders of its execution algorithm (tick windows), ids `<order_id>-<suffix>`. */
+  children: Array<Omit<TickChild, 'suffix'> & { order_id: string }>;
 }
 
 export interface BtFill {
@@ -240,7 +240,7 @@ export function runRebalanceBacktest(input: RebalanceBacktestInput): RebalanceBa
   const book = (
     ins: OrderInstruction,
     row: BtOrder,
-    f: Pick<BtFill, 'fill_id' | 'quantity' | 'price' | 'fee' | 'liquidity' | 'ts_event'>,
+    f: Pick<BtFill, 'order_id' | 'fill_id' | 'quantity' | 'price' | 'fee' | 'liquidity' | 'ts_event'>,
   ) => {
     const buy = ins.side === 'BUY';
     const qty = toDec(f.quantity);
@@ -265,7 +265,6 @@ export function runRebalanceBacktest(input: RebalanceBacktestInput): RebalanceBa
     if (f.ts_event > row.ts_last) row.ts_last = f.ts_event;
     fills.push({
       ...f,
-      order_id: row.order_id,
       instrument_key: ins.instrument_key,
       venue: row.venue,
       side: ins.side,
@@ -355,7 +354,7 @@ export function runRebalanceBacktest(input: RebalanceBacktestInput): RebalanceBa
             ts_last: ts,
             filled_quantity: '0',
             fill_model: null,
-            children: 0,
+            children: [],
           };
           orders.push(row);
           record.orders++;
@@ -390,13 +389,17 @@ export function runRebalanceBacktest(input: RebalanceBacktestInput): RebalanceBa
           if (tick) {
             tickIndex++;
             row.fill_model = 'ticks';
-            row.children = tick.children;
+            row.children = tick.children.map(({ suffix, ...c }) => ({
+              ...c,
+              order_id: `${row.order_id}-${suffix}`,
+            }));
             row.ts_last = tick.ts_last;
             row.status = tick.status;
             row.reason = tick.reason;
             if (tick.status === 'DENIED') record.denied++;
             for (const f of tick.fills) {
               book(ins, row, {
+                order_id: `${row.order_id}-${f.child}`,
                 fill_id: `${row.order_id}-${f.fill_id}`,
                 quantity: f.quantity,
                 price: f.price,
@@ -427,6 +430,7 @@ export function runRebalanceBacktest(input: RebalanceBacktestInput): RebalanceBa
           ledger = recordFill(ledger, decision.reservation.id, ins.quantity);
           ledger = releaseReservation(ledger, decision.reservation, ins.quantity);
           book(ins, row, {
+            order_id: row.order_id,
             fill_id: `${row.order_id}-1`,
             quantity: ins.quantity,
             price: fmt(price),

@@ -33,7 +33,21 @@ export interface TickExecutionRequest {
   index: number;
 }
 
+/** A child order of the algorithm, as the window left it (ids relative to the window's parent). */
+export interface TickChild {
+  /** The child's suffix after the parent id (`S1`, ...), or `N1` for a direct order's only child. */
+  suffix: string;
+  order_type: 'MARKET' | 'LIMIT';
+  quantity: DecimalString;
+  price: DecimalString | null;
+  status: string;
+  ts_submitted: Nanos;
+  ts_last: Nanos;
+}
+
 export interface TickFill {
+  /** The child that filled (its suffix, see {@link TickChild}). */
+  child: string;
   fill_id: string;
   quantity: DecimalString;
   price: DecimalString;
@@ -48,7 +62,7 @@ export interface TickExecution {
   reason: string | null;
   filled_quantity: DecimalString;
   fills: TickFill[];
-  children: number;
+  children: TickChild[];
   /** Mid at the order's arrival (the reference the tick path's slippage is measured against). */
   arrival_mid: DecimalString | null;
   ts_last: Nanos;
@@ -120,11 +134,13 @@ export function createTickExecutor(o: TickExecutorOptions): TickExecutor {
     });
     const parent = sim.orders[0];
     if (parent === undefined) throw new Error(`window ${plan.window_id}: no parent order row`);
+    const suffix = (id: string) => (id === plan.window_id ? 'N1' : id.slice(plan.window_id.length + 1));
     return {
       status: parent.status === 'FILLED' ? 'FILLED' : parent.status === 'DENIED' ? 'DENIED' : 'EXPIRED',
       reason: parent.reason,
       filled_quantity: parent.filled_quantity,
       fills: sim.fills.map((f) => ({
+        child: suffix(f.order_id),
         fill_id: f.fill_id,
         quantity: f.quantity,
         price: f.price,
@@ -132,7 +148,17 @@ export function createTickExecutor(o: TickExecutorOptions): TickExecutor {
         liquidity: f.liquidity,
         ts_event: BigInt(f.ts_ns),
       })),
-      children: sim.orders.length - 1,
+      children: sim.orders
+        .filter((o) => o.parent_order_id !== null)
+        .map((o) => ({
+          suffix: suffix(o.order_id),
+          order_type: o.order_type === 'LIMIT' ? ('LIMIT' as const) : ('MARKET' as const),
+          quantity: o.quantity,
+          price: o.price,
+          status: o.status,
+          ts_submitted: BigInt(o.ts_submitted_ns),
+          ts_last: BigInt(o.ts_last_ns),
+        })),
       arrival_mid: sim.arrival_mid,
       ts_last: BigInt(parent.ts_last_ns),
       window: sim,

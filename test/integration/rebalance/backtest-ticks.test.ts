@@ -134,8 +134,13 @@ describe('rebalance backtest on tick data', () => {
     expect(summary.bytes_read).toBeGreaterThan(0);
     expect(summary.divergence.annualized_return_divergence).not.toBeNull();
 
+    // Four rebalance orders, the BTC one followed by its TWAP's children (parent_order_id set).
     const orders = await readParquetBytes(new Uint8Array(await readFile(`${root}/orders.parquet`)));
-    expect(Number(orders.metadata.num_rows)).toBe(4);
+    expect(Number(orders.metadata.num_rows)).toBe(4 + summary.child_orders);
+    const parents = Array.from(orders.columns.get('parent_order_id') as ArrayLike<string | null>);
+    expect(parents.filter((p) => p !== null)).toHaveLength(summary.child_orders);
+    // Tick fills pay the spread: slippage against the planned close is not zero.
+    expect(summary.slippage_bps).not.toBe(0);
     const fills = await readParquetBytes(new Uint8Array(await readFile(`${root}/fills.parquet`)));
     // Several TWAP slices for BTC, one bar fill for each other order.
     expect(Number(fills.metadata.num_rows)).toBeGreaterThanOrEqual(summary.child_orders + 3 - 1);
