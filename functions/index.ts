@@ -15,6 +15,8 @@ import { BACKTEST_PLANNER, BACKTEST_PLANNER_TOPIC } from './backtest-planner/han
 import { BACKTEST_WINDOW, BACKTEST_WINDOW_TOPIC } from './backtest-window/handler.ts';
 import { ORDER_CANCEL, ORDER_CANCEL_TOPIC } from './order-cancel/handler.ts';
 import { ORDER_INTAKE, ORDER_INTAKE_TOPIC } from './order-intake/handler.ts';
+import { REBALANCE_COMPLETE, REBALANCE_COMPLETE_TOPIC } from './rebalance-complete/handler.ts';
+import { REBALANCE_NAV, REBALANCE_NAV_TOPIC } from './rebalance-nav/handler.ts';
 import { REBALANCE_TRIGGER } from './rebalance-trigger/handler.ts';
 
 import './order-intake/index.ts';
@@ -23,6 +25,8 @@ import './backtest-planner/index.ts';
 import './backtest-window/index.ts';
 import './backtest-merge/index.ts';
 import './rebalance-trigger/index.ts';
+import './rebalance-complete/index.ts';
+import './rebalance-nav/index.ts';
 
 /** Every function in this deploy source with its trigger topic. */
 export const FUNCTIONS = [
@@ -31,6 +35,8 @@ export const FUNCTIONS = [
   { name: BACKTEST_PLANNER, topic: BACKTEST_PLANNER_TOPIC },
   { name: BACKTEST_WINDOW, topic: BACKTEST_WINDOW_TOPIC },
   { name: BACKTEST_MERGE, topic: BACKTEST_MERGE_TOPIC },
+  { name: REBALANCE_COMPLETE, topic: REBALANCE_COMPLETE_TOPIC },
+  { name: REBALANCE_NAV, topic: REBALANCE_NAV_TOPIC },
 ] as const;
 
 /** Functions triggered by Cloud Storage object events (Eventarc), not by a topic. */

@@ -6,12 +6,14 @@
  *
  *   npm run rebalance -- backtest --weights <folder|file|gs://…> --data <dir|gs://…> --out <dir|gs://…>
  *     [--run-id ID] [--starting-cash 100000] [--slippage-bps 5] [--max-divergence 0.001] [--config FILE]
+ *     [--ticks [--window-minutes 5] [--seed 42]]
  *
  * `plan` prints the plan as a table, or with `--json` as `{equity, ..., orders: [{instrument_key, side,
  * quantity, ...}], skipped: [{instrument_key, reason, ...}]}`. Without `--instruments` the embedded
  * instrument definitions (config/instruments.json) apply. Exit code 0 with a plan, 1 when a file is
  * invalid or the plan cannot be made (every problem printed with its file and field), 2 for bad
- * arguments. `backtest` runs the weights series over daily bars and writes the five result files
+ * arguments. `backtest` runs the weights series over daily bars (with `--ticks`: each order through
+ * the execution algorithm and the matching engine on tick data where it exists) and writes the five result files
  * (docs/rebalancing.md); exit 1 when the annualized return divergence from the vectorized reference
  * is beyond `--max-divergence` or the run cannot be made.
  */
@@ -23,6 +25,7 @@ import { loadConfig } from '../infra/config/load-config.ts';
 import { DEFAULT_INSTRUMENTS_PATH, loadInstrumentsFile } from '../infra/instruments/catalog.ts';
 import { RebalanceBacktestInputError, runRebalanceBacktestJob } from '../infra/rebalance/backtest-run.ts';
 import { openBlobLocation, parseBlobLocation } from '../infra/ticks/blob-location.ts';
+import { DEFAULT_BACKTEST_SETTINGS } from '../shared/backtest/model.ts';
 import type { Result } from '../shared/domain/errors.ts';
 import { ValidationError } from '../shared/domain/errors.ts';
 import { indexInstruments } from '../shared/domain/instrument.ts';
@@ -188,6 +191,9 @@ interface BacktestCliOptions {
   maxDivergence?: number;
   config?: string;
   json?: boolean;
+  ticks?: boolean;
+  windowMinutes?: number;
+  seed?: number;
 }
 
 /** A weights location: a folder (every *.json under it), one file, or a gs:// prefix or object. */
@@ -231,7 +237,23 @@ async function runBacktest(o: BacktestCliOptions): Promise<number> {
       tradingState: cfg.risk.initial_trading_state,
       flatNavSnapshots: cfg.rebalance.flat_nav_snapshots,
       maxDivergence: o.maxDivergence ?? null,
+      ticks: o.ticks
+        ? {
+            ...DEFAULT_BACKTEST_SETTINGS,
+            window_minutes: o.windowMinutes ?? cfg.backtest.window_minutes,
+            seed: o.seed ?? cfg.backtest.seed,
+            starting_cash: o.startingCash,
+            trading_state: cfg.risk.initial_trading_state,
+          }
+        : null,
       config: {
+        ticks: o.ticks ?? false,
+        ...(o.ticks
+          ? {
+              window_minutes: o.windowMinutes ?? cfg.backtest.window_minutes,
+              seed: o.seed ?? cfg.backtest.seed,
+            }
+          : {}),
         weights: o.weights,
         data: o.data,
         starting_cash: o.startingCash,
@@ -267,6 +289,15 @@ async function runBacktest(o: BacktestCliOptions): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+function integerAtLeast(min: number, name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    return n;
+  };
 }
 
 function nonNegNumber(name: string) {
@@ -310,7 +341,9 @@ export async function main(argv: string[]): Promise<number> {
     });
   program
     .command('backtest')
-    .description('run a weights series over daily bars; write the five result files and the divergence')
+    .description(
+      'run a weights series over daily bars (or, with --ticks, tick data where it exists); write the five result files and the divergence',
+    )
     .requiredOption('--weights <location>', 'folder of weights files, one file, or gs://bucket/prefix')
     .requiredOption(
       '--data <location>',
@@ -329,6 +362,16 @@ export async function main(argv: string[]): Promise<number> {
       'exit 1 when the annualized return divergence exceeds this',
       nonNegNumber('--max-divergence'),
     )
+    .option(
+      '--ticks',
+      'execute each order on tick data where it exists (market-data-tick/…): its algorithm, the matching engine',
+    )
+    .option(
+      '--window-minutes <n>',
+      'with --ticks: window of each order (default backtest.window_minutes)',
+      integerAtLeast(1, '--window-minutes'),
+    )
+    .option('--seed <n>', 'with --ticks: run seed (default backtest.seed)', integerAtLeast(0, '--seed'))
     .option('--config <file>', 'configuration file (risk limits, rebalance settings)')
     .option('--json', 'print summary.json')
     .action(async (opts: BacktestCliOptions) => {

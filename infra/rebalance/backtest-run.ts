@@ -7,19 +7,22 @@
 
 import type { EquityOut, FillOut, OrderOut, PositionOut } from '../../shared/backtest/merge.ts';
 import { maxDrawdown, returnsOf, round, sharpeRatio } from '../../shared/backtest/metrics.ts';
+import type { BacktestSettings } from '../../shared/backtest/model.ts';
 import { fmt, toDec } from '../../shared/domain/decimal.ts';
 import { indexInstruments } from '../../shared/domain/instrument.ts';
 import { canonicalInstrumentId } from '../../shared/domain/instrument-id.ts';
 import { nanosToIso } from '../../shared/domain/time.ts';
 import type { TradingState } from '../../shared/domain/types.ts';
 import type { BlobStore } from '../../shared/ports/blob-store.ts';
-import { runRebalanceBacktest } from '../../shared/rebalance/backtest.ts';
+import { orderPaceNs, runRebalanceBacktest } from '../../shared/rebalance/backtest.ts';
 import type { RebalanceDefaults } from '../../shared/rebalance/instructions.ts';
+import { createTickExecutor } from '../../shared/rebalance/tick-execution.ts';
 import { annualizedReturn, runVectorized } from '../../shared/rebalance/vectorized.ts';
 import type { RiskLimits } from '../../shared/risk/limits.ts';
 import { writeResults } from '../backtest/results.ts';
 import { loadInstrumentSpecs } from '../ticks/instruments.ts';
 import { loadDailyCloses, loadWeightsSeries } from './daily-data.ts';
+import { loadRebalanceTicks, type RebalanceTickData } from './tick-data.ts';
 
 const NS_PER_YEAR = 365 * 86_400 * 1e9;
 
@@ -37,6 +40,12 @@ export interface RebalanceBacktestOptions {
   tradingState: TradingState;
   flatNavSnapshots: number;
   maxDivergence: number | null;
+  /**
+   * Execute on tick data where it exists (`market-data-tick/...` in `data`): each order a window of the
+   * execution algorithm and the matching engine with these settings (window length, latency, fill
+   * model, seed); null = the daily-bar fill model everywhere.
+   */
+  ticks?: BacktestSettings | null | undefined;
   /** For the summary's `config`. */
   config: Record<string, unknown>;
   nowMs: () => number;
@@ -75,6 +84,28 @@ export async function runRebalanceBacktestJob(
     throw new RebalanceBacktestInputError('fewer than two daily bars for the weighted instruments');
   const missingBars = [...keys].filter((k) => !bars.closes.has(k));
 
+  // Tick data: read once per bar close at which a weights file applies, for every weighted instrument.
+  let tickData: RebalanceTickData | null = null;
+  const venueOfRun = 'BACKTEST';
+  if (o.ticks) {
+    const pace = orderPaceNs(o.limits.max_orders_per_second);
+    const span = BigInt(o.ticks.window_minutes) * 60_000_000_000n + pace * BigInt(keys.size);
+    const due: bigint[] = [];
+    let next = 0;
+    for (const t of bars.times) {
+      let any = false;
+      while (next < asOfs.length && (asOfs[next] as bigint) <= t) {
+        next++;
+        any = true;
+      }
+      if (any) due.push(t);
+    }
+    tickData = await loadRebalanceTicks(
+      o.data,
+      due.map((ts) => ({ ts, keys: [...keys].sort(), spanNs: span })),
+    );
+  }
+
   const tRun = o.nowMs();
   const result = runRebalanceBacktest({
     times: bars.times,
@@ -87,6 +118,16 @@ export async function runRebalanceBacktestJob(
     limits: o.limits,
     trading_state: o.tradingState,
     flat_nav_snapshots: o.flatNavSnapshots,
+    venue: venueOfRun,
+    execute:
+      o.ticks && tickData
+        ? createTickExecutor({
+            ticksFor: tickData.ticksFor,
+            settings: { ...o.ticks, trading_state: o.tradingState },
+            limits: o.limits,
+            venue: venueOfRun,
+          })
+        : undefined,
   });
   const slip = o.slippageBps / 10_000;
   const vec = runVectorized({
@@ -109,20 +150,37 @@ export async function runRebalanceBacktestJob(
   const withinGate = o.maxDivergence === null || (divergence !== null && divergence <= o.maxDivergence);
 
   // Tables in the SPEC shapes.
-  const orders: OrderOut[] = result.orders.map((r) => ({
-    order_id: r.order_id,
-    parent_order_id: null,
-    operation_id: r.operation_id,
-    instrument_key: r.instrument_key,
-    venue: r.venue,
-    side: r.side,
-    order_type: 'MARKET',
-    quantity: Number(r.quantity),
-    price: null,
-    status: r.status,
-    ts_submitted: r.ts_submitted,
-    ts_last: r.ts_submitted,
-  }));
+  // The rebalance's orders (parents), each followed by its algorithm's child orders (tick windows).
+  const orders: OrderOut[] = result.orders.flatMap((r): OrderOut[] => [
+    {
+      order_id: r.order_id,
+      parent_order_id: null,
+      operation_id: r.operation_id,
+      instrument_key: r.instrument_key,
+      venue: r.venue,
+      side: r.side,
+      order_type: 'MARKET',
+      quantity: Number(r.quantity),
+      price: null,
+      status: r.status,
+      ts_submitted: r.ts_submitted,
+      ts_last: r.ts_last,
+    },
+    ...r.children.map((c) => ({
+      order_id: c.order_id,
+      parent_order_id: r.order_id,
+      operation_id: r.operation_id,
+      instrument_key: r.instrument_key,
+      venue: r.venue,
+      side: r.side,
+      order_type: c.order_type,
+      quantity: Number(c.quantity),
+      price: c.price === null ? null : Number(c.price),
+      status: c.status,
+      ts_submitted: c.ts_submitted,
+      ts_last: c.ts_last,
+    })),
+  ]);
   const fills: FillOut[] = result.fills.map((f) => ({
     fill_id: f.fill_id,
     order_id: f.order_id,
@@ -133,7 +191,7 @@ export async function runRebalanceBacktestJob(
     price: Number(f.price),
     fee: Number(f.fee),
     fee_currency: f.fee_currency,
-    liquidity: 'TAKER',
+    liquidity: f.liquidity,
     ts_event: f.ts_event,
   }));
   const positions: PositionOut[] = [];
@@ -162,7 +220,14 @@ export async function runRebalanceBacktestJob(
 
   let slipCost = 0;
   let base = 0;
-  const refOf = new Map(result.orders.map((r) => [r.order_id, Number(r.reference_price)]));
+  // Slippage against the rebalance's price (the close it planned at), for its children's fills too.
+  const refOf = new Map(
+    result.orders.flatMap((r) =>
+      [r.order_id, ...r.children.map((c) => c.order_id)].map(
+        (id) => [id, Number(r.reference_price)] as const,
+      ),
+    ),
+  );
   for (const f of result.fills) {
     const ref = refOf.get(f.order_id) ?? Number(f.price);
     const q = Number(f.quantity);
@@ -191,10 +256,16 @@ export async function runRebalanceBacktestJob(
       unplannable: result.rebalances.filter((r) => r.status === 'UNPLANNABLE').length,
       invalid: series.invalid,
     },
-    windows: { total: 0, fill_model: 'daily_bar', bars: bars.times.length },
+    windows: {
+      total: result.orders.filter((r) => r.fill_model === 'ticks').length,
+      fill_model: o.ticks ? 'ticks, daily_bar where there are none' : 'daily_bar',
+      bars: bars.times.length,
+    },
+    execution: executionSummary(result.orders, tickData),
     orders: result.orders.length,
     parent_orders: result.orders.length,
-    child_orders: 0,
+    child_orders: result.orders.reduce((n, r) => n + r.children.length, 0),
+    partially_filled: result.orders.filter((r) => r.status === 'EXPIRED').length,
     risk_denials: result.orders.filter((r) => r.status === 'DENIED').length,
     rejected: result.orders.filter((r) => r.status === 'REJECTED').length,
     fills: result.fills.length,
@@ -221,12 +292,42 @@ export async function runRebalanceBacktestJob(
       vectorized_costs: round(vec.costs),
       years: round(years),
     },
-    bytes_read: bars.bytes_read,
-    bytes_total: bars.bytes_total,
+    bytes_read: bars.bytes_read + (tickData?.bytes_read ?? 0),
+    bytes_total: bars.bytes_total + (tickData?.bytes_total ?? 0),
     simulation_seconds: round(simSeconds),
     wall_seconds: 0,
   };
   summary.wall_seconds = round((o.nowMs() - t0) / 1000);
   const files = await writeResults(o.out, o.runId, { orders, fills, positions, equity }, summary);
   return { summary, files, withinGate };
+}
+
+/**
+ * Which orders ran on ticks and which fell back to daily bars, per instrument and UTC day (the
+ * day of the bar close the rebalance applied at).
+ */
+function executionSummary(
+  orders: ReadonlyArray<{ instrument_key: string; ts_submitted: bigint; fill_model: string | null }>,
+  ticks: RebalanceTickData | null,
+) {
+  const count = (model: string) => {
+    const m = new Map<string, { instrument_key: string; day: string; orders: number }>();
+    for (const r of orders) {
+      if (r.fill_model !== model) continue;
+      const day = nanosToIso(r.ts_submitted).slice(0, 10);
+      const id = `${r.instrument_key} ${day}`;
+      const e = m.get(id) ?? { instrument_key: r.instrument_key, day, orders: 0 };
+      e.orders++;
+      m.set(id, e);
+    }
+    return [...m.values()].sort((a, b) =>
+      a.day < b.day ? -1 : a.day > b.day ? 1 : a.instrument_key < b.instrument_key ? -1 : 1,
+    );
+  };
+  return {
+    tick_data: ticks !== null,
+    on_ticks: count('ticks'),
+    on_daily_bars: count('daily_bar'),
+    tick_days_read: ticks?.days.length ?? 0,
+  };
 }

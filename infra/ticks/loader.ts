@@ -533,7 +533,7 @@ export function isSortedInt64(ts: BigInt64Array): boolean {
 }
 
 /** First index i with ts[i] ≥ x in a sorted column (ts.length when none). */
-function lowerBound(ts: BigInt64Array, x: bigint): number {
+export function lowerBound(ts: BigInt64Array, x: bigint): number {
   let lo = 0;
   let hi = ts.length;
   while (lo < hi) {

@@ -10,6 +10,7 @@ export const TOPICS = [
   'backtests.requests',
   'backtests.windows',
   'backtests.done',
+  'rebalance.daily',
 ] as const;
 export type TopicName = (typeof TOPICS)[number];
 

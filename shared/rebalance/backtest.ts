@@ -40,6 +40,7 @@ import type { RiskLimits } from '../risk/limits.ts';
 import { planInstructions, type RebalanceDefaults, settingsFor } from './instructions.ts';
 import { computeNav, INITIAL_NAV_WATCH, type NavAlert, watchNav } from './nav.ts';
 import { type Holdings, planRebalance, type RebalancePlan, type SkippedInstrument } from './plan.ts';
+import type { TickChild, TickExecutor } from './tick-execution.ts';
 import type { WeightsFile } from './weights.ts';
 
 export interface WeightsEntry {
@@ -66,6 +67,11 @@ export interface RebalanceBacktestInput {
   /** Gap between two orders of one rebalance (default 1 s / max_orders_per_second). */
   pace_ns?: bigint | undefined;
   venue?: string | undefined;
+  /**
+   * Tick execution (tick-execution.ts): an approved order runs through a backtest window on the
+   * instrument's ticks; where it answers null (no ticks there) the daily-bar fill model applies.
+   */
+  execute?: TickExecutor | undefined;
 }
 
 export interface BtOrder {
@@ -77,9 +83,16 @@ export interface BtOrder {
   side: 'BUY' | 'SELL';
   quantity: DecimalString;
   reference_price: DecimalString;
-  status: 'FILLED' | 'DENIED' | 'REJECTED';
+  /** EXPIRED: a tick window ended before the order was done (`filled_quantity` says how much). */
+  status: 'FILLED' | 'EXPIRED' | 'DENIED' | 'REJECTED';
   reason: string | null;
   ts_submitted: Nanos;
+  ts_last: Nanos;
+  filled_quantity: DecimalString;
+  /** How it was executed: a window on ticks, or the daily-bar fill model (null when denied first). */
+  fill_model: 'ticks' | 'daily_bar' | null;
+  /** Child orders of its execution algorithm (tick windows), ids `<order_id>-<suffix>`. */
+  children: Array<Omit<TickChild, 'suffix'> & { order_id: string }>;
 }
 
 export interface BtFill {
@@ -92,6 +105,7 @@ export interface BtFill {
   price: DecimalString;
   fee: DecimalString;
   fee_currency: string;
+  liquidity: 'MAKER' | 'TAKER';
   ts_event: Nanos;
 }
 
@@ -221,6 +235,43 @@ export function runRebalanceBacktest(input: RebalanceBacktestInput): RebalanceBa
     return { cash: { [quote]: fmt(cash) }, positions };
   };
 
+  let tickIndex = 0;
+  /** Book one fill: cash, fees, the position's average price and realised PnL, the fills table. */
+  const book = (
+    ins: OrderInstruction,
+    row: BtOrder,
+    f: Pick<BtFill, 'order_id' | 'fill_id' | 'quantity' | 'price' | 'fee' | 'liquidity' | 'ts_event'>,
+  ) => {
+    const buy = ins.side === 'BUY';
+    const qty = toDec(f.quantity);
+    const n = notional(qty, f.price);
+    const fee = toDec(f.fee);
+    cash = buy ? cash.minus(n).minus(fee) : cash.plus(n).minus(fee);
+    fees = fees.plus(fee);
+    traded = traded.plus(n);
+    const b = books.get(ins.instrument_key) ?? { qty: ZERO, cost: ZERO, realized: ZERO };
+    if (buy) {
+      b.qty = b.qty.plus(qty);
+      b.cost = b.cost.plus(n);
+    } else {
+      const avg = b.qty.isZero() ? ZERO : b.cost.div(b.qty);
+      b.realized = b.realized.plus(n.minus(avg.times(qty)));
+      b.cost = b.cost.minus(avg.times(qty));
+      b.qty = b.qty.minus(qty);
+      if (b.qty.isZero()) b.cost = ZERO;
+    }
+    books.set(ins.instrument_key, b);
+    row.filled_quantity = fmt(toDec(row.filled_quantity).plus(qty));
+    if (f.ts_event > row.ts_last) row.ts_last = f.ts_event;
+    fills.push({
+      ...f,
+      instrument_key: ins.instrument_key,
+      venue: row.venue,
+      side: ins.side,
+      fee_currency: quote,
+    });
+  };
+
   for (let t = 0; t < input.times.length; t++) {
     const now = input.times[t] as Nanos;
     // Which weights files are due at this close: the latest applies, the rest are superseded.
@@ -300,6 +351,10 @@ export function runRebalanceBacktest(input: RebalanceBacktestInput): RebalanceBa
             status: 'FILLED',
             reason: null,
             ts_submitted: ts,
+            ts_last: ts,
+            filled_quantity: '0',
+            fill_model: null,
+            children: [],
           };
           orders.push(row);
           record.orders++;
@@ -323,6 +378,41 @@ export function runRebalanceBacktest(input: RebalanceBacktestInput): RebalanceBa
             return;
           }
           ledger = applyReservation(ledger, decision.reservation, { max_recent: maxRecent });
+          const tick = input.execute?.({
+            instruction: ins,
+            ts,
+            position: fmt(books.get(ins.instrument_key)?.qty ?? ZERO),
+            cash: fmt(cash),
+            spec,
+            index: tickIndex,
+          });
+          if (tick) {
+            tickIndex++;
+            row.fill_model = 'ticks';
+            row.children = tick.children.map(({ suffix, ...c }) => ({
+              ...c,
+              order_id: `${row.order_id}-${suffix}`,
+            }));
+            row.ts_last = tick.ts_last;
+            row.status = tick.status;
+            row.reason = tick.reason;
+            if (tick.status === 'DENIED') record.denied++;
+            for (const f of tick.fills) {
+              book(ins, row, {
+                order_id: `${row.order_id}-${f.child}`,
+                fill_id: `${row.order_id}-${f.fill_id}`,
+                quantity: f.quantity,
+                price: f.price,
+                fee: f.fee,
+                liquidity: f.liquidity,
+                ts_event: f.ts_event,
+              });
+            }
+            ledger = recordFill(ledger, decision.reservation.id, tick.filled_quantity);
+            ledger = releaseReservation(ledger, decision.reservation, tick.filled_quantity);
+            return;
+          }
+          row.fill_model = 'daily_bar';
           // Daily-bar fill model: the close moved against the order by the slippage, on the tick.
           const slip = new Dec(input.slippage_bps).div(10_000);
           const buy = ins.side === 'BUY';
@@ -339,31 +429,13 @@ export function runRebalanceBacktest(input: RebalanceBacktestInput): RebalanceBa
           }
           ledger = recordFill(ledger, decision.reservation.id, ins.quantity);
           ledger = releaseReservation(ledger, decision.reservation, ins.quantity);
-          cash = buy ? cash.minus(n).minus(fee) : cash.plus(n).minus(fee);
-          fees = fees.plus(fee);
-          traded = traded.plus(n);
-          const book = books.get(ins.instrument_key) ?? { qty: ZERO, cost: ZERO, realized: ZERO };
-          if (buy) {
-            book.qty = book.qty.plus(qty);
-            book.cost = book.cost.plus(n);
-          } else {
-            const avg = book.qty.isZero() ? ZERO : book.cost.div(book.qty);
-            book.realized = book.realized.plus(n.minus(avg.times(qty)));
-            book.cost = book.cost.minus(avg.times(qty));
-            book.qty = book.qty.minus(qty);
-            if (book.qty.isZero()) book.cost = ZERO;
-          }
-          books.set(ins.instrument_key, book);
-          fills.push({
-            fill_id: `${row.order_id}-1`,
+          book(ins, row, {
             order_id: row.order_id,
-            instrument_key: ins.instrument_key,
-            venue,
-            side: ins.side,
+            fill_id: `${row.order_id}-1`,
             quantity: ins.quantity,
             price: fmt(price),
             fee: fmt(fee),
-            fee_currency: quote,
+            liquidity: 'TAKER',
             ts_event: ts,
           });
         });

@@ -47,10 +47,20 @@ export function rebalanceIdOf(content: Uint8Array | string): string {
   return `rb-${sha256Hex(bytes).slice(0, 20)}`;
 }
 
+/** The part of every operation_id of a rebalance before the instrument: `RB-<20 hex>`. */
+export function rebalanceOperationPrefix(rebalanceId: string): string {
+  return `RB-${sha256Hex(encoder.encode(rebalanceId)).slice(0, 20)}`;
+}
+
 /** The operation_id of a rebalance order: stable for one (rebalance, instrument). */
 export function rebalanceOperationId(rebalanceId: string, instrumentKey: string): string {
-  const h = sha256Hex(encoder.encode(rebalanceId)).slice(0, 20);
-  return `RB-${h}:${instrumentKey.replaceAll('@', '.')}`;
+  return `${rebalanceOperationPrefix(rebalanceId)}:${instrumentKey.replaceAll('@', '.')}`;
+}
+
+/** The `RB-<20 hex>` prefix of a rebalance order's operation_id; null for any other order. */
+export function operationPrefixOf(operationId: string): string | null {
+  const m = /^(RB-[0-9a-f]{20}):./.exec(operationId);
+  return m === null ? null : (m[1] ?? null);
 }
 
 /**

@@ -27,6 +27,7 @@ locals {
     "backtests.requests",
     "backtests.windows",
     "backtests.done",
+    "rebalance.daily",
   ]
 
   # One Cloud Function per folder under functions/. The key is the folder name, the function name,
@@ -114,6 +115,36 @@ locals {
       max_instances        = 10
       ack_deadline_seconds = 600
       minimum_backoff      = "10s"
+      maximum_backoff      = "600s"
+    }
+    "rebalance-complete" = {
+      description          = "Order updates from exec.orders: when the last order of a rebalance is final, write the portfolio's actual state and NAV snapshot once."
+      trigger_topic        = "exec.orders"
+      publishes            = []
+      firestore            = true
+      reads_data           = true
+      writes_results       = false
+      memory               = "256Mi"
+      cpu                  = null
+      timeout_seconds      = 60
+      max_instances        = 10
+      ack_deadline_seconds = 60
+      minimum_backoff      = "5s"
+      maximum_backoff      = "300s"
+    }
+    "rebalance-nav" = {
+      description          = "Once a day from rebalance.daily (Cloud Scheduler): the DAILY NAV snapshot of every rebalanced portfolio, with the flat / uncomputable NAV alert."
+      trigger_topic        = "rebalance.daily"
+      publishes            = []
+      firestore            = true
+      reads_data           = true
+      writes_results       = false
+      memory               = "256Mi"
+      cpu                  = null
+      timeout_seconds      = 300
+      max_instances        = 1
+      ack_deadline_seconds = 300
+      minimum_backoff      = "60s"
       maximum_backoff      = "600s"
     }
   }

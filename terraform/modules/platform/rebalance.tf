@@ -166,3 +166,66 @@ resource "google_cloud_run_v2_service_iam_member" "rebalance_trigger_invoker" {
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.rebalance_trigger_events[0].email}"
 }
+
+# `rebalance-complete` (a Pub/Sub-triggered function of the catalog, on exec.orders) writes the
+# actual state of each completed rebalance under the state prefix of the data bucket
+# (`rebalance.state_prefix`, default `portfolio`): object user there and nowhere else. The catalog
+# gives it Firestore (orders, portfolio_state, nav_snapshots, rebalance_completions) and read access
+# to the data bucket (rebalance records, locators, daily bars).
+locals {
+  rebalance_complete_fn      = "rebalance-complete"
+  rebalance_complete_enabled = contains(keys(local.functions), local.rebalance_complete_fn)
+  rebalance_state_prefix     = try(local.exec_config.rebalance.state_prefix, "portfolio")
+}
+
+resource "google_storage_bucket_iam_member" "rebalance_complete_state" {
+  count  = local.rebalance_complete_enabled ? 1 : 0
+  bucket = module.storage.names["data"]
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${module.iam.emails["fn-${local.rebalance_complete_fn}"]}"
+  condition {
+    title       = "rebalance-state-prefix-only"
+    description = "Write only the rebalance state (actual state, records) under the state prefix."
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${local.data_bucket}/objects/${local.rebalance_state_prefix}/\")"
+  }
+}
+
+# The daily NAV snapshot of rebalanced portfolios: Cloud Scheduler publishes one message a day to
+# `rebalance.daily`, which the catalog's `rebalance-nav` function consumes (push subscription
+# `rebalance-nav.rebalance.daily`). Snapshots are dated at the UTC day start, so a retry or a
+# second message the same day rewrites the same snapshot. Cloud Scheduler publishes as its service
+# agent (it holds the publisher role by default).
+variable "rebalance_nav_schedule" {
+  description = "When rebalance-nav takes the daily NAV snapshot (cron, UTC)."
+  type        = string
+  default     = "5 0 * * *"
+}
+
+locals {
+  rebalance_nav_fn      = "rebalance-nav"
+  rebalance_nav_enabled = contains(keys(local.functions), local.rebalance_nav_fn)
+}
+
+resource "google_project_service" "rebalance_scheduler" {
+  count              = local.rebalance_nav_enabled ? 1 : 0
+  project            = var.project_id
+  service            = "cloudscheduler.googleapis.com"
+  disable_on_destroy = false
+}
+
+resource "google_cloud_scheduler_job" "rebalance_nav_daily" {
+  count       = local.rebalance_nav_enabled ? 1 : 0
+  project     = var.project_id
+  region      = var.region
+  name        = "rebalance-nav-daily"
+  description = "Daily NAV snapshot of rebalanced portfolios (rebalance-nav)."
+  schedule    = var.rebalance_nav_schedule
+  time_zone   = "Etc/UTC"
+
+  pubsub_target {
+    topic_name = "projects/${var.project_id}/topics/rebalance.daily"
+    data       = base64encode("{\"type\":\"nav_daily\"}")
+  }
+
+  depends_on = [module.pubsub, google_project_service.rebalance_scheduler]
+}

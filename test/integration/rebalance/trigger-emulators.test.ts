@@ -1,11 +1,16 @@
 /**
- * The rebalance trigger end to end on the emulators: a weights file is uploaded to the Cloud
+ * The rebalance in the cloud end to end on the emulators: a weights file is uploaded to the Cloud
  * Storage emulator; the object-finalize CloudEvent (as Eventarc delivers it) reaches the
  * `rebalance-trigger` function served by functions-framework; it reads the object, plans on the
  * market state and positions in Firestore, and publishes the instructions to `orders.requests` on
  * the Pub/Sub emulator, which pushes them to `order-intake`: the orders land in Firestore with the
  * rebalance's operation ids. A redelivered event makes no second order; a bad file is recorded
- * with its reasons and makes no order.
+ * with its reasons and makes no order. Then the venue side: the orders are submitted, accepted and
+ * filled through the ExecutionRecorder (as the venue edge records a venue's reports), whose
+ * `exec.orders` updates the Pub/Sub emulator pushes to `rebalance-complete`: on the last final
+ * update the actual state is written once — `portfolio_actual_state.json` in the Cloud Storage
+ * emulator, the Firestore document and one REBALANCE NAV snapshot — and a redelivered final update
+ * writes nothing.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -13,10 +18,17 @@ import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { functionDeadLetterTopic } from '../../../functions/shared/dead-letter.ts';
 import { shutdownFunctions } from '../../../functions/shared/runtime.ts';
 import { FirestoreMarketStateStore } from '../../../infra/firestore/market-state.firestore.ts';
 import { FirestoreOrderStore } from '../../../infra/firestore/order-store.firestore.ts';
+import { FirestorePortfolioStateStore } from '../../../infra/firestore/portfolio-state.firestore.ts';
+import { FirestorePositionStore } from '../../../infra/firestore/position-store.firestore.ts';
 import { GcsBlobStore } from '../../../infra/gcs/blob-store.gcs.ts';
+import { PubSubEventBus } from '../../../infra/pubsub/event-bus.pubsub.ts';
+import { FirestoreRebalanceCompletionStore } from '../../../infra/rebalance/completion-store.firestore.ts';
+import { ExecutionRecorder } from '../../../shared/app/execution-recorder.ts';
+import { toDec } from '../../../shared/domain/decimal.ts';
 import type { OrderRecord } from '../../../shared/domain/types.ts';
 import { startOrSkip } from '../../support/emulator-guard.ts';
 import { startFirestoreEmulator } from '../../support/firestore-emulator.ts';
@@ -42,13 +54,17 @@ describe.skipIf(!pubsubEmu.ok || !firestoreEmu.ok || !gcsEmu.ok)('rebalance-trig
   let orders: FirestoreOrderStore;
   let bucketStore: GcsBlobStore;
   let requests: Tap;
+  let updates: Tap;
   let triggerUrl = '';
+  let completeUrl = '';
+  let collectionPrefix = '';
+  let projectId = '';
   let seq = 0;
   const servers: Server[] = [];
 
   beforeAll(async () => {
     if (!pubsubEmu.ok || !firestoreEmu.ok || !gcsEmu.ok) return;
-    const { projectId } = pubsubEmu.value;
+    projectId = pubsubEmu.value.projectId;
     const fenv = prepareFunctionsEnv({
       projectId,
       pubsubHost: pubsubEmu.value.host,
@@ -62,8 +78,14 @@ describe.skipIf(!pubsubEmu.ok || !firestoreEmu.ok || !gcsEmu.ok)('rebalance-trig
     Object.assign(process.env, fenv.env, { STORAGE_EMULATOR_HOST: gcsEmu.value.endpoint });
 
     pubsub = emulatorClient(pubsubEmu.value.host, projectId);
-    await ensureTopics(pubsub, FUNCTION_TOPICS);
+    await ensureTopics(pubsub, [
+      ...FUNCTION_TOPICS,
+      'exec.fills',
+      functionDeadLetterTopic('rebalance-complete', 'exec.orders'),
+    ]);
     requests = await Tap.open(pubsub, 'orders.requests', 'test.rebalance.orders.requests');
+    updates = await Tap.open(pubsub, 'exec.orders', 'test.rebalance.exec.orders');
+    collectionPrefix = fenv.collectionPrefix;
 
     // What the venue edge keeps in Firestore: the books and the account's free balance.
     const market = new FirestoreMarketStateStore({
@@ -99,13 +121,16 @@ describe.skipIf(!pubsubEmu.ok || !firestoreEmu.ok || !gcsEmu.ok)('rebalance-trig
     await import('../../../functions/index.ts');
     const intake = getTestServer('order-intake');
     const trigger = getTestServer('rebalance-trigger');
-    for (const s of [intake, trigger]) {
+    const complete = getTestServer('rebalance-complete');
+    for (const s of [intake, trigger, complete]) {
       await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
       servers.push(s);
     }
     const port = (s: Server) => (s.address() as AddressInfo).port;
     await subscribeFunction(pubsub, 'order-intake', 'orders.requests', `http://127.0.0.1:${port(intake)}`);
     triggerUrl = `http://127.0.0.1:${port(trigger)}/`;
+    completeUrl = `http://127.0.0.1:${port(complete)}`;
+    await subscribeFunction(pubsub, 'rebalance-complete', 'exec.orders', completeUrl);
     orders = new FirestoreOrderStore({
       firestore: firestoreEmu.value.client(),
       collectionPrefix: fenv.collectionPrefix,
@@ -120,6 +145,7 @@ describe.skipIf(!pubsubEmu.ok || !firestoreEmu.ok || !gcsEmu.ok)('rebalance-trig
   afterAll(async () => {
     await Promise.allSettled(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     await requests?.close();
+    await updates?.close();
     await shutdownFunctions();
     await pubsub?.close();
     await Promise.allSettled([
@@ -227,5 +253,122 @@ describe.skipIf(!pubsubEmu.ok || !firestoreEmu.ok || !gcsEmu.ok)('rebalance-trig
     expect(record.issues).toEqual(reply.issues);
     expect(requests.messages.filter((m) => m.attributes.rebalance_id === reply.rebalance_id)).toHaveLength(0);
     expect(await drop('reports/x.json', '{}')).toEqual({ outcome: 'ignored' });
+  });
+
+  it('the last final order update → rebalance-complete → actual state written once (GCS, Firestore, NAV snapshot)', async () => {
+    if (!firestoreEmu.ok || !pubsubEmu.ok) return;
+    const db = firestoreEmu.value.client();
+    const positions = new FirestorePositionStore({ firestore: db, collectionPrefix });
+    const bus = new PubSubEventBus({ projectId, emulatorHost: pubsubEmu.value.host, createMissing: false });
+    const recorder = new ExecutionRecorder({
+      orders,
+      positions,
+      bus,
+      clock: { now: () => BigInt(Date.now()) * 1_000_000n },
+    });
+    const portfolio = new FirestorePortfolioStateStore({ firestore: db, collectionPrefix });
+    const completions = new FirestoreRebalanceCompletionStore({ firestore: db, collectionPrefix });
+    try {
+      const reply = await drop(
+        'weights/rb-done/2026-12-07.json',
+        JSON.stringify({
+          schema_version: 1,
+          strategy_id: 'rb-done',
+          as_of: '2026-12-07T00:00:00Z',
+          weights: { [BTC]: '0.1', [ETH]: '0.1' },
+        }),
+      );
+      expect(reply).toMatchObject({ outcome: 'published', orders: 2 });
+      const rebalanceId = String(reply.rebalance_id);
+      const msgs = await requests.waitForCount((m) => m.attributes.rebalance_id === rebalanceId, 2);
+      const instructions = msgs.map((m) => m.json() as Record<string, string>);
+      const stateKey = 'portfolio/rb-done/portfolio_actual_state.json';
+      let expectedCash = toDec('100000');
+      for (const [i, ins] of instructions.entries()) {
+        const op = String(ins.operation_id);
+        const order = await waitForOrder(op);
+        // Not final yet: nothing written.
+        expect(await bucketStore.stat(stateKey)).toBeNull();
+        const price = ins.instrument_key === BTC ? '60010' : '3001';
+        const fee = toDec(ins.quantity as string)
+          .times(price)
+          .times('0.001');
+        expectedCash = expectedCash.minus(toDec(ins.quantity as string).times(price)).minus(fee);
+        expect((await recorder.recordSubmitted(op, `c-${i}`)).kind).toBe('recorded');
+        expect((await recorder.recordAccepted(op, `v-${i}`)).kind).toBe('recorded');
+        const fill = await recorder.recordFill(op, {
+          fill_id: `f-${op}`,
+          order_id: order.order_id,
+          operation_id: op,
+          instrument_key: order.instrument_key,
+          venue: 'BINANCE-SPOT',
+          side: order.side,
+          quantity: order.quantity,
+          price,
+          fee: fee.toFixed(),
+          fee_currency: 'USDT',
+          liquidity: 'TAKER',
+          ts_event: BigInt(Date.now()) * 1_000_000n,
+        });
+        expect(fill.kind).toBe('recorded');
+      }
+      // The venue side's final updates on exec.orders, as pushed to the function.
+      const finals = await updates.waitForCount(
+        (m) =>
+          m.attributes.status === 'FILLED' &&
+          instructions.some((i) => i.operation_id === m.attributes.operation_id),
+        2,
+      );
+      const deadline = Date.now() + 30_000;
+      while ((await bucketStore.stat(stateKey)) === null && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const written = await bucketStore.stat(stateKey);
+      expect(written).not.toBeNull();
+      const state = JSON.parse(new TextDecoder().decode(await bucketStore.get(stateKey)));
+      expect(state).toMatchObject({
+        strategy_id: 'rb-done',
+        rebalance_id: rebalanceId,
+        quote_currency: 'USDT',
+      });
+      expect(state.orders.map((o: { status: string }) => o.status)).toEqual(['FILLED', 'FILLED']);
+      expect(state.cash.USDT).toBe(expectedCash.toFixed());
+      // The position book holds both fills; priced at the live mids (60000, 3000).
+      expect(state.positions[BTC]).toBe(instructions.find((i) => i.instrument_key === BTC)?.quantity);
+      expect(state.nav).not.toBeNull();
+      expect(state.instruments.map((x: { price_source: string }) => x.price_source)).toEqual([
+        'live_mid',
+        'live_mid',
+      ]);
+      const doc = await portfolio.getActualState('rb-done');
+      expect(doc).toEqual(state);
+      const snapshots = await portfolio.listNavSnapshots('rb-done');
+      expect(snapshots.map((x) => [x.reason, x.nav])).toEqual([['REBALANCE', state.nav]]);
+      const completion = await completions.get(rebalanceId);
+      expect(completion?.applied).toBe(true);
+
+      // Pub/Sub redelivers the last final update (push, as the subscription does): nothing is written.
+      const last = finals[finals.length - 1];
+      if (last === undefined) throw new Error('no final update');
+      const res = await fetch(`${completeUrl}/projects/${projectId}/topics/exec.orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          message: {
+            data: Buffer.from(last.text).toString('base64'),
+            attributes: last.attributes,
+            messageId: `redelivered-${last.id}`,
+            publishTime: new Date().toISOString(),
+          },
+          subscription: `projects/${projectId}/subscriptions/rebalance-complete.exec.orders`,
+        }),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ outcome: 'already_completed', rebalance_id: rebalanceId });
+      expect(await bucketStore.stat(stateKey)).toEqual(written);
+      expect(await portfolio.listNavSnapshots('rb-done')).toHaveLength(1);
+    } finally {
+      await bus.close();
+    }
   });
 });

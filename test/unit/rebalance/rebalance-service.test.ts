@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryPortfolioStateStore } from '../../../infra/memory/portfolio-state.memory.ts';
+import { MemoryRebalanceCompletionStore } from '../../../infra/rebalance/completion-store.memory.ts';
 import type { DecimalString } from '../../../shared/domain/decimal.ts';
 import type { InstrumentSpec, OrderRecord, Position } from '../../../shared/domain/types.ts';
 import type { MarketQuote, QuoteKey, VenueState } from '../../../shared/ports/market-state.ts';
@@ -43,11 +44,13 @@ function setup(
     positions?: Position[];
     orders?: Map<string, OrderRecord>;
     portfolio?: MemoryPortfolioStateStore;
+    completions?: MemoryRebalanceCompletionStore;
   } = {},
 ) {
   const published: Array<{ topic: string; data: unknown; attributes: Record<string, string> | undefined }> =
     [];
   const blobs = new Map<string, string>();
+  const puts: string[] = [];
   const quotes = new Map<string, MarketQuote>([
     [BTC, quote(BTC, '49990', '50010', '50000')],
     [ETH, quote(ETH, null, null, '3000')],
@@ -83,10 +86,16 @@ function setup(
     },
     blobs: {
       put: async (key, data) => {
+        puts.push(key);
         blobs.set(key, typeof data === 'string' ? data : new TextDecoder().decode(data));
       },
       get: async (key) => new TextEncoder().encode(blobs.get(key) ?? ''),
       stat: async (key) => (blobs.has(key) ? { key, size: 1 } : null),
+      list: async (prefix) =>
+        [...blobs.keys()]
+          .filter((k) => k.startsWith(prefix))
+          .sort()
+          .map((key) => ({ key, size: 1 })),
     },
     instrument: async (k) => (k === XRP ? undefined : spec(k)),
     dailyClose: async (k) => (k === SOL ? '100' : null),
@@ -99,12 +108,13 @@ function setup(
     paceMs: 100,
     orders: { get: async (op) => opts.orders?.get(op) ?? null },
     portfolio: opts.portfolio,
+    completions: opts.completions ?? new MemoryRebalanceCompletionStore(),
     flatNavSnapshots: 2,
     sleep: async (ms) => {
       sleeps.push(ms);
     },
   });
-  return { service, published, blobs, sleeps };
+  return { service, published, blobs, puts, sleeps };
 }
 
 const FILE = JSON.stringify({
@@ -116,6 +126,28 @@ const FILE = JSON.stringify({
   exec_algorithm_params: { duration_sec: 60 },
 });
 const bytes = (s: string) => new TextEncoder().encode(s);
+
+/** A weights file: half of the portfolio in BTC. */
+const HALF_BTC = JSON.stringify({
+  schema_version: 1,
+  strategy_id: 'rb',
+  as_of: '2026-12-07T00:00:00Z',
+  weights: { [BTC]: '0.5' },
+});
+
+/** The BTC buy of a 0.5-weight rebalance from 10,000 USDT (0.098 BTC), filled at 50,010. */
+const filled = (op: string): OrderRecord =>
+  ({
+    operation_id: op,
+    instrument_key: BTC,
+    side: 'BUY',
+    quantity: '0.098',
+    status: 'FILLED',
+    filled_quantity: '0.098',
+    avg_fill_price: '50010',
+    fees: '4.90098',
+    rejection_reason: null,
+  }) as OrderRecord;
 
 describe('rebalance service', () => {
   it('plans on the position book and venue cash, records the price source, publishes to orders.requests', async () => {
@@ -195,14 +227,7 @@ describe('rebalance service', () => {
     const { service, blobs } = setup({ orders, portfolio, positions });
     const r = await service.onWeightsFile({
       source: 'a.json',
-      bytes: bytes(
-        JSON.stringify({
-          schema_version: 1,
-          strategy_id: 'rb',
-          as_of: '2026-12-07T00:00:00Z',
-          weights: { [BTC]: '0.5' },
-        }),
-      ),
+      bytes: bytes(HALF_BTC),
     });
     // 10000 × 0.98 × 0.5 / 50000 = 0.098 BTC
     expect(r.instructions.map((i) => [i.side, i.quantity, i.venue])).toEqual([
@@ -210,17 +235,7 @@ describe('rebalance service', () => {
     ]);
     const op = r.instructions[0]?.operation_id as string;
     expect(await service.complete(r)).toEqual({ status: 'PENDING', open: [op] });
-    orders.set(op, {
-      operation_id: op,
-      instrument_key: BTC,
-      side: 'BUY',
-      quantity: '0.098',
-      status: 'FILLED',
-      filled_quantity: '0.098',
-      avg_fill_price: '50010',
-      fees: '4.90098',
-      rejection_reason: null,
-    } as OrderRecord);
+    orders.set(op, filled(op));
     positions.push({
       account_id: 'BINANCE-SPOT',
       instrument_key: BTC,
@@ -256,5 +271,120 @@ describe('rebalance service', () => {
       'DAILY',
       'DAILY',
     ]);
+  });
+
+  describe('completing from order updates (exec.orders)', () => {
+    it('ignores other orders and non-final updates; completes on the final one, once under redelivery', async () => {
+      const orders = new Map<string, OrderRecord>();
+      const portfolio = new MemoryPortfolioStateStore();
+      const { service, blobs, puts } = setup({ orders, portfolio });
+      const r = await service.onWeightsFile({ source: 'a.json', bytes: bytes(HALF_BTC) });
+      const op = r.instructions[0]?.operation_id as string;
+      // The locator is written before the order is published.
+      expect(puts.findIndex((k) => k.startsWith('portfolio/_operations/RB-'))).toBeLessThan(
+        puts.indexOf(rebalanceRecordKey('portfolio', 'rb', r.rebalance_id)),
+      );
+      expect(await service.onOrderUpdate({ operation_id: 'op-manual-1', status: 'FILLED' })).toEqual({
+        outcome: 'not_a_rebalance_order',
+      });
+      expect(await service.onOrderUpdate({ operation_id: op, status: 'ACCEPTED' })).toEqual({
+        outcome: 'not_final',
+      });
+      expect(
+        await service.onOrderUpdate({ operation_id: `RB-${'0'.repeat(20)}:${BTC}`, status: 'FILLED' }),
+      ).toEqual({ outcome: 'unknown_rebalance' });
+      // A FILLED update seen before the store shows it (eventual): still pending, nothing written.
+      expect(await service.onOrderUpdate({ operation_id: op, status: 'FILLED' })).toMatchObject({
+        outcome: 'pending',
+        rebalance_id: r.rebalance_id,
+        open: [op],
+      });
+      expect(blobs.has(actualStateKey('portfolio', 'rb'))).toBe(false);
+      orders.set(op, filled(op));
+      const c = await service.onOrderUpdate({ operation_id: op, status: 'FILLED' });
+      expect(c).toMatchObject({ outcome: 'completed', rebalance_id: r.rebalance_id, strategy_id: 'rb' });
+      const written = puts.filter((k) => k === actualStateKey('portfolio', 'rb')).length;
+      expect(written).toBe(1);
+      const again = await service.onOrderUpdate({ operation_id: op, status: 'FILLED' });
+      expect(again).toMatchObject({ outcome: 'already_completed', rebalance_id: r.rebalance_id });
+      if (c.outcome === 'completed' && again.outcome === 'already_completed') {
+        expect(again.state).toEqual(c.state);
+      }
+      expect(puts.filter((k) => k === actualStateKey('portfolio', 'rb'))).toHaveLength(1);
+      expect((await portfolio.listNavSnapshots('rb')).map((x) => x.reason)).toEqual(['REBALANCE']);
+    });
+
+    it('a final update overtaking the record throws (redelivered later)', async () => {
+      const { service, blobs } = setup();
+      const r = await service.onWeightsFile({ source: 'a.json', bytes: bytes(HALF_BTC) });
+      blobs.delete(rebalanceRecordKey('portfolio', 'rb', r.rebalance_id));
+      const op = r.instructions[0]?.operation_id as string;
+      await expect(service.onOrderUpdate({ operation_id: op, status: 'FILLED' })).rejects.toThrow(
+        /record is not written yet/,
+      );
+    });
+
+    it('two shells racing: the second writes out the first claim, not its own', async () => {
+      const orders = new Map<string, OrderRecord>();
+      const completions = new MemoryRebalanceCompletionStore();
+      const portfolio = new MemoryPortfolioStateStore();
+      const a = setup({ orders, completions, portfolio });
+      const r = await a.service.onWeightsFile({ source: 'a.json', bytes: bytes(HALF_BTC) });
+      const op = r.instructions[0]?.operation_id as string;
+      orders.set(op, filled(op));
+      // The first shell claims and crashes before writing anything out.
+      const first = await a.service.complete(r);
+      expect(first.status).toBe('COMPLETED');
+      const claimed = await completions.get(r.rebalance_id);
+      expect(claimed?.applied).toBe(true);
+      // A claim made but never applied is written out as stored by whoever comes next.
+      const c2 = new MemoryRebalanceCompletionStore();
+      const stale = {
+        ...(claimed as NonNullable<typeof claimed>),
+        state: {
+          ...(claimed as NonNullable<typeof claimed>).state,
+          ts_completed: '2026-12-07T00:00:01.000000000Z',
+        },
+      };
+      await c2.claim(stale);
+      const b = setup({ orders, completions: c2, portfolio: new MemoryPortfolioStateStore() });
+      const done = await b.service.complete(r);
+      expect(done.status).toBe('COMPLETED');
+      if (done.status !== 'COMPLETED') return;
+      expect(done.state.ts_completed).toBe('2026-12-07T00:00:01.000000000Z');
+      expect(JSON.parse(b.blobs.get(actualStateKey('portfolio', 'rb')) ?? '{}').ts_completed).toBe(
+        '2026-12-07T00:00:01.000000000Z',
+      );
+      expect((await c2.get(r.rebalance_id))?.applied).toBe(true);
+    });
+  });
+
+  it('the daily snapshot: every portfolio with an actual state, dated at the UTC day start, once a day', async () => {
+    const orders = new Map<string, OrderRecord>();
+    const portfolio = new MemoryPortfolioStateStore();
+    const positions: Position[] = [];
+    const { service } = setup({ orders, portfolio, positions });
+    const r = await service.onWeightsFile({
+      source: 'a.json',
+      bytes: bytes(HALF_BTC),
+    });
+    const op = r.instructions[0]?.operation_id as string;
+    orders.set(op, filled(op));
+    positions.push({
+      account_id: 'BINANCE-SPOT',
+      instrument_key: BTC,
+      quantity: '0.098',
+      venues: {},
+    } as unknown as Position);
+    expect((await service.complete(r)).status).toBe('COMPLETED');
+    const first = await service.snapshotDaily();
+    const again = await service.snapshotDaily();
+    expect(first.map((x) => [x.strategy_id, x.snapshot.reason])).toEqual([['rb', 'DAILY']]);
+    // 2026-12-07T00:00:00Z: the day of the service's clock.
+    expect(first[0]?.snapshot.ts_event).toBe(1_796_601_600_000_000_000n);
+    expect(again[0]?.snapshot.ts_event).toBe(first[0]?.snapshot.ts_event);
+    // venue cash 10000 (never moved) + 0.098 × 50000
+    expect(first[0]?.snapshot.nav).toBe('14900');
+    expect((await portfolio.listNavSnapshots('rb')).map((x) => x.reason)).toEqual(['DAILY', 'REBALANCE']);
   });
 });
