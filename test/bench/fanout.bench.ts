@@ -23,10 +23,17 @@ import { promisify } from 'node:util';
 import { mergeOnDone } from '../../functions/backtest-merge/handler.ts';
 import { planRequest } from '../../functions/backtest-planner/handler.ts';
 import { memoryLogger } from '../../functions/shared/log.ts';
-import { readManifest } from '../../infra/backtest/plan-run.ts';
+import { partialKey } from '../../infra/backtest/keys.ts';
+import { writeRunWindows } from '../../infra/backtest/merge-run.ts';
+import { readManifest, writeManifest } from '../../infra/backtest/plan-run.ts';
 import { LocalBlobStore } from '../../infra/local/blob-store.local.ts';
 import { generateData, SAMPLE_SIGNALS_KEY } from '../../scripts/generate-data.ts';
-import { DEFAULT_BACKTEST_SETTINGS, type WindowDone } from '../../shared/backtest/model.ts';
+import {
+  DEFAULT_BACKTEST_SETTINGS,
+  type Manifest,
+  type WindowDone,
+  windowIdOf,
+} from '../../shared/backtest/model.ts';
 import type { BlobInfo, BlobStore } from '../../shared/ports/blob-store.ts';
 import { argOf, BENCH_LIMITS, printTable } from './support/backtest-bench.ts';
 
@@ -119,10 +126,49 @@ async function instance(data: string, results: string, windowIds: string[]): Pro
   console.log(JSON.stringify(out));
 }
 
+/**
+ * What the merge function costs per run when done messages arrive one by one as windows finish:
+ * a run of `w` windows cloned from a planned one, each window's partial written then its done
+ * message merged, up to the last (which would merge; that final step is counted once per run
+ * elsewhere). Store operations as billed, and the bytes read.
+ */
+export async function mergeTriggerCounts(resultsDir: string, template: Manifest, w: number) {
+  const runId = `merge-trigger-${w}`;
+  const dir = path.join(resultsDir, runId);
+  await rm(dir, { recursive: true, force: true });
+  const store = new LocalBlobStore(dir, { durable: false });
+  const first = template.windows[0];
+  if (first === undefined) throw new Error('template has no window');
+  const manifest: Manifest = {
+    ...template,
+    run_id: runId,
+    windows: Array.from({ length: w }, (_, i) => ({ ...first, window_id: windowIdOf(i), index: i })),
+  };
+  await writeManifest(store, manifest);
+  await writeRunWindows(store, manifest);
+  const counting = new CountingStore(store);
+  const bus = { publish: async () => 'id' };
+  const t0 = performance.now();
+  for (let i = 0; i < w - 1; i++) {
+    const window_id = windowIdOf(i);
+    await store.put(partialKey(runId, window_id), '{}\n');
+    const v = await mergeOnDone(
+      { results: counting, bus, log: memoryLogger(), now: () => Date.now() },
+      { run_id: runId, window_id, outcome: 'partial' },
+    );
+    if (v.outcome !== 'waiting') throw new Error(`window ${window_id}: merge ${JSON.stringify(v)}`);
+  }
+  const ms = performance.now() - t0;
+  await rm(dir, { recursive: true, force: true });
+  return { windows: w, messages: w - 1, ms, ...counting.snapshot() };
+}
+
 export interface FanoutBenchOptions {
   tradesPerDay?: number | undefined;
   instances?: readonly number[] | undefined;
   keepDir?: string | undefined;
+  /** Run sizes of the merge-trigger measurement (default 25, 100, 400 windows). */
+  mergeWindows?: readonly number[] | undefined;
   log?: ((line: string) => void) | undefined;
 }
 
@@ -194,10 +240,11 @@ export async function runFanoutBench(opts: FanoutBenchOptions = {}) {
       const manifest = await readManifest(resultStore, RUN_ID);
       if (manifest === null) throw new Error('no manifest');
       let merged = '';
+      const mergeStore = new CountingStore(resultStore);
       for (const window_id of ids) {
         const done: WindowDone = { run_id: RUN_ID, window_id, outcome: 'partial' };
         const v = await mergeOnDone(
-          { results: resultStore, bus, log: memoryLogger(), now: () => Date.now() },
+          { results: mergeStore, bus, log: memoryLogger(), now: () => Date.now() },
           done,
         );
         merged = v.outcome;
@@ -205,6 +252,7 @@ export async function runFanoutBench(opts: FanoutBenchOptions = {}) {
       const mergeMs = performance.now() - m0;
       const wall = (performance.now() - t0) / 1000;
       if (merged !== 'merged' && merged !== 'already_complete') log(`  (last merge outcome: ${merged})`);
+      log(`  merge store operations (${ids.length} done messages): ${JSON.stringify(mergeStore.snapshot())}`);
       figures.push({ n, wall_s: wall, plan_ms: planMs, merge_ms: mergeMs, reports });
     }
 
@@ -247,6 +295,22 @@ export async function runFanoutBench(opts: FanoutBenchOptions = {}) {
       ],
     ];
     printTable(log, 'backtest fan-out (function handlers, one process per instance)', rows);
+    const template = await readManifest(
+      new LocalBlobStore(path.join(root, `results-${figures[0]?.n ?? 1}`)),
+      RUN_ID,
+    );
+    if (template === null) throw new Error('no manifest');
+    const trigger = [];
+    for (const w of opts.mergeWindows ?? [25, 100, 400])
+      trigger.push(await mergeTriggerCounts(root, template, w));
+    printTable(
+      log,
+      'merge trigger: done messages before the last (windows finishing one by one)',
+      trigger.map((t): [string, string] => [
+        `${t.windows} windows`,
+        `${t.classA} class A, ${t.classB} class B (${(t.classB / t.messages).toFixed(1)} a message), ${(t.bytesIn / 1e6).toFixed(2)} MB read (${(t.bytesIn / t.messages / 1e3).toFixed(1)} kB a message), ${t.ms.toFixed(0)} ms`,
+      ]),
+    );
     return { windowCount, cold_ms: cold, window_ms: windowMs, manifest_ms: manifestMs, perWindow, figures };
   } finally {
     if (!opts.keepDir) await rm(root, { recursive: true, force: true });
@@ -267,6 +331,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
             tradesPerDay: tpd ? Number(tpd) : undefined,
             instances: arg('--instances')?.split(',').map(Number),
             keepDir: arg('--keep'),
+            mergeWindows: arg('--merge-windows')?.split(',').map(Number),
           });
         };
   main().catch((err: unknown) => {
