@@ -267,8 +267,10 @@ export interface StartClusterOptions {
   gcsEmu: GcsEmulator;
   /** Window-function instances (concurrency 1 each). */
   instances: number;
-  /** Prefix under the bucket for this cluster's data and results (several clusters can share one). */
+  /** Prefix under the bucket for this cluster's results (and its data, unless `dataPrefix`). */
   prefix: string;
+  /** Prefix of the data (`<prefix>/data` by default): clusters run one after another can share it. */
+  dataPrefix?: string | undefined;
   logLevel?: 'info' | 'warn';
 }
 
@@ -280,6 +282,7 @@ export async function startFanoutCluster(opts: StartClusterOptions): Promise<Fan
   const { projectId, host } = opts.pubsubEmu;
   const { bucket, endpoint } = opts.gcsEmu;
   const dir = await mkdtemp(path.join(tmpdir(), 'fanout-cluster-'));
+  const dataPrefix = opts.dataPrefix ?? `${opts.prefix}/data`;
   const config = {
     venues: EMBEDDED_CONFIG.venues,
     router: EMBEDDED_CONFIG.router,
@@ -302,7 +305,7 @@ export async function startFanoutCluster(opts: StartClusterOptions): Promise<Fan
     STORAGE_EMULATOR_HOST: endpoint,
     METADATA_SERVER_DETECTION: 'none',
     GOOGLE_CLOUD_PROJECT: projectId,
-    BACKTEST_DATA: `gs://${bucket}/${opts.prefix}/data`,
+    BACKTEST_DATA: `gs://${bucket}/${dataPrefix}`,
     BACKTEST_RESULTS: `gs://${bucket}/${opts.prefix}/results`,
   };
   const pubsub = emulatorClient(host, projectId);
@@ -342,12 +345,11 @@ export async function startFanoutCluster(opts: StartClusterOptions): Promise<Fan
     `${functionSubscription('backtest-window', 'backtests.windows')}.${suffix}`,
     windows,
   );
-  const store = (p: string) =>
-    new GcsBlobStore({ bucket, prefix: `${opts.prefix}/${p}`, apiEndpoint: endpoint, projectId });
+  const store = (prefix: string) => new GcsBlobStore({ bucket, prefix, apiEndpoint: endpoint, projectId });
   return {
     pubsub,
-    data: store('data'),
-    results: store('results'),
+    data: store(dataPrefix),
+    results: store(`${opts.prefix}/results`),
     planner,
     merge,
     windows,
