@@ -362,7 +362,7 @@ export async function runFrameworkFanout(opts: FrameworkFanoutOptions) {
     }
     probe = await probeWindows(
       gcsEmu,
-      pubsubEmu.host,
+      pubsubEmu,
       `ff-n${opts.instances[0]}-r0`,
       `bench-n${opts.instances[0]}-r0`,
     );
