@@ -48,15 +48,17 @@ export class CountingStore implements BlobStore {
   classB = 0;
   bytesIn = 0;
   bytesOut = 0;
-  /** Milliseconds spent waiting on the store (calls awaited one after another add up). */
+  /** Milliseconds with at least one store call in flight (concurrent calls count once). */
   ms = 0;
+  private inFlight = 0;
+  private since = 0;
   constructor(private readonly inner: BlobStore) {}
   private async timed<T>(p: Promise<T>): Promise<T> {
-    const t0 = performance.now();
+    if (this.inFlight++ === 0) this.since = performance.now();
     try {
       return await p;
     } finally {
-      this.ms += performance.now() - t0;
+      if (--this.inFlight === 0) this.ms += performance.now() - this.since;
     }
   }
   async put(key: string, data: Uint8Array | string, opts?: { contentType?: string | undefined }) {
@@ -251,6 +253,165 @@ async function probeWindows(
   const total = median(rows.map((x) => x.total));
   const publish = median(rows.map((x) => x.publish));
   return { total, store, publish, compute: total - store - publish, calls: median(rows.map((x) => x.calls)) };
+}
+
+/** Two CPU-bound threads vs one, in cores (2.0 on an idle 2-core machine, ~1 when it is busy). */
+async function availableParallelism(): Promise<number> {
+  const { Worker } = await import('node:worker_threads');
+  const code =
+    "const { parentPort } = require('node:worker_threads'); let x = 0; for (let i = 0; i < 2e8; i++) x += i % 7; parentPort.postMessage(x);";
+  const timed = async (n: number) => {
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from(
+        { length: n },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const w = new Worker(code, { eval: true });
+            w.on('message', () => {
+              void w.terminate();
+              resolve();
+            });
+            w.on('error', reject);
+          }),
+      ),
+    );
+    return performance.now() - t0;
+  };
+  const one = await timed(1);
+  return (2 * one) / (await timed(2));
+}
+
+export interface WorkersBenchOptions {
+  dataDir: string;
+  /** Window lengths in minutes (default 5 and 30). */
+  windowMinutes: readonly number[];
+  repeat: number;
+  log: (line: string) => void;
+}
+
+/**
+ * Local worker threads, 1 vs 2, with workers started on the bundled entry (default) and on the tsx
+ * bootstrap (before): wall time of whole runs (plan, windows, merge), interleaved and repeated
+ * (the machine is shared: min and median), and the phases of each run.
+ */
+export async function runWorkersBench(opts: WorkersBenchOptions) {
+  const { runLocalBacktest } = await import('../../infra/backtest/runner.ts');
+  const { workerEntry } = await import('../../infra/backtest/worker-entry.ts');
+  const log = opts.log;
+  const signals = new TextDecoder().decode(
+    await new LocalBlobStore(opts.dataDir, { durable: false }).get(SAMPLE_SIGNALS_KEY),
+  );
+  const built = await workerEntry('bundle');
+  log(`  worker entry: ${built.kind}, built in ${built.buildMs.toFixed(0)} ms (once per process)`);
+  type Row = {
+    minutes: number;
+    entry: 'bundle' | 'tsx';
+    workers: number;
+    wall: number;
+    plan: number;
+    first: number;
+    windows: number;
+    merge: number;
+    cpu: number;
+  };
+  const rows: Row[] = [];
+  const outs = await mkdtemp(path.join(tmpdir(), 'bt-workers-'));
+  const digests = new Map<string, string>();
+  try {
+    for (let rep = 0; rep < opts.repeat; rep++) {
+      for (const minutes of opts.windowMinutes) {
+        for (const entry of ['tsx', 'bundle'] as const) {
+          for (const workers of [1, 2]) {
+            const out = path.join(outs, `${minutes}-${entry}-${workers}`);
+            await rm(out, { recursive: true, force: true });
+            const t0 = performance.now();
+            const c0 = process.cpuUsage();
+            let planned = 0;
+            let first = 0;
+            let last = 0;
+            const r = await runLocalBacktest({
+              signals: { text: signals, source: 'sample.jsonl' },
+              data: new LocalBlobStore(opts.dataDir, { durable: false }),
+              dataLocation: opts.dataDir,
+              results: new LocalBlobStore(out, { durable: false }),
+              resultsLocation: out,
+              runId: 'workers',
+              settings: { ...DEFAULT_BACKTEST_SETTINGS, window_minutes: minutes },
+              limits: BENCH_LIMITS,
+              workers,
+              workerEntry: entry,
+              onPlanned: () => {
+                planned = performance.now() - t0;
+              },
+              onWindow: (done) => {
+                const t = performance.now() - t0;
+                if (done === 1) first = t;
+                last = t;
+              },
+            });
+            const wall = performance.now() - t0;
+            const c = process.cpuUsage(c0);
+            const cpu = (c.user + c.system) / 1000;
+            if (r.status !== 'completed') throw new Error(`workers run failed: ${JSON.stringify(r.failure)}`);
+            const files = await Promise.all(
+              ['orders.parquet', 'fills.parquet', 'positions.parquet', 'equity_curve.parquet'].map((f) =>
+                new LocalBlobStore(out, { durable: false }).get(`backtest_results/workers/${f}`),
+              ),
+            );
+            const digest = (await import('node:crypto'))
+              .createHash('sha256')
+              .update(Buffer.concat(files.map((b) => Buffer.from(b))))
+              .digest('hex');
+            const prev = digests.get(String(minutes));
+            if (prev !== undefined && prev !== digest)
+              throw new Error(`outputs differ (${minutes} min, ${entry}, ${workers} workers)`);
+            digests.set(String(minutes), digest);
+            rows.push({
+              minutes,
+              entry,
+              workers,
+              wall,
+              plan: planned,
+              first: first - planned,
+              windows: last - planned,
+              merge: wall - last,
+              cpu,
+            });
+          }
+        }
+      }
+    }
+  } finally {
+    await rm(outs, { recursive: true, force: true });
+  }
+  const f = (x: number) => (x / 1000).toFixed(2);
+  const table: Array<[string, string]> = [];
+  for (const minutes of opts.windowMinutes) {
+    for (const entry of ['tsx', 'bundle'] as const) {
+      const sel = (w: number) =>
+        rows.filter((r) => r.minutes === minutes && r.entry === entry && r.workers === w);
+      const w1 = sel(1).map((r) => r.wall);
+      const w2 = sel(2).map((r) => r.wall);
+      const cpu = (w: number) => f(median(sel(w).map((r) => r.cpu)));
+      const phase = (w: number, k: 'plan' | 'first' | 'windows' | 'merge') =>
+        f(median(sel(w).map((r) => r[k])));
+      table.push([
+        `${minutes}-min windows, ${entry === 'tsx' ? 'tsx in each worker (before)' : 'bundled worker (after)'}`,
+        `1 worker ${f(Math.min(...w1))} / ${f(median(w1))} s, 2 workers ${f(Math.min(...w2))} / ${f(median(w2))} s (min / median of ${w1.length}): speed-up ${(median(w1) / median(w2)).toFixed(2)}× median, ${(Math.min(...w1) / Math.min(...w2)).toFixed(2)}× min; phases (1 → 2 workers, medians): plan ${phase(1, 'plan')} → ${phase(2, 'plan')} s, first window done ${phase(1, 'first')} → ${phase(2, 'first')} s after the plan, windows ${phase(1, 'windows')} → ${phase(2, 'windows')} s, merge ${phase(1, 'merge')} → ${phase(2, 'merge')} s; CPU of the process (all threads) ${cpu(1)} → ${cpu(2)} s`,
+      ]);
+    }
+  }
+  table.push([
+    'parallel CPU available now',
+    `${(await availableParallelism()).toFixed(2)} cores (two CPU-bound threads vs one: the ceiling for any speed-up; 2.0 on an idle 2-core machine)`,
+  ]);
+  table.push([
+    'outputs',
+    'identical across entries and worker counts (SHA-256 of the four Parquet files per window length)',
+  ]);
+  printTable(log, 'local workers 1 vs 2 (whole runs: plan, windows, merge)', table);
+  return rows;
 }
 
 export interface FrameworkFanoutOptions {
@@ -588,7 +749,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
           const tpd = arg('--trades-per-day');
           const keep = arg('--keep') ?? (await mkdtemp(path.join(tmpdir(), 'bt-fanout-')));
           try {
-            if (!args.includes('--framework-only')) {
+            if (!args.includes('--framework-only') && !args.includes('--workers')) {
               await runFanoutBench({
                 tradesPerDay: tpd ? Number(tpd) : undefined,
                 instances: arg('--instances')?.split(',').map(Number),
@@ -596,7 +757,25 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
                 mergeWindows: arg('--merge-windows')?.split(',').map(Number),
               });
             }
-            if (!args.includes('--no-framework')) {
+            if (args.includes('--workers')) {
+              if (
+                args.includes('--framework-only') ||
+                !(await new LocalBlobStore(path.join(keep, 'data')).stat(SAMPLE_SIGNALS_KEY))
+              )
+                await runFanoutBench({
+                  tradesPerDay: tpd ? Number(tpd) : undefined,
+                  instances: [],
+                  keepDir: keep,
+                  mergeWindows: [],
+                });
+              await runWorkersBench({
+                dataDir: path.join(keep, 'data'),
+                windowMinutes: (arg('--window-minutes') ?? '5,30').split(',').map(Number),
+                repeat: Number(arg('--repeat') ?? 3),
+                log: (line) => console.log(line),
+              });
+            }
+            if (!args.includes('--no-framework') && !args.includes('--workers')) {
               if (args.includes('--framework-only'))
                 await runFanoutBench({
                   tradesPerDay: tpd ? Number(tpd) : undefined,
