@@ -25,7 +25,7 @@ import {
   type WindowPartial,
   windowIdOf,
 } from '../../shared/backtest/model.ts';
-import { BlobNotFoundError, type BlobStore } from '../../shared/ports/blob-store.ts';
+import type { BlobStore } from '../../shared/ports/blob-store.ts';
 import {
   BLOCKS_DIR,
   blockKey,
@@ -37,6 +37,7 @@ import {
   WINDOWS_FILE,
   windowIdOfKey,
 } from './keys.ts';
+import { readRunJson } from './plan-run.ts';
 import { type RunError, type RunFailure, writeFailure, writeResults } from './results.ts';
 import { parsePartial } from './window-task.ts';
 
@@ -191,23 +192,9 @@ export async function writeRunWindows(results: BlobStore, manifest: Manifest): P
 /** The planned window count; null for a run planned without `_windows.json` (count via the manifest). */
 export async function readRunWindows(results: BlobStore, runId: string): Promise<number | null> {
   const key = resultKey(runId, WINDOWS_FILE);
-  let bytes: Uint8Array;
-  try {
-    bytes = await results.get(key);
-  } catch (e) {
-    if (e instanceof BlobNotFoundError) return null;
-    throw e;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (e) {
-    throw new Error(`${key} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const r = RunWindowsSchema.safeParse(json);
-  if (!r.success || r.data.run_id !== runId)
-    throw new Error(`${key} is invalid: ${r.success ? `run_id ${r.data.run_id}` : r.error.message}`);
-  return r.data.windows;
+  const r = await readRunJson(results, key, RunWindowsSchema, 'window count');
+  if (r !== null && r.run_id !== runId) throw new Error(`window count ${key} names run ${r.run_id}`);
+  return r?.windows ?? null;
 }
 
 export type DoneProgress =

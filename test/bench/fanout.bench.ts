@@ -2,6 +2,8 @@
  * Cloud fan-out, measured (a plain tsx script; `runFanoutBench()` is exported for test/bench/run.ts):
  *
  *   npx tsx test/bench/fanout.bench.ts [--trades-per-day 200000] [--instances 1,2] [--keep DIR]
+ *     [--merge-windows 25,100,400] [--framework-instances 1,2,4] [--repeat N]
+ *     [--no-framework | --framework-only | --workers [--window-minutes 5,30]]
  *
  * planner → N window-function instances → merge, through the functions' own handler cores
  * (`planRequest`, `runWindowMessage`, `mergeOnDone`) on a local data store. Each instance is a
@@ -12,7 +14,13 @@
  *   work (tick reads + simulation), and the store operations (reads by kind, bytes);
  * - per instance: the cold start (process start → handler ready);
  * - the wall time with N instances and the speed-up model
- *   T(N) ≈ plan + cold + ⌈W / N⌉ × (fixed + work) + merge, with the N a real project would run.
+ *   T(N) ≈ plan + cold + ⌈W / N⌉ × (fixed + work) + merge, with the N a real project would run;
+ * - the merge trigger: store operations and bytes of the done messages before the last, per run
+ *   size (the block count keeps them constant per message);
+ * - unless --no-framework: the same fan-out as deployed, functions-framework processes on the
+ *   Pub/Sub and Storage emulators (test/integration/backtest/fanout-cluster.ts): instance start,
+ *   per-window cost by part, wall time per N (min / median of --repeat runs);
+ * - --workers instead: local worker threads 1 vs 2, tsx-loaded vs bundled workers, phases and CPU.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,6 +44,7 @@ import {
 } from '../../shared/backtest/model.ts';
 import type { BlobInfo, BlobStore } from '../../shared/ports/blob-store.ts';
 import type { Dispatch } from '../integration/backtest/fanout-cluster.ts';
+import { availableParallelism } from './backtest.bench.ts';
 import { argOf, BENCH_LIMITS, printTable } from './support/backtest-bench.ts';
 
 const exec = promisify(execFile);
@@ -253,33 +262,6 @@ async function probeWindows(
   const total = median(rows.map((x) => x.total));
   const publish = median(rows.map((x) => x.publish));
   return { total, store, publish, compute: total - store - publish, calls: median(rows.map((x) => x.calls)) };
-}
-
-/** Two CPU-bound threads vs one, in cores (2.0 on an idle 2-core machine, ~1 when it is busy). */
-async function availableParallelism(): Promise<number> {
-  const { Worker } = await import('node:worker_threads');
-  const code =
-    "const { parentPort } = require('node:worker_threads'); let x = 0; for (let i = 0; i < 2e8; i++) x += i % 7; parentPort.postMessage(x);";
-  const timed = async (n: number) => {
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from(
-        { length: n },
-        () =>
-          new Promise<void>((resolve, reject) => {
-            const w = new Worker(code, { eval: true });
-            w.on('message', () => {
-              void w.terminate();
-              resolve();
-            });
-            w.on('error', reject);
-          }),
-      ),
-    );
-    return performance.now() - t0;
-  };
-  const one = await timed(1);
-  return (2 * one) / (await timed(2));
 }
 
 export interface WorkersBenchOptions {

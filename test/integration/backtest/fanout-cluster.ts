@@ -17,7 +17,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,9 @@ import { EMBEDDED_CONFIG } from '../../../shared/config/schema.ts';
 import type { GcsEmulator } from '../../support/gcs-emulator.ts';
 import type { PubSubEmulator } from '../../support/pubsub-emulator.ts';
 import type { HostMessage } from '../support/function-host.ts';
+
+export { uploadFolder } from './helpers.ts';
+
 import { createPushSubscription, emulatorClient, ensureTopics } from '../support/pubsub-tap.ts';
 
 const HOST = fileURLToPath(new URL('../support/function-host.ts', import.meta.url));
@@ -242,24 +245,6 @@ export interface FanoutCluster {
   /** Wall time of starting every instance (they start in parallel). */
   startMs: number;
   stop(): Promise<void>;
-}
-
-/** Upload a local data folder to a store (skipping the local store's temp folder). */
-export async function uploadFolder(root: string, store: GcsBlobStore): Promise<number> {
-  let n = 0;
-  const walk = async (dir: string): Promise<void> => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        if (e.name !== '.blobstore-tmp') await walk(full);
-      } else {
-        await store.put(path.relative(root, full).split(path.sep).join('/'), await readFile(full));
-        n++;
-      }
-    }
-  };
-  await walk(root);
-  return n;
 }
 
 export interface StartClusterOptions {
