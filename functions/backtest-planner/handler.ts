@@ -16,7 +16,7 @@
  */
 
 import { manifestKey, resultKey, STARTED_FILE, SUMMARY_FILE } from '../../infra/backtest/keys.ts';
-import { mergeIfComplete } from '../../infra/backtest/merge-run.ts';
+import { mergeIfComplete, writeRunWindows } from '../../infra/backtest/merge-run.ts';
 import {
   manifestText,
   planRun,
@@ -155,6 +155,8 @@ export async function planRequest(deps: PlannerDeps, payload: unknown): Promise<
     });
   }
   if (existing === null) await writeManifest(deps.results, manifest);
+  // Before any window message: the merge counts done windows against it.
+  await writeRunWindows(deps.results, manifest);
 
   if (manifest.windows.length === 0) {
     const merged = await mergeIfComplete(deps.results, manifest, { wallSeconds: 0 });

@@ -5,17 +5,39 @@
  * again or concurrently: partials are keyed by window id (a retried window overwrote its own file,
  * so it counts once), ids not in the manifest are ignored, and the merge of the same partials
  * writes the same bytes.
+ *
+ * The cloud merge runs once per done message, so what one message costs must not grow with the
+ * run: `noteWindowDone` counts completions by blocks of 100 window ids (list the message's block
+ * in `_partials/` and `_errors/`; the message that finds its block complete writes
+ * `_blocks/<block>.json` and lists `_blocks/`) against the window count in `_windows.json`. Only a
+ * message that finds every block done reads the manifest and merges. Correct under concurrency and
+ * redelivery because every window writes its partial (or error) before publishing its done
+ * message and listings are strongly consistent: the last window of a block to finish sees the
+ * block complete, and the last block to complete sees every block marker.
  */
 
+import { z } from 'zod';
 import { mergeRun, type RunIo } from '../../shared/backtest/merge.ts';
 import {
   type Manifest,
   type WindowError,
   WindowErrorSchema,
   type WindowPartial,
+  windowIdOf,
 } from '../../shared/backtest/model.ts';
 import type { BlobStore } from '../../shared/ports/blob-store.ts';
-import { ERRORS_DIR, PARTIALS_DIR, resultKey, runPrefix, SUMMARY_FILE, windowIdOfKey } from './keys.ts';
+import {
+  BLOCKS_DIR,
+  blockKey,
+  ERRORS_DIR,
+  PARTIALS_DIR,
+  resultKey,
+  runPrefix,
+  SUMMARY_FILE,
+  WINDOWS_FILE,
+  windowIdOfKey,
+} from './keys.ts';
+import { readRunJson } from './plan-run.ts';
 import { type RunError, type RunFailure, writeFailure, writeResults } from './results.ts';
 import { parsePartial } from './window-task.ts';
 
@@ -127,4 +149,105 @@ export async function mergeIfComplete(
   const summary = { ...merged.summary, wall_seconds: opts.wallSeconds };
   const keys = await writeResults(results, runId, merged.tables, summary);
   return { kind: 'completed', keys, summary };
+}
+
+/** Windows a completion block holds: one listing page, whatever the run's size. */
+export const MERGE_BLOCK_WINDOWS = 100;
+
+/** The index of a window id (`w000123` → 123). */
+function windowIndex(windowId: string): number {
+  return Number.parseInt(windowId.slice(1), 10);
+}
+
+/**
+ * The id prefix shared by the windows of a block (`w0001` for w000100–w000199). Ids past
+ * w999999 grow a digit, so a listing by prefix may return ids of another block: callers filter
+ * by index.
+ */
+function blockPrefix(block: number): string {
+  return `w${String(block).padStart(4, '0')}`;
+}
+
+/** `_windows.json`: written by the planner before any window message is published. */
+export const RunWindowsSchema = z.strictObject({
+  version: z.literal(1),
+  run_id: z.string(),
+  windows: z.number().int().nonnegative(),
+});
+export type RunWindows = z.output<typeof RunWindowsSchema>;
+
+export async function writeRunWindows(results: BlobStore, manifest: Manifest): Promise<void> {
+  manifest.windows.forEach((w, i) => {
+    if (w.window_id !== windowIdOf(i))
+      throw new Error(
+        `manifest ${manifest.run_id}: window ${i} is ${w.window_id}, expected ${windowIdOf(i)}`,
+      );
+  });
+  const body: RunWindows = { version: 1, run_id: manifest.run_id, windows: manifest.windows.length };
+  await results.put(resultKey(manifest.run_id, WINDOWS_FILE), `${JSON.stringify(body)}\n`, {
+    contentType: 'application/json',
+  });
+}
+
+/** The planned window count; null for a run planned without `_windows.json` (count via the manifest). */
+export async function readRunWindows(results: BlobStore, runId: string): Promise<number | null> {
+  const key = resultKey(runId, WINDOWS_FILE);
+  const r = await readRunJson(results, key, RunWindowsSchema, 'window count');
+  if (r !== null && r.run_id !== runId) throw new Error(`window count ${key} names run ${r.run_id}`);
+  return r?.windows ?? null;
+}
+
+export type DoneProgress =
+  | { kind: 'unknown_window' }
+  | { kind: 'block_waiting'; block: number; done: number; size: number }
+  | { kind: 'run_waiting'; block: number; blocks_done: number; blocks: number }
+  | { kind: 'all_done'; blocks: number };
+
+/**
+ * Record that `windowId` of a run of `total` windows finished and say whether the run may be
+ * complete (see the module comment). Store operations per call: 2 listings of at most one block,
+ * plus a marker write and a listing of the markers for the message that completes its block.
+ */
+export async function noteWindowDone(
+  results: BlobStore,
+  runId: string,
+  windowId: string,
+  total: number,
+): Promise<DoneProgress> {
+  const index = windowIndex(windowId);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= total || windowIdOf(index) !== windowId)
+    return { kind: 'unknown_window' };
+  const block = Math.floor(index / MERGE_BLOCK_WINDOWS);
+  const lo = block * MERGE_BLOCK_WINDOWS;
+  const size = Math.min(MERGE_BLOCK_WINDOWS, total - lo);
+  const prefix = runPrefix(runId);
+  const inBlock = (keys: Array<{ key: string }>) =>
+    keys
+      .map((b) => windowIdOfKey(b.key))
+      .filter((id): id is string => id !== null)
+      .map(windowIndex)
+      .filter((i) => i >= lo && i < lo + size);
+  const [partials, errors] = await Promise.all([
+    results.list(`${prefix}${PARTIALS_DIR}/${blockPrefix(block)}`),
+    results.list(`${prefix}${ERRORS_DIR}/${blockPrefix(block)}`),
+  ]);
+  const done = new Set([...inBlock(partials), ...inBlock(errors)]).size;
+  if (done < size) return { kind: 'block_waiting', block, done, size };
+
+  const blocks = Math.ceil(total / MERGE_BLOCK_WINDOWS);
+  const name = blockPrefix(block);
+  await results.put(blockKey(runId, name), `${JSON.stringify({ block: name, windows: size })}\n`, {
+    contentType: 'application/json',
+  });
+  const markers = await results.list(`${prefix}${BLOCKS_DIR}/`);
+  const seen = new Set<number>();
+  for (const m of markers) {
+    const b = /\/_blocks\/w(\d{4,})\.json$/.exec(m.key)?.[1];
+    if (b === undefined) continue;
+    const n = Number.parseInt(b, 10);
+    if (n < blocks && blockPrefix(n) === `w${b}`) seen.add(n);
+  }
+  return seen.size < blocks
+    ? { kind: 'run_waiting', block, blocks_done: seen.size, blocks }
+    : { kind: 'all_done', blocks };
 }

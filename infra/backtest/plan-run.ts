@@ -6,6 +6,7 @@
  * `backtest_results/<run_id>/_manifest.json`.
  */
 import { createHash } from 'node:crypto';
+import type { z } from 'zod';
 import {
   type BacktestSettings,
   type Manifest,
@@ -143,15 +144,15 @@ export async function writeWindowTask(results: BlobStore, m: Manifest, window: W
 }
 
 /**
- * A window's task file; null when absent (a run planned before task files existed: read the
- * manifest); an Error naming the key when it is invalid.
+ * A small JSON file of a run validated by `schema`: null when absent; an Error naming the key (and
+ * the first bad field) when it is not JSON or invalid.
  */
-export async function readWindowTask(
+export async function readRunJson<T>(
   results: BlobStore,
-  runId: string,
-  windowId: string,
-): Promise<WindowTaskFile | null> {
-  const key = taskKey(runId, windowId);
+  key: string,
+  schema: z.ZodType<T>,
+  what: string,
+): Promise<T | null> {
   let bytes: Uint8Array;
   try {
     bytes = await results.get(key);
@@ -163,16 +164,26 @@ export async function readWindowTask(
   try {
     json = JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
-    throw new Error(`window task ${key} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`${what} ${key} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const r = WindowTaskFileSchema.safeParse(json);
+  const r = schema.safeParse(json);
   if (!r.success) {
     const first = r.error.issues[0];
-    throw new Error(
-      `window task ${key} is invalid at ${first?.path.join('.') ?? ''}: ${first?.message ?? ''}`,
-    );
+    throw new Error(`${what} ${key} is invalid at ${first?.path.join('.') ?? ''}: ${first?.message ?? ''}`);
   }
   return r.data;
+}
+
+/**
+ * A window's task file; null when absent (a run planned before task files existed: read the
+ * manifest); an Error naming the key when it is invalid.
+ */
+export function readWindowTask(
+  results: BlobStore,
+  runId: string,
+  windowId: string,
+): Promise<WindowTaskFile | null> {
+  return readRunJson(results, taskKey(runId, windowId), WindowTaskFileSchema, 'window task');
 }
 
 /** Read a run's manifest; null when absent; an Error naming the key when it is invalid. */

@@ -3,12 +3,15 @@
  * worker runs one window at a time; tasks are handed out in submission order as workers free up.
  * A worker that dies fails the task it held and is replaced.
  *
- * Workers load the project's TypeScript through tsx (worker-bootstrap.mjs), so the pool works the
- * same under `tsx`, `node --import tsx` and vitest.
+ * Workers start on the worker's module graph bundled once per process (worker-entry.ts), or, where
+ * esbuild is not installed, load the project's TypeScript through tsx (worker-bootstrap.mjs); the
+ * pool works the same under `tsx`, `node --import tsx` and vitest. Tasks submitted before the
+ * entry is ready wait in the queue.
  */
 import { Worker } from 'node:worker_threads';
 import { utcDayOf } from '../../shared/data/tick-layout.ts';
 import type { WindowOutcome, WindowTask } from './window-task.ts';
+import { WORKER_TS_ENTRY, type WorkerEntry, workerEntry } from './worker-entry.ts';
 
 export interface WorkerFailure {
   code: string;
@@ -46,14 +49,14 @@ interface Slot {
   dead: boolean;
 }
 
-const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
 const MAX_RESPAWNS_PER_WORKER = 3;
-const ENTRY = new URL('./worker.ts', import.meta.url).href;
 
 export interface PoolOptions {
   size: number;
   dataLocation: string;
   resultsLocation: string;
+  /** How workers load their code (default `bundle`; `tsx` for comparisons): see worker-entry.ts. */
+  entry?: WorkerEntry['kind'] | undefined;
 }
 
 export class WindowPool {
@@ -65,17 +68,27 @@ export class WindowPool {
   private respawns = 0;
   /** Largest process RSS a worker reported after a window (bytes; the process is shared). */
   peakRss = 0;
+  /** Resolves once the workers are started (their entry module is ready). */
+  readonly started: Promise<WorkerEntry>;
+  private entry: WorkerEntry | null = null;
 
   constructor(private readonly opts: PoolOptions) {
     if (!Number.isInteger(opts.size) || opts.size < 1)
       throw new RangeError(`pool size must be ≥ 1, got ${opts.size}`);
-    for (let i = 0; i < opts.size; i++) this.slots.push(this.spawn());
+    this.started = workerEntry(opts.entry).then((entry) => {
+      this.entry = entry;
+      if (!this.closed) {
+        for (let i = 0; i < opts.size; i++) this.slots.push(this.spawn(entry));
+        this.pump();
+      }
+      return entry;
+    });
   }
 
-  private spawn(): Slot {
-    const worker = new Worker(BOOTSTRAP, {
+  private spawn(entry: WorkerEntry): Slot {
+    const worker = new Worker(entry.url, {
       workerData: {
-        entry: ENTRY,
+        entry: WORKER_TS_ENTRY,
         dataLocation: this.opts.dataLocation,
         resultsLocation: this.opts.resultsLocation,
       },
@@ -116,7 +129,7 @@ export class WindowPool {
         return;
       }
       this.respawns++;
-      if (i >= 0) this.slots[i] = this.spawn();
+      if (i >= 0) this.slots[i] = this.spawn(entry);
       this.pump();
     };
     worker.on('error', die);
@@ -160,7 +173,8 @@ export class WindowPool {
   /** Run one window in a worker. Rejects with a PoolTaskError naming the window. */
   run(task: WindowTask): Promise<WindowOutcome> {
     if (this.closed) return Promise.reject(new Error('the window pool is closed'));
-    if (this.slots.length === 0) return Promise.reject(new Error('the window pool has no worker left'));
+    if (this.entry !== null && this.slots.length === 0)
+      return Promise.reject(new Error('the window pool has no worker left'));
     return new Promise((resolve, reject) => {
       const w = task.window;
       const affinity = `${w.instrument_key}|${utcDayOf(BigInt(w.start_ns))}`;
@@ -171,6 +185,7 @@ export class WindowPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.started.catch(() => undefined);
     for (const p of this.queue.splice(0)) p.reject(new Error('the window pool was closed'));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }

@@ -34,6 +34,8 @@ export interface LocalRunOptions {
   limits: RiskLimits;
   /** Worker threads (≥ 1). */
   workers: number;
+  /** How worker threads load their code (default `bundle`, see worker-entry.ts). */
+  workerEntry?: 'bundle' | 'tsx' | undefined;
   /** Run windows in this thread instead of a pool (tests, functions). */
   inline?: boolean | undefined;
   onPlanned?: ((manifest: Manifest) => void) | undefined;
@@ -93,6 +95,7 @@ export async function runLocalBacktest(opts: LocalRunOptions): Promise<LocalRunR
         size: Math.max(1, opts.workers),
         dataLocation: opts.dataLocation,
         resultsLocation: opts.resultsLocation,
+        entry: opts.workerEntry,
       });
   try {
     return await runWith(opts, runId, pool, clock, t0);

@@ -218,7 +218,7 @@ function run(
  * one, in units of "cores" (2.0 on an idle 2-core machine; ~1.0 when other processes take a core).
  * Printed next to the worker speed-up, which cannot exceed it.
  */
-async function availableParallelism(): Promise<number> {
+export async function availableParallelism(): Promise<number> {
   const code =
     "const { parentPort } = require('node:worker_threads'); let x = 0; for (let i = 0; i < 3e8; i++) x += i % 7; parentPort.postMessage(x);";
   const timed = async (n: number) => {

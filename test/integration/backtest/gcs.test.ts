@@ -3,38 +3,19 @@
  * Cloud Storage emulator with byte ranges and writes its results there; the files equal those of a
  * run on local folders.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESULT_FILES, resultKey, SUMMARY_FILE } from '../../../infra/backtest/keys.ts';
 import { runLocalBacktest } from '../../../infra/backtest/runner.ts';
 import { GcsBlobStore } from '../../../infra/gcs/blob-store.gcs.ts';
 import { DEFAULT_BACKTEST_SETTINGS } from '../../../shared/backtest/model.ts';
 import { type GcsEmulator, startGcsEmulator } from '../../support/gcs-emulator.ts';
-import { generatedData, LIMITS, outputs, removeAll, run, tempDir } from './helpers.ts';
+import { generatedData, LIMITS, outputs, removeAll, run, tempDir, uploadFolder } from './helpers.ts';
 
 let emu: GcsEmulator;
 let data: string;
 let signals: string;
 let local: string;
 const previousHost = process.env.STORAGE_EMULATOR_HOST;
-
-async function upload(root: string, store: GcsBlobStore): Promise<number> {
-  let n = 0;
-  const walk = async (dir: string) => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) {
-        if (e.name !== '.blobstore-tmp') await walk(full);
-      } else {
-        await store.put(path.relative(root, full).split(path.sep).join('/'), await readFile(full));
-        n++;
-      }
-    }
-  };
-  await walk(root);
-  return n;
-}
 
 beforeAll(async () => {
   emu = await startGcsEmulator();
@@ -57,7 +38,7 @@ describe('backtest on Cloud Storage (emulator)', () => {
     const store = (prefix: string) =>
       new GcsBlobStore({ bucket: emu.bucket, prefix, projectId: emu.projectId, apiEndpoint: emu.endpoint });
     const dataStore = store('data');
-    expect(await upload(data, dataStore)).toBeGreaterThan(6);
+    expect(await uploadFolder(data, dataStore)).toBeGreaterThan(6);
     const outStore = store('out');
     const r = await runLocalBacktest({
       signals: { text: signals, source: 'sample.jsonl' },

@@ -1,5 +1,5 @@
 /** Shared helpers of the backtest integration tests (not a test file). */
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FAILED_FILE, RESULT_FILES, resultKey, SUMMARY_FILE } from '../../../infra/backtest/keys.ts';
@@ -7,6 +7,7 @@ import { type LocalRunResult, runLocalBacktest } from '../../../infra/backtest/r
 import { LocalBlobStore } from '../../../infra/local/blob-store.local.ts';
 import { generateData } from '../../../scripts/generate-data.ts';
 import { DEFAULT_BACKTEST_SETTINGS } from '../../../shared/backtest/model.ts';
+import type { BlobStore } from '../../../shared/ports/blob-store.ts';
 import { NO_LIMITS, type RiskLimits } from '../../../shared/risk/limits.ts';
 
 export const DAY = '2025-07-01';
@@ -108,4 +109,22 @@ export async function failedDoc(
 
 export async function removeAll(...dirs: string[]): Promise<void> {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+}
+
+/** Upload a local data folder to a store (skipping the local store's temp folder); the file count. */
+export async function uploadFolder(root: string, store: BlobStore): Promise<number> {
+  let n = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== '.blobstore-tmp') await walk(full);
+      } else {
+        await store.put(path.relative(root, full).split(path.sep).join('/'), await readFile(full));
+        n++;
+      }
+    }
+  };
+  await walk(root);
+  return n;
 }
