@@ -37,6 +37,7 @@ import {
   type OrderState,
   SecType,
 } from '@stoqey/ib';
+import type { IB_MARKET_DATA_TYPES } from '../../shared/config/schema.ts';
 import { fmt, toDec } from '../../shared/domain/decimal.ts';
 import { parseInstrumentId } from '../../shared/domain/instrument-id.ts';
 import { type Nanos, nanosToMillis } from '../../shared/domain/time.ts';
@@ -86,7 +87,6 @@ export const IB_RATE_LIMITS: VenueRateLimits = {
   orderOperations: [],
 };
 
-export const IB_MARKET_DATA_TYPES = ['realtime', 'frozen', 'delayed', 'delayed_frozen'] as const;
 export type IbMarketDataType = (typeof IB_MARKET_DATA_TYPES)[number];
 const MARKET_DATA_TYPE_CODE: Readonly<Record<IbMarketDataType, number>> = {
   realtime: 1,

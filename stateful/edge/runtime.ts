@@ -13,6 +13,7 @@ import type { Hono } from 'hono';
 import type { Registry } from 'prom-client';
 import type { VenueDiagnosticEvent } from '../../infra/ccxt/diagnostics.ts';
 import { createCcxtVenue } from '../../infra/ccxt/index.ts';
+import { createIbVenue } from '../../infra/ib/index.ts';
 import { openEdgeRecordings } from '../../infra/recording/edge-recordings.ts';
 import { createShadowVenue } from '../../infra/shadow/index.ts';
 import type { ExecutionLog, ExecutionRecorder } from '../../shared/app/execution-recorder.ts';
@@ -139,6 +140,7 @@ export const defaultVenueFactory: VenueFactory = (vc, ctx) => {
   }
   const account = vc.accounts[0];
   if (account === undefined) throw new RangeError(`venue ${vc.id} has no account`);
+  if (vc.exchange === 'ibkr') return ibkrVenue(vc, account.account_id, ctx);
   if (vc.mode === 'LIVE') {
     return createCcxtVenue({
       venue: vc,
@@ -170,6 +172,34 @@ export const defaultVenueFactory: VenueFactory = (vc, ctx) => {
     fees: vc.fees,
   });
 };
+
+/**
+ * An IBKR venue: LIVE trades through the TWS session; SHADOW takes that session's market data (no
+ * order reaches IB) and fills with our matching engine.
+ */
+function ibkrVenue(vc: VenueConfig, accountId: string, ctx: VenueFactoryContext): Venue {
+  if (vc.ib === undefined) throw new RangeError(`venue ${vc.id}: an ibkr venue needs its "ib" section`);
+  const session = createIbVenue({
+    venue: { id: vc.id, mode: vc.mode, ib: vc.ib, rate_limit_per_second: vc.rate_limit_per_second },
+    accountId,
+    clock: ctx.clock,
+    instrumentKeys: ctx.instrumentKeys,
+    log: ctx.log,
+    onEvent: ctx.onEvent,
+  });
+  if (vc.mode === 'LIVE') return session;
+  return createShadowVenue({
+    id: vc.id,
+    account_id: accountId,
+    data: session,
+    instruments: ctx.specs,
+    clock: ctx.clock,
+    startingCash: vc.shadow.starting_cash,
+    cashCurrency: vc.shadow.cash_currency,
+    latency: vc.latency_ms,
+    fees: vc.fees,
+  });
+}
 
 function listed(vc: VenueConfig, specs: readonly InstrumentSpec[]): InstrumentSpec[] {
   return specs.filter((s) => {
