@@ -80,9 +80,11 @@ import {
 } from './mapping.ts';
 import { parseTradingHours, sessionAt, type TradingSchedule } from './trading-hours.ts';
 
-/** IB's pacing: at most 50 messages a second from a client to TWS (error 100 beyond). */
+/** IB's pacing: at most 50 messages a second from a client to TWS (error 100 beyond), with a margin. */
 export const IB_RATE_LIMITS: VenueRateLimits = {
-  weight: [{ name: 'MESSAGES_1S', limit: 50, windowMs: 1_000 }],
+  // 45, not 50: the client sends a few messages of its own (startApi) and messages sent just over
+  // a second apart can arrive within one second at TWS.
+  weight: [{ name: 'MESSAGES_1S', limit: 45, windowMs: 1_000 }],
   orders: [],
   orderOperations: [],
 };
@@ -380,6 +382,10 @@ class IbVenueSession implements IbVenue {
     // Our limiter paces (IB_RATE_LIMITS); the client's own throttle is set above it so it never waits first.
     const api = new IBApi({ host: this.settings.host, port: this.settings.port, maxReqPerSec: 1_000 });
     api.on(EventName.error, (err: Error, code: number, reqId: number) => this.onError(err, code, reqId));
+    // Errors without a request id arrive as "info" (the client's choice): pacing violations among them.
+    api.on(EventName.info, (message: string, code: number) => {
+      if (code === IB_CODES.MAX_RATE) this.onError(new Error(message), code, -1);
+    });
     api.on(EventName.disconnected, () => this.onDisconnected(api));
     api.on(EventName.nextValidId, (id: number) => {
       if (Number.isInteger(id) && id > this.nextOrderId) this.nextOrderId = id;
@@ -627,6 +633,17 @@ class IbVenueSession implements IbVenue {
     }
     const kind = errorKindOf(code);
     const ve = this.error(kind, `${text} (IB error ${code})`, err);
+    if (code === IB_CODES.MAX_RATE && reqId < 0) {
+      // TWS dropped a message without saying which: every request waiting for an answer may be
+      // the one. Each fails as rate_limited (queries are retried after a back-off; a submit looks
+      // its order up before sending again).
+      this.lastError = ve.message;
+      for (const w of this.ends.values()) w.reject(ve);
+      this.ends.clear();
+      for (const w of this.acks.values()) w.reject(ve);
+      this.acks.clear();
+      return;
+    }
     // An order id's error: the order's answer (or cancel's), and its state.
     if (reqId >= 0 && (this.records.has(reqId) || this.acks.has(reqId) || this.cancels.has(reqId))) {
       this.onOrderError(reqId, code, text, ve);
@@ -655,7 +672,9 @@ class IbVenueSession implements IbVenue {
       cancel.reject(ve);
       return;
     }
+    // Taken first: the state change below must not answer the submit as accepted.
     const ack = this.acks.get(orderId);
+    if (ack !== undefined && code !== IB_CODES.ORDER_CANCELLED) this.acks.delete(orderId);
     if (code === IB_CODES.ORDER_CANCELLED) {
       this.updateRecord(orderId, (r) =>
         withOrderStatus(r, 'Cancelled', undefined, undefined, this.clock.now()),
@@ -680,8 +699,7 @@ class IbVenueSession implements IbVenue {
         }));
       }
     }
-    if (ack !== undefined) {
-      this.acks.delete(orderId);
+    if (ack !== undefined && code !== IB_CODES.ORDER_CANCELLED) {
       ack.reject(ve);
     } else if (ve.kind === 'rejected') {
       this.log?.warn(`${this.id}: order ${orderId}: ${text}`, { code });
@@ -883,7 +901,8 @@ class IbVenueSession implements IbVenue {
       this.orderIdByClientId.set(ref, orderId);
     }
     const status: string | undefined = state?.status;
-    if (typeof status === 'string' && status !== '') {
+    // "Filled" in an open order carries no fill size: the orderStatus that follows does.
+    if (typeof status === 'string' && status !== '' && status !== 'Filled') {
       this.updateRecord(orderId, (r) => withOrderStatus(r, status, undefined, undefined, this.clock.now()));
     }
   }
@@ -1151,8 +1170,12 @@ class IbVenueSession implements IbVenue {
         if (qty === null || toDec(qty).isZero()) continue;
         const key = this.keyOf(p.contract);
         if (key === null) continue;
+        // Stocks report no multiplier (0 or empty): one share is one unit.
+        const reported = decimalOf(p.contract.multiplier);
         const mult =
-          decimalOf(p.contract.multiplier) ?? this.instruments.get(key)?.rules?.contract_size ?? '1';
+          reported !== null && toDec(reported).gt(0)
+            ? reported
+            : (this.instruments.get(key)?.rules?.contract_size ?? '1');
         const cost = decimalOf(p.avgCost);
         out.push({
           instrument_key: key,
