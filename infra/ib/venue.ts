@@ -59,6 +59,7 @@ import {
 import type { VenueDiagnosticListener, VenueDiagnosticPayload } from '../ccxt/diagnostics.ts';
 import { type RateLimiterStats, VenueRateLimiter, type VenueRateLimits } from '../ccxt/limits.ts';
 import { type BreakerOptions, backoffDelay, CallGuard, retryDefaults } from '../ccxt/resilience.ts';
+import type { CcxtVenueLog } from '../ccxt/venue.ts';
 import { fromIbContract, type IbContract, rulesFromContractDetails, toIbContract } from './contracts.ts';
 import { FillJoiner } from './fills.ts';
 import {
@@ -118,10 +119,8 @@ export interface IbVenueConfig {
   readonly rate_limit_per_second: number;
 }
 
-export interface IbVenueLog {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-}
+/** Message-first logger, the ccxt adapter's shape (a pino logger adapts with `executionLog`). */
+export type IbVenueLog = CcxtVenueLog;
 
 export interface CreateIbVenueOptions {
   venue: IbVenueConfig;

@@ -160,9 +160,14 @@ export const defaultVenueFactory: VenueFactory = (vc, ctx) => {
     log: ctx.log,
     onEvent: ctx.onEvent,
   });
+  return shadowOf(vc, account.account_id, data, ctx);
+};
+
+/** A SHADOW venue: `data`'s market (no order reaches the venue), our matching engine and synthetic cash. */
+function shadowOf(vc: VenueConfig, accountId: string, data: Venue, ctx: VenueFactoryContext): Venue {
   return createShadowVenue({
     id: vc.id,
-    account_id: account.account_id,
+    account_id: accountId,
     data,
     instruments: ctx.specs,
     clock: ctx.clock,
@@ -171,7 +176,7 @@ export const defaultVenueFactory: VenueFactory = (vc, ctx) => {
     latency: vc.latency_ms,
     fees: vc.fees,
   });
-};
+}
 
 /**
  * An IBKR venue: LIVE trades through the TWS session; SHADOW takes that session's market data (no
@@ -187,18 +192,7 @@ function ibkrVenue(vc: VenueConfig, accountId: string, ctx: VenueFactoryContext)
     log: ctx.log,
     onEvent: ctx.onEvent,
   });
-  if (vc.mode === 'LIVE') return session;
-  return createShadowVenue({
-    id: vc.id,
-    account_id: accountId,
-    data: session,
-    instruments: ctx.specs,
-    clock: ctx.clock,
-    startingCash: vc.shadow.starting_cash,
-    cashCurrency: vc.shadow.cash_currency,
-    latency: vc.latency_ms,
-    fees: vc.fees,
-  });
+  return vc.mode === 'LIVE' ? session : shadowOf(vc, accountId, session, ctx);
 }
 
 function listed(vc: VenueConfig, specs: readonly InstrumentSpec[]): InstrumentSpec[] {

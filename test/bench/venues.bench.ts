@@ -25,6 +25,7 @@ import { orderIdFor } from '../../shared/app/order-id.ts';
 import { toDec } from '../../shared/domain/decimal.ts';
 import type { Nanos } from '../../shared/domain/time.ts';
 import type { Venue } from '../../shared/ports/venue.ts';
+import { localTwsVenueOptions } from '../integration/ib/harness.ts';
 import { type LatencySummary, summarise } from './support/latency.ts';
 import { guardLoopback } from './support/loopback-guard.ts';
 
@@ -102,25 +103,7 @@ async function measure(t: Target, limiter: 'ccxt' | 'venue'): Promise<LatencySum
 async function measureIb(): Promise<LatencySummary & { waited: number }> {
   const tws = await startLocalTws({ seed: 3 });
   const key = 'IBKR:STOCK:SPY-USD@ARCA';
-  const venue = createIbVenue({
-    venue: {
-      id: 'IBKR',
-      mode: 'LIVE',
-      rate_limit_per_second: 50,
-      ib: {
-        host: tws.host,
-        port: tws.port,
-        client_id: 1,
-        account: tws.account,
-        market_data_type: 'realtime',
-        outside_hours: 'refuse',
-      },
-    },
-    accountId: 'bench',
-    clock,
-    instrumentKeys: [key],
-    requestTimeoutMs: 5_000,
-  });
+  const venue = createIbVenue(localTwsVenueOptions(tws, { clientId: 1, clock, accountId: 'bench' }));
   await venue.connect();
   try {
     return await timeRestingOrders(

@@ -13,6 +13,7 @@ import { createIbVenue } from '../../infra/ib/index.ts';
 import { createShadowVenue } from '../../infra/shadow/venue.ts';
 import { parseConfig } from '../../shared/config/schema.ts';
 import type { InstrumentSpec } from '../../shared/domain/types.ts';
+import { localTwsVenueOptions } from '../integration/ib/harness.ts';
 import { FakeVenue } from '../unit/edge/fake-venue.ts';
 import { FakeDataVenue } from '../unit/shadow/fake-data-venue.ts';
 import { venueContract } from './venue.contract.ts';
@@ -70,26 +71,7 @@ venueContract('ccxt adapter on the local exchange', async () => {
 venueContract('IBKR adapter on the local TWS', async () => {
   const tws = await startLocalTws({ seed: 5, quoteIntervalMs: [20, 40] });
   const SPY = 'IBKR:STOCK:SPY-USD@ARCA';
-  const venue = createIbVenue({
-    venue: {
-      id: 'IBKR',
-      mode: 'LIVE',
-      rate_limit_per_second: 50,
-      ib: {
-        host: tws.host,
-        port: tws.port,
-        client_id: 7,
-        account: tws.account,
-        market_data_type: 'realtime',
-        outside_hours: 'refuse',
-      },
-    },
-    accountId: 'contract',
-    clock,
-    instrumentKeys: [SPY],
-    requestTimeoutMs: 5_000,
-    ackTimeoutMs: 2_000,
-  });
+  const venue = createIbVenue(localTwsVenueOptions(tws, { clientId: 7, clock, accountId: 'contract' }));
   await venue.connect();
   return {
     venue,

@@ -6,6 +6,7 @@ import { type LocalTws, type LocalTwsOptions, startLocalTws } from '../../../dev
 import type { VenueDiagnosticEvent } from '../../../infra/ccxt/diagnostics.ts';
 import { SystemClock } from '../../../infra/compose.ts';
 import { type CreateIbVenueOptions, createIbVenue, type IbVenue } from '../../../infra/ib/index.ts';
+import type { Clock } from '../../../shared/ports/clock.ts';
 import type { VenueEvent } from '../../../shared/ports/venue.ts';
 
 export const SPY = 'IBKR:STOCK:SPY-USD@ARCA';
@@ -23,13 +24,12 @@ export interface IbHarness {
 
 let clientSeq = 0;
 
-export async function startIbHarness(
-  twsOptions: LocalTwsOptions = {},
-  venueOptions: Partial<CreateIbVenueOptions> & { outside_hours?: 'refuse' | 'queue' } = {},
-): Promise<IbHarness> {
-  const tws = await startLocalTws({ seed: 11, quoteIntervalMs: [20, 40], ...twsOptions });
-  const { outside_hours, ...rest } = venueOptions;
-  const venue = createIbVenue({
+/** An `IBKR` LIVE session on the local TWS's SPY and ES (tests, the contract suite, the bench). */
+export function localTwsVenueOptions(
+  tws: Pick<LocalTws, 'host' | 'port' | 'account'>,
+  o: { clientId: number; outsideHours?: 'refuse' | 'queue'; clock?: Clock; accountId?: string },
+): CreateIbVenueOptions {
+  return {
     venue: {
       id: 'IBKR',
       mode: 'LIVE',
@@ -37,17 +37,28 @@ export async function startIbHarness(
       ib: {
         host: tws.host,
         port: tws.port,
-        client_id: ++clientSeq,
+        client_id: o.clientId,
         account: tws.account,
         market_data_type: 'realtime',
-        outside_hours: outside_hours ?? 'refuse',
+        outside_hours: o.outsideHours ?? 'refuse',
       },
     },
-    accountId: 'ib-test',
-    clock: new SystemClock(),
+    accountId: o.accountId ?? 'ib-test',
+    clock: o.clock ?? new SystemClock(),
     instrumentKeys: [SPY, ES],
     requestTimeoutMs: 5_000,
     ackTimeoutMs: 2_000,
+  };
+}
+
+export async function startIbHarness(
+  twsOptions: LocalTwsOptions = {},
+  venueOptions: Partial<CreateIbVenueOptions> & { outside_hours?: 'refuse' | 'queue' } = {},
+): Promise<IbHarness> {
+  const tws = await startLocalTws({ seed: 11, quoteIntervalMs: [20, 40], ...twsOptions });
+  const { outside_hours, ...rest } = venueOptions;
+  const venue = createIbVenue({
+    ...localTwsVenueOptions(tws, { clientId: ++clientSeq, outsideHours: outside_hours ?? 'refuse' }),
     commissionWaitMs: 1_000,
     reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
     random: () => 0.5,
