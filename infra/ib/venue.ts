@@ -1081,13 +1081,13 @@ class IbVenueSession implements IbVenue {
     }
   }
 
-  async fetchOrder(clientOrderId: string, instrumentKey: string): Promise<VenueOrderState | null> {
+  /** By client order id alone: `orderRef` names one order of the account whatever the instrument. */
+  async fetchOrder(clientOrderId: string, _instrumentKey: string): Promise<VenueOrderState | null> {
     this.assertReady('fetchOrder');
     const id = this.orderIdByClientId.get(clientOrderId);
     const rec = id === undefined ? undefined : this.records.get(id);
     if (rec !== undefined && (rec.ibStatus !== null || this.queued.has(rec.orderId))) return stateOf(rec);
-    const found = await this.guard.call('fetchOrder', () => this.lookup(clientOrderId));
-    return found !== null && found.instrument_key === instrumentKey ? found : found;
+    return this.guard.call('fetchOrder', () => this.lookup(clientOrderId));
   }
 
   async fetchOpenOrders(instrumentKey?: string): Promise<VenueOrderState[]> {

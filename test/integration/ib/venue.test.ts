@@ -254,4 +254,30 @@ describe('IBKR adapter outside trading hours', () => {
     expect(h.venue.queuedOrders()).toEqual([]);
     expect(h.tws.calls('PLACE_ORDER')).toBe(0);
   });
+
+  it('a queued order is sent when its session opens', async () => {
+    // Sunday 2026-12-06 16:59:59 Chicago: ES opens at 17:00.
+    const open = BigInt(Date.UTC(2026, 11, 6, 23)) * 1_000_000n;
+    const clock = new TestClock(open - 1_000_000_000n);
+    h = await startIbHarness(
+      { clock, session: CME_EQUITY_FUTURE_HOURS, autoTick: false },
+      { clock, outside_hours: 'queue' },
+    );
+    const x = h;
+    const req = order({
+      instrument_key: ES,
+      quantity: '1',
+      order_type: 'LIMIT',
+      price: '1000',
+      time_in_force: 'GTC',
+    });
+    expect((await x.venue.submit(req)).status).toBe('NEW');
+    expect(x.tws.calls('PLACE_ORDER')).toBe(0);
+    clock.set(open + 1_000_000n); // the session opens (the adapter's timer fires about a second later)
+    expect(await x.until(() => x.tws.ordersWithRef(req.client_order_id) === 1)).toBe(true);
+    expect(x.venue.queuedOrders()).toEqual([]);
+    expect(await x.venue.fetchOrder(req.client_order_id, ES)).toMatchObject({ status: 'NEW' });
+    expect((await x.venue.fetchOpenOrders(ES)).map((o) => o.client_order_id)).toEqual([req.client_order_id]);
+    await x.venue.cancel(req.client_order_id, ES);
+  });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EMBEDDED_CONFIG, parseConfig } from '../../../shared/config/schema.ts';
+import { TestClock } from '../../../shared/ports/clock.ts';
 import { localTwsMode, withLocalTwsVenue } from '../../../stateful/edge/local-tws.ts';
+import { defaultVenueFactory } from '../../../stateful/edge/runtime.ts';
 
 describe('ibkr venues in the configuration', () => {
   const venue = (extra: Record<string, unknown>) => ({
@@ -65,6 +67,31 @@ describe('EXEC_LOCAL_TWS', () => {
       expect(ib).toMatchObject({ exchange: 'ibkr', mode, ib: { port: 7500, account: 'DU1234567' } });
       expect(cfg.router.candidates.STOCK).toEqual(['IBKR']);
       expect(cfg.venues.map((v) => v.id)).toEqual(['SIM', 'BINANCE-SPOT', 'IBKR']);
+    }
+  });
+});
+
+describe("the edge's venue factory for ibkr", () => {
+  it('LIVE is the IBKR session, SHADOW our engine on its market data (nothing connects until connect)', () => {
+    for (const mode of ['LIVE', 'SHADOW'] as const) {
+      const cfg = parseConfig(withLocalTwsVenue(EMBEDDED_CONFIG, mode), {
+        env: { LOCAL_TWS_PORT: '7500', LOCAL_TWS_ACCOUNT: 'DU1234567' },
+      });
+      const vc = cfg.venues.find((v) => v.id === 'IBKR');
+      if (vc === undefined) throw new Error('no IBKR venue');
+      const venue = defaultVenueFactory(vc, {
+        instrumentKeys: ['IBKR:STOCK:SPY-USD@ARCA'],
+        specs: [],
+        clock: new TestClock(1n),
+        log: undefined,
+        onEvent: () => undefined,
+      });
+      expect({ id: venue.id, mode: venue.mode, account: venue.account_id }).toEqual({
+        id: 'IBKR',
+        mode,
+        account: 'IBKR',
+      });
+      expect(venue.health().state).toBe('down');
     }
   });
 });
