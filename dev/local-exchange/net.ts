@@ -247,7 +247,8 @@ export function sendReply(res: ServerResponse, reply: WireReply, jsonType: strin
 /** What {@link runVenue} drives: a venue's server and its market. */
 export interface VenueParts {
   server: { listen(): Promise<void>; close(): Promise<void>; afterTick(): void; readonly port: number };
-  faults: FaultController;
+  /** Disarmed at stop (any venue's fault controller). */
+  faults: Pick<FaultController, 'reset'>;
   /** Bring the market to the clock's now. */
   sync(): void;
 }

@@ -24,7 +24,7 @@ import {
   matchContracts,
   type TwsInstrument,
 } from './instruments.ts';
-import { isTrading, type TwsSession } from './session.ts';
+import { isLiquid, isTrading, nextLiquidOpen, type TwsSession } from './session.ts';
 
 const ZERO = new Dec(0);
 /** IB's "unset" double. */
@@ -54,6 +54,8 @@ export interface TwsOrder {
   commission: Dec;
   engineId: string;
   createdMs: number;
+  /** Accepted outside regular hours without `outsideRth` (or a market order): held, PreSubmitted, until they open. */
+  held: boolean;
 }
 
 export interface TwsExecution {
@@ -77,6 +79,8 @@ export interface BrokerSink {
   executed(exec: TwsExecution): void;
   positionChanged(listed: ListedContract): void;
   marketChanged(listed: ListedContract): void;
+  /** A warning about an accepted order (TWS's 399 "Order Message"). */
+  warned(order: TwsOrder, code: number, message: string): void;
 }
 
 /** An order request as decoded from placeOrder. */
@@ -243,6 +247,7 @@ export class TwsBroker {
     this.lastSync = now;
     for (const b of this.books.values()) this.advance(b, now);
     this.expireDayOrders();
+    this.releaseHeldOrders();
   }
 
   private advance(b: Book, now: Nanos): void {
@@ -383,6 +388,7 @@ export class TwsBroker {
       commission: ZERO,
       engineId: `${r.clientId}-${r.orderId}`,
       createdMs: nowMs,
+      held: false,
     };
     this.orders.set(TwsBroker.key(r.clientId, r.orderId), order);
     this.byEngineId.set(order.engineId, order);
@@ -406,8 +412,26 @@ export class TwsBroker {
     const margin = this.marginCheck(order);
     if (margin !== null) return refuse(margin);
 
-    const b = this.bookOf(listed);
     this.sink?.orderChanged(order);
+    if (!isLiquid(session, nowMs) && (!order.outsideRth || order.orderType === 'MKT')) {
+      // TWS keeps it PreSubmitted until regular hours (market orders always wait for them).
+      order.held = true;
+      const opens = nextLiquidOpen(session, nowMs);
+      this.sink?.warned(
+        order,
+        399,
+        `Order Message:\n${order.action} ${fmt(qty)} ${listed.contract.symbol} ${listed.contract.exchange}\nWarning: your order will not be placed at the exchange until ${opens ?? 'the next session'}`,
+      );
+      return order;
+    }
+    this.submit(order);
+    return order;
+  }
+
+  /** Send an accepted order to the matching engine: Submitted, and fills if marketable. */
+  private submit(order: TwsOrder): void {
+    const b = this.bookOf(order.listed);
+    order.held = false;
     order.status = 'Submitted';
     this.sink?.orderChanged(order);
     const now = this.o.clock.now();
@@ -416,15 +440,22 @@ export class TwsBroker {
         order_id: order.engineId,
         side: order.action,
         order_type: order.orderType === 'MKT' ? 'MARKET' : 'LIMIT',
-        quantity: fmt(qty),
-        price: price === null ? null : fmt(price),
-        time_in_force: order.orderType === 'MKT' || tif === 'IOC' ? 'IOC' : 'GTC',
+        quantity: fmt(order.totalQuantity),
+        price: order.lmtPrice === null ? null : fmt(order.lmtPrice),
+        time_in_force: order.orderType === 'MKT' || order.tif === 'IOC' ? 'IOC' : 'GTC',
       },
       now,
     );
     b.engine.advanceTo(now);
     this.drain(b);
-    return order;
+  }
+
+  /** Held orders whose regular hours have begun go to the engine. */
+  private releaseHeldOrders(): void {
+    const nowMs = this.nowMs();
+    for (const o of this.openOrders(null)) {
+      if (o.held && isLiquid(this.sessionOf(o.listed), nowMs)) this.submit(o);
+    }
   }
 
   /** Cancel an open order of a client. Returns the order or the IB error. */
@@ -434,11 +465,13 @@ export class TwsBroker {
     if (order.status !== 'Submitted' && order.status !== 'PreSubmitted') {
       return IbErrors.cannotCancel(orderId, order.status);
     }
-    const b = this.bookOf(order.listed);
-    const now = this.o.clock.now();
-    b.engine.cancel(order.engineId, now);
-    b.engine.advanceTo(now);
-    this.drain(b);
+    if (!order.held) {
+      const b = this.bookOf(order.listed);
+      const now = this.o.clock.now();
+      b.engine.cancel(order.engineId, now);
+      b.engine.advanceTo(now);
+      this.drain(b);
+    }
     if (order.status === 'Submitted' || order.status === 'PreSubmitted') this.finish(order, 'Cancelled');
     return order;
   }

@@ -14,7 +14,7 @@
  */
 import type { Clock } from '../../shared/ports/clock.ts';
 import type { FillModel } from '../../shared/sim/index.ts';
-import { WallClock } from '../local-exchange/net.ts';
+import { runVenue, WallClock } from '../local-exchange/net.ts';
 import { TwsBroker } from './broker.ts';
 import { TwsFaults } from './faults.ts';
 import { DEFAULT_TWS_INSTRUMENTS, type TwsInstrument } from './instruments.ts';
@@ -134,28 +134,15 @@ export async function startLocalTws(opts: LocalTwsOptions = {}): Promise<LocalTw
     maxMessagesPerSecond: opts.maxMessagesPerSecond ?? 50,
     realtimeMarketData: opts.realtimeMarketData ?? true,
   });
-  await server.listen();
-  const tick = (): void => {
-    broker.sync();
-    server.afterTick();
-  };
-  tick();
-  const timer = (opts.autoTick ?? true) ? setInterval(tick, Math.max(1, opts.tickMs ?? 50)) : null;
-  let stopped = false;
+  const run = await runVenue({ server, faults, sync: () => broker.sync() }, { ...opts, host });
   return {
     host,
-    port: server.port,
+    port: run.port,
     account,
     serverVersion: TWS_SERVER_VERSION,
     faults,
-    tick,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      if (timer !== null) clearInterval(timer);
-      faults.reset();
-      await server.close();
-    },
+    tick: run.tick,
+    stop: run.stop,
     cash: () => broker.cash(),
     netLiquidation: () => broker.netLiquidation(),
     positions: () => broker.positionList(),

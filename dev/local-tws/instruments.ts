@@ -37,11 +37,20 @@ export interface TwsInstrument {
 }
 
 const STOCK_COMMISSION: TwsCommission = { perUnit: '0.005', minPerOrder: '1', maxFractionOfValue: '0.01' };
+const STOCK_EXCHANGES =
+  'SMART,AMEX,NYSE,CBOE,PHLX,ISE,CHX,ARCA,ISLAND,IEX,BATS,BEX,BYX,EDGEA,EDGX,LTSE,MEMX,PEARL';
 
-export const DEFAULT_TWS_INSTRUMENTS: readonly TwsInstrument[] = [
-  {
+/** A US stock or ETF on SMART: cent ticks, whole shares, IB's fixed commission, Reg T margin. */
+export function usStock(o: {
+  symbol: string;
+  primary: string;
+  conId: number;
+  longName: string;
+  stockType: string;
+}): TwsInstrument {
+  return {
     spec: {
-      instrument_key: 'IBKR:STOCK:SPY-USD@ARCA',
+      instrument_key: `IBKR:STOCK:${o.symbol.replaceAll(' ', '.')}-USD@${o.primary}`,
       tick_size: '0.01',
       step_size: '1',
       min_qty: '1',
@@ -50,37 +59,26 @@ export const DEFAULT_TWS_INSTRUMENTS: readonly TwsInstrument[] = [
       maker_fee: '0',
       taker_fee: '0',
     },
+    conId: o.conId,
+    longName: o.longName,
+    stockType: o.stockType,
+    validExchanges: STOCK_EXCHANGES,
+    hours: US_EQUITY_HOURS,
+    commission: STOCK_COMMISSION,
+    initialMargin: '0.25',
+    maintenanceMargin: '0.25',
+  };
+}
+
+export const DEFAULT_TWS_INSTRUMENTS: readonly TwsInstrument[] = [
+  usStock({
+    symbol: 'SPY',
+    primary: 'ARCA',
     conId: 756733,
     longName: 'SPDR S&P 500 ETF TRUST',
     stockType: 'ETF',
-    validExchanges:
-      'SMART,AMEX,NYSE,CBOE,PHLX,ISE,CHX,ARCA,ISLAND,IEX,BATS,BEX,BYX,EDGEA,EDGX,LTSE,MEMX,PEARL',
-    hours: US_EQUITY_HOURS,
-    commission: STOCK_COMMISSION,
-    initialMargin: '0.25',
-    maintenanceMargin: '0.25',
-  },
-  {
-    spec: {
-      instrument_key: 'IBKR:STOCK:AAPL-USD@NASDAQ',
-      tick_size: '0.01',
-      step_size: '1',
-      min_qty: '1',
-      max_qty: '1000000',
-      min_notional: '0',
-      maker_fee: '0',
-      taker_fee: '0',
-    },
-    conId: 265598,
-    longName: 'APPLE INC',
-    stockType: 'COMMON',
-    validExchanges:
-      'SMART,AMEX,NYSE,CBOE,PHLX,ISE,CHX,ARCA,ISLAND,IEX,BATS,BEX,BYX,EDGEA,EDGX,LTSE,MEMX,PEARL',
-    hours: US_EQUITY_HOURS,
-    commission: STOCK_COMMISSION,
-    initialMargin: '0.25',
-    maintenanceMargin: '0.25',
-  },
+  }),
+  usStock({ symbol: 'AAPL', primary: 'NASDAQ', conId: 265598, longName: 'APPLE INC', stockType: 'COMMON' }),
   {
     spec: {
       instrument_key: 'IBKR:FUTURE:ES-USD-20270319@CME',

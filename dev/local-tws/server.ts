@@ -110,6 +110,10 @@ export class TwsServer {
       executed: (exec) => this.onExecuted(exec),
       positionChanged: (listed) => this.onPositionChanged(listed),
       marketChanged: (listed) => this.onMarketChanged(listed),
+      warned: (order, code, message) => {
+        const owner = this.ownerOf(order);
+        if (owner !== null) this.error(owner, order.orderId, { code, message });
+      },
     });
     o.faults.attach({
       disconnectAll: () => {

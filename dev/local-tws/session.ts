@@ -170,3 +170,18 @@ export function hoursString(s: TwsSession, table: 'trading' | 'liquid', ms: numb
   if (carry !== null) out.push(`${carry}-${date}:0000`);
   return out.join(';');
 }
+
+/**
+ * When regular hours next begin at or after `ms`, as TWS writes it in its 399 warning
+ * (`2026-12-07 09:30:00 US/Eastern`), or null when they do not within 8 days. Scans by minute.
+ */
+export function nextLiquidOpen(s: TwsSession, ms: number): string | null {
+  const start = Math.ceil(ms / 60_000) * 60_000;
+  for (let t = start; t < start + 8 * 86_400_000; t += 60_000) {
+    const lt = localTime(s.timeZoneId, t);
+    if (!inside(s.liquid ?? s.trading, lt)) continue;
+    const d = lt.date;
+    return `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)} ${hhmm(lt.minute).slice(0, 2)}:${hhmm(lt.minute).slice(2)}:00 ${s.timeZoneId}`;
+  }
+  return null;
+}

@@ -3,32 +3,14 @@
  * default contract, market data (live, delayed, snapshot), and bad input answered with IB's codes.
  */
 import { EventName } from '@stoqey/ib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalTws, startLocalTws, TWS_SERVER_VERSION } from '../../../dev/local-tws/index.ts';
+import { describe, expect, it } from 'vitest';
+import { type LocalTws, TWS_SERVER_VERSION } from '../../../dev/local-tws/index.ts';
 import { rulesFromContractDetails } from '../../../infra/ib/contracts.ts';
-import { AAPL, ES, SPY, TestIbClient } from './ib-client.ts';
+import { AAPL, ES, SPY, TestIbClient, useLocalTws } from './ib-client.ts';
 
 describe('local TWS: connection, contracts and market data', () => {
-  let tws: LocalTws;
-  const clients: TestIbClient[] = [];
-  const connect = async (id: number, t: LocalTws = tws): Promise<TestIbClient> => {
-    const c = await TestIbClient.connect(t, id);
-    clients.push(c);
-    return c;
-  };
-
-  beforeAll(async () => {
-    tws = await startLocalTws({ seed: 3, tickMs: 20, quoteIntervalMs: 20 });
-  });
-  afterEach(() => {
-    for (const c of clients.splice(0)) {
-      expect(c.decodingProblems()).toEqual([]);
-      c.disconnect();
-    }
-  });
-  afterAll(async () => {
-    await tws.stop();
-  });
+  const suite = useLocalTws({ seed: 3, tickMs: 20, quoteIntervalMs: 20 });
+  const connect = (id: number, t?: LocalTws): Promise<TestIbClient> => suite.connect(id, t);
 
   it('answers the handshake with its version, then nextValidId, managedAccounts and the farm status', async () => {
     const c = await connect(1);
@@ -37,7 +19,7 @@ describe('local TWS: connection, contracts and market data', () => {
     expect(c.nextId).toBe(1);
     const infos = c.of(EventName.info).map((a) => a[1]);
     expect(infos).toEqual(expect.arrayContaining([2104, 2106, 2158]));
-    expect(tws.connections()).toBe(1);
+    expect(suite.tws.connections()).toBe(1);
 
     c.ib.reqCurrentTime();
     await c.until(() => c.of(EventName.currentTime).length === 1, 'currentTime');
@@ -51,7 +33,7 @@ describe('local TWS: connection, contracts and market data', () => {
 
   it('refuses a second connection with a client id in use (326)', async () => {
     await connect(2);
-    const dup = new TestIbClient(tws, 2);
+    const dup = new TestIbClient(suite.tws, 2);
     dup.ib.connect(2);
     await dup.until(() => dup.errors().some((e) => e.code === 326), 'error 326');
     expect(dup.errors().find((e) => e.code === 326)?.message).toMatch(/client id is already in use/);
@@ -140,8 +122,7 @@ describe('local TWS: connection, contracts and market data', () => {
   });
 
   it('shows real hours and time zones with the instrument session option', async () => {
-    const real = await startLocalTws({ session: 'instrument', autoTick: false });
-    try {
+    await suite.withServer({ session: 'instrument', autoTick: false }, async (real) => {
       const c = await connect(1, real);
       c.ib.reqContractDetails(1, SPY);
       c.ib.reqContractDetails(2, ES);
@@ -154,10 +135,7 @@ describe('local TWS: connection, contracts and market data', () => {
       expect(es?.timeZoneId).toBe('US/Central');
       // Globex runs through midnight: one span from 17:00 to 16:00 the next day.
       expect(es?.tradingHours).toMatch(/(\d{8}):1700-(\d{8}):1600/);
-    } finally {
-      for (const c of clients.splice(0)) c.disconnect();
-      await real.stop();
-    }
+    });
   });
 
   it('streams bid, ask and last ticks on the tick grid, and a snapshot ends with tickSnapshotEnd', async () => {
@@ -187,27 +165,26 @@ describe('local TWS: connection, contracts and market data', () => {
   });
 
   it('without real-time permissions: error 354, then delayed ticks after reqMarketDataType(3)', async () => {
-    const delayed = await startLocalTws({ realtimeMarketData: false, tickMs: 20, quoteIntervalMs: 20 });
-    try {
-      const c = await connect(1, delayed);
-      c.ib.reqMktData(1, SPY, '', false, false);
-      await c.until(() => c.errors().some((e) => e.reqId === 1), 'error 354');
-      expect(c.errors().find((e) => e.reqId === 1)?.code).toBe(354);
-      c.ib.reqMarketDataType(3);
-      c.ib.reqMktData(2, SPY, '', false, false);
-      await c.until(() => c.of(EventName.tickPrice).some((a) => a[0] === 2 && a[1] === 66), 'delayed bid');
-      expect(c.of(EventName.marketDataType)).toContainEqual([2, 3]);
-      expect(c.errors().some((e) => e.reqId === 2 && e.code === 10167)).toBe(true);
-      expect(c.of(EventName.tickPrice).some((a) => a[0] === 2 && a[1] === 1)).toBe(false);
-    } finally {
-      for (const c of clients.splice(0)) c.disconnect();
-      await delayed.stop();
-    }
+    await suite.withServer(
+      { realtimeMarketData: false, tickMs: 20, quoteIntervalMs: 20 },
+      async (delayed) => {
+        const c = await connect(1, delayed);
+        c.ib.reqMktData(1, SPY, '', false, false);
+        await c.until(() => c.errors().some((e) => e.reqId === 1), 'error 354');
+        expect(c.errors().find((e) => e.reqId === 1)?.code).toBe(354);
+        c.ib.reqMarketDataType(3);
+        c.ib.reqMktData(2, SPY, '', false, false);
+        await c.until(() => c.of(EventName.tickPrice).some((a) => a[0] === 2 && a[1] === 66), 'delayed bid');
+        expect(c.of(EventName.marketDataType)).toContainEqual([2, 3]);
+        expect(c.errors().some((e) => e.reqId === 2 && e.code === 10167)).toBe(true);
+        expect(c.of(EventName.tickPrice).some((a) => a[0] === 2 && a[1] === 1)).toBe(false);
+      },
+    );
   });
 
   it('answers a field it cannot use with error 321 naming the field, and keeps serving', async () => {
     const c = await connect(6);
-    c.ib.reqMarketDataType(9);
+    c.ib.reqMarketDataType(9 as never);
     await c.until(() => c.errors().some((e) => e.code === 321), 'error 321');
     expect(c.errors().find((e) => e.code === 321)?.message).toMatch(
       /'marketDataType' : cause - 9 is not 1, 2, 3 or 4/,

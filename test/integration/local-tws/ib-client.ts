@@ -2,8 +2,18 @@
  * The real `@stoqey/ib` client against the local TWS, recording every event it emits, with waits
  * for what a test expects. No mock of the socket: the client speaks TCP to the server.
  */
-import { type Contract, EventName, IBApi, type Order, OrderAction, OrderType, SecType } from '@stoqey/ib';
-import type { LocalTws } from '../../../dev/local-tws/index.ts';
+import {
+  type Contract,
+  EventName,
+  IBApi,
+  type Order,
+  OrderAction,
+  OrderType,
+  SecType,
+  type TimeInForce,
+} from '@stoqey/ib';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { type LocalTws, type LocalTwsOptions, startLocalTws } from '../../../dev/local-tws/index.ts';
 
 export interface Recorded {
   name: string;
@@ -43,7 +53,7 @@ export function marketOrder(action: 'BUY' | 'SELL', qty: number, orderRef: strin
     action: action === 'BUY' ? OrderAction.BUY : OrderAction.SELL,
     orderType: OrderType.MKT,
     totalQuantity: qty,
-    tif: 'IOC',
+    tif: 'IOC' as TimeInForce,
     orderRef,
     transmit: true,
   };
@@ -54,14 +64,14 @@ export function limitOrder(
   qty: number,
   price: number,
   orderRef: string,
-  tif = 'GTC',
+  tif: 'DAY' | 'GTC' | 'IOC' = 'GTC',
 ): Order {
   return {
     action: action === 'BUY' ? OrderAction.BUY : OrderAction.SELL,
     orderType: OrderType.LMT,
     totalQuantity: qty,
     lmtPrice: price,
-    tif,
+    tif: tif as TimeInForce,
     orderRef,
     transmit: true,
   };
@@ -136,6 +146,13 @@ export class TestIbClient {
     return this.errors().filter((e) => /Decoding error|Underrun error|unprocessed data/i.test(e.message));
   }
 
+  /** The statuses `orderStatus` reported for an order, in order. */
+  statuses(orderId: number): string[] {
+    return this.of(EventName.orderStatus)
+      .filter((a) => a[0] === orderId)
+      .map((a) => a[1] as string);
+  }
+
   /** Place an order with the next id; returns the id. */
   place(contract: Contract, order: Order): number {
     const id = this.nextId++;
@@ -156,4 +173,56 @@ export class TestIbClient {
   disconnect(): void {
     this.ib.disconnect();
   }
+}
+
+/** Argument `i` of a recorded event; fails the test when the event is missing. */
+export function arg<T>(row: unknown[] | undefined, i: number): T {
+  if (row === undefined) throw new Error('expected event is missing');
+  return row[i] as T;
+}
+
+/**
+ * A local TWS for a describe block (started before, stopped after), the clients a test connects
+ * (checked for decoding problems and disconnected after each test, the faults disarmed), and
+ * `withServer` for a test that needs a server of its own.
+ */
+export function useLocalTws(opts: LocalTwsOptions) {
+  let shared: LocalTws | null = null;
+  const clients: TestIbClient[] = [];
+  const closeClients = (): void => {
+    for (const c of clients.splice(0)) {
+      expect(c.decodingProblems()).toEqual([]);
+      c.disconnect();
+    }
+  };
+  beforeAll(async () => {
+    shared = await startLocalTws(opts);
+  });
+  afterEach(() => {
+    shared?.faults.reset();
+    closeClients();
+  });
+  afterAll(async () => {
+    await shared?.stop();
+  });
+  return {
+    get tws(): LocalTws {
+      if (shared === null) throw new Error('the local TWS is not started');
+      return shared;
+    },
+    async connect(clientId: number, tws?: LocalTws): Promise<TestIbClient> {
+      const c = await TestIbClient.connect(tws ?? this.tws, clientId);
+      clients.push(c);
+      return c;
+    },
+    async withServer(o: LocalTwsOptions, fn: (tws: LocalTws) => Promise<void>): Promise<void> {
+      const own = await startLocalTws(o);
+      try {
+        await fn(own);
+      } finally {
+        closeClients();
+        await own.stop();
+      }
+    },
+  };
 }
