@@ -300,6 +300,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
   let edge: { stop(): Promise<unknown> } | null = null;
   let rebalance: RebalanceWatcher | null = null;
   let consoleWiring: ConsoleWiring | null = null;
+  let sizeRefresh: NodeJS.Timeout | undefined;
   try {
     // --- ops console (stateful/console.ts): subscribes before the venues start, to see their first events ---
     consoleWiring = await wireConsole({
@@ -314,6 +315,21 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     });
     // Every venue — SIMULATED ones too, as ShadowVenues on the seeded moving market — runs behind
     // the venue edge (stateful/edge/runtime.ts) and records through this one recorder.
+    // Contract sizes (ES 50, OKX contracts) for position accounting, from the instrument catalog:
+    // read now and again every 5 minutes (the catalog itself reloads when a new file applies).
+    const sizes = new Map<string, string>();
+    const loadSizes = async (): Promise<void> => {
+      for (const spec of await platform.instruments.list()) {
+        if (spec.contract_size !== undefined && spec.contract_size !== null) {
+          sizes.set(spec.instrument_key, spec.contract_size);
+        }
+      }
+    };
+    await loadSizes();
+    sizeRefresh = setInterval(() => {
+      loadSizes().catch((err: unknown) => logger.warn({ err }, 'contract sizes not reloaded'));
+    }, 300_000);
+    sizeRefresh.unref();
     const recorder = createExecutionRecorder({
       orders: platform.orders,
       positions: platform.positions,
@@ -321,6 +337,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       clock: platform.clock,
       ledger: platform.riskLedger,
       log: logger,
+      contractSize: (instrumentKey) => sizes.get(instrumentKey),
     });
     const metrics = createMetrics();
 
@@ -500,6 +517,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         await drained;
         await wired.close();
         await platform.close();
+        clearInterval(sizeRefresh);
         await local?.exchange.stop();
         await tws?.tws.stop();
         logger.info({ ms: Math.round(performance.now() - t0) }, 'stopped');
@@ -529,6 +547,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     await rebalance?.stop().catch(() => undefined);
     await consoleWiring?.close().catch(() => undefined);
     await edge?.stop().catch(() => undefined);
+    clearInterval(sizeRefresh);
     await platform.close().catch(() => undefined);
     await stopLocalVenues();
     throw err;

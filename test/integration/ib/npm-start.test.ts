@@ -8,8 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toDec } from '../../../shared/domain/decimal.ts';
 import { eventually } from '../edge/support.ts';
 import { type MainProcess, startMainProcess } from '../support/main-process.ts';
+
+const ES = 'IBKR:FUTURE:ES-USD-20270319@CME';
 
 interface OrderView {
   status: string;
@@ -88,5 +91,48 @@ describe('npm start with EXEC_LOCAL_TWS=live: an IBKR venue LIVE on the in-proce
       );
     });
     expect(position.quantity).toBe('10');
+  });
+
+  it('an ES round trip is valued with the contract size 50: realized PnL = (sell − buy) × 50', async () => {
+    const place = async (id: string, side: 'BUY' | 'SELL') => {
+      const res = await fetch(`${service.url}/api/orders`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          operation_id: id,
+          instrument_key: ES,
+          side,
+          quantity: '1',
+          order_type: 'MARKET',
+          strategy_id: 'es-demo',
+          venue: 'IBKR',
+        }),
+      });
+      expect(res.status).toBe(201);
+      return eventually(async () => {
+        const v = (await (await fetch(`${service.url}/api/orders/${id}`)).json()) as OrderView;
+        return v.status === 'FILLED' ? v : undefined;
+      });
+    };
+    const buy = await place('OP-IB-ES-1', 'BUY');
+    const sell = await place('OP-IB-ES-2', 'SELL');
+    const px = (o: OrderView) => toDec(o.fills[0]?.price ?? 'NaN');
+    expect(buy.fills).toHaveLength(1);
+    expect(sell.fills).toHaveLength(1);
+    const want = px(sell).minus(px(buy)).times(50);
+    const position = await eventually(async () => {
+      const body = (await (await fetch(`${service.url}/api/positions`)).json()) as {
+        positions: Array<{
+          account_id: string;
+          instrument_key: string;
+          quantity: string;
+          realized_pnl: string;
+        }>;
+      };
+      return body.positions.find(
+        (p) => p.account_id === 'IBKR' && p.instrument_key === ES && p.quantity === '0',
+      );
+    });
+    expect(toDec(position.realized_pnl).eq(want)).toBe(true);
   });
 });
