@@ -136,3 +136,60 @@ describe('npm start with EXEC_LOCAL_TWS=live: an IBKR venue LIVE on the in-proce
     expect(toDec(position.realized_pnl).eq(want)).toBe(true);
   });
 });
+
+describe('npm start with EXEC_LOCAL_TWS=shadow: IBKR SHADOW on the local TWS market data', () => {
+  let dataDir: string;
+  let service: MainProcess;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'ib-npm-start-shadow-'));
+    service = await startMainProcess(
+      {
+        EXEC_DATA_DIR: dataDir,
+        EXEC_CONFIG: '',
+        EXEC_LOCAL_EXCHANGE: 'off',
+        EXEC_LOCAL_TWS: 'shadow',
+        LOG_LEVEL: 'info',
+        METADATA_SERVER_DETECTION: 'none',
+      },
+      { startTimeoutMs: 60_000 },
+    );
+  });
+
+  afterAll(async () => {
+    if (service && service.child.exitCode === null) {
+      service.child.kill('SIGKILL');
+      await service.exited;
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('is ready with IBKR SHADOW; an ETF order fills in our engine at the TWS quotes', async () => {
+    const ready = (await (await fetch(`${service.url}/readyz`)).json()) as {
+      venues: Array<{ venue: string; mode: string }>;
+    };
+    expect(ready.venues.map((v) => [v.venue, v.mode])).toContainEqual(['IBKR', 'SHADOW']);
+    const res = await fetch(`${service.url}/api/orders`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        operation_id: 'OP-IB-SH-1',
+        instrument_key: 'IBKR:STOCK:SPY-USD@ARCA',
+        side: 'BUY',
+        quantity: '10',
+        order_type: 'MARKET',
+        strategy_id: 'demo',
+        venue: 'IBKR',
+      }),
+    });
+    expect(res.status).toBe(201);
+    const o = await eventually(async () => {
+      const v = (await (await fetch(`${service.url}/api/orders/OP-IB-SH-1`)).json()) as OrderView;
+      return v.status === 'FILLED' ? v : undefined;
+    });
+    expect(o.venue).toBe('IBKR');
+    expect(o.order.filled_quantity).toBe('10');
+    // SPY trades around 680 at the local TWS: the shadow fill took its book.
+    expect(toDec(o.fills[0]?.price ?? '0').gt(100)).toBe(true);
+  });
+});
