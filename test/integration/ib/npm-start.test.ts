@@ -14,6 +14,36 @@ import { type MainProcess, startMainProcess } from '../support/main-process.ts';
 
 const ES = 'IBKR:FUTURE:ES-USD-20270319@CME';
 
+/** The service process with the embedded default and `EXEC_LOCAL_TWS=mode` (the local exchange off). */
+function serviceWith(mode: 'live' | 'shadow'): { start(): Promise<MainProcess>; stop(): Promise<void> } {
+  let dataDir: string | null = null;
+  let service: MainProcess | null = null;
+  return {
+    async start() {
+      dataDir = await mkdtemp(join(tmpdir(), `ib-npm-start-${mode}-`));
+      service = await startMainProcess(
+        {
+          EXEC_DATA_DIR: dataDir,
+          EXEC_CONFIG: '',
+          EXEC_LOCAL_EXCHANGE: 'off',
+          EXEC_LOCAL_TWS: mode,
+          LOG_LEVEL: 'info',
+          METADATA_SERVER_DETECTION: 'none',
+        },
+        { startTimeoutMs: 60_000 },
+      );
+      return service;
+    },
+    async stop() {
+      if (service !== null && service.child.exitCode === null) {
+        service.child.kill('SIGKILL');
+        await service.exited;
+      }
+      if (dataDir !== null) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 interface OrderView {
   status: string;
   venue: string | null;
@@ -22,31 +52,12 @@ interface OrderView {
 }
 
 describe('npm start with EXEC_LOCAL_TWS=live: an IBKR venue LIVE on the in-process local TWS', () => {
-  let dataDir: string;
+  const run = serviceWith('live');
   let service: MainProcess;
-
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'ib-npm-start-'));
-    service = await startMainProcess(
-      {
-        EXEC_DATA_DIR: dataDir,
-        EXEC_CONFIG: '',
-        EXEC_LOCAL_EXCHANGE: 'off',
-        EXEC_LOCAL_TWS: 'live',
-        LOG_LEVEL: 'info',
-        METADATA_SERVER_DETECTION: 'none',
-      },
-      { startTimeoutMs: 60_000 },
-    );
+    service = await run.start();
   });
-
-  afterAll(async () => {
-    if (service && service.child.exitCode === null) {
-      service.child.kill('SIGKILL');
-      await service.exited;
-    }
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => run.stop());
 
   it('is ready with IBKR LIVE, and an ETF market order is FILLED through the adapter with its fill and position', async () => {
     expect(service.lines.some((l) => String(l.message).startsWith('local TWS listening on 127.0.0.1:'))).toBe(
@@ -138,31 +149,12 @@ describe('npm start with EXEC_LOCAL_TWS=live: an IBKR venue LIVE on the in-proce
 });
 
 describe('npm start with EXEC_LOCAL_TWS=shadow: IBKR SHADOW on the local TWS market data', () => {
-  let dataDir: string;
+  const run = serviceWith('shadow');
   let service: MainProcess;
-
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'ib-npm-start-shadow-'));
-    service = await startMainProcess(
-      {
-        EXEC_DATA_DIR: dataDir,
-        EXEC_CONFIG: '',
-        EXEC_LOCAL_EXCHANGE: 'off',
-        EXEC_LOCAL_TWS: 'shadow',
-        LOG_LEVEL: 'info',
-        METADATA_SERVER_DETECTION: 'none',
-      },
-      { startTimeoutMs: 60_000 },
-    );
+    service = await run.start();
   });
-
-  afterAll(async () => {
-    if (service && service.child.exitCode === null) {
-      service.child.kill('SIGKILL');
-      await service.exited;
-    }
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => run.stop());
 
   it('is ready with IBKR SHADOW; an ETF order fills in our engine at the TWS quotes', async () => {
     const ready = (await (await fetch(`${service.url}/readyz`)).json()) as {
