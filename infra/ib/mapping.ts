@@ -345,6 +345,10 @@ export function withOrderStatus(
 export const IB_CODES = {
   MAX_RATE: 100,
   DUPLICATE_ORDER_ID: 103,
+  /** Can't modify a filled order. */
+  MODIFY_FILLED: 104,
+  /** The order being modified does not match the original. */
+  MODIFY_MISMATCH: 105,
   CANNOT_CANCEL: 161,
   NO_SECURITY_DEFINITION: 200,
   ORDER_REJECTED: 201,
@@ -356,6 +360,18 @@ export const IB_CODES = {
   CONNECTIVITY_RESTORED_DATA_LOST: 1101,
   CONNECTIVITY_RESTORED: 1102,
 } as const;
+
+/**
+ * Answers to a placeOrder whose order id TWS already has (a resend after an unknown outcome): the
+ * order exists — look it up, never count it as refused.
+ */
+export function isKnownOrderId(code: number): boolean {
+  return (
+    code === IB_CODES.DUPLICATE_ORDER_ID ||
+    code === IB_CODES.MODIFY_FILLED ||
+    code === IB_CODES.MODIFY_MISMATCH
+  );
+}
 
 /** Informational codes (market data farm status, …): never an error of a request. */
 export function isInformational(code: number): boolean {

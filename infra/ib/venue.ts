@@ -11,8 +11,9 @@
  *   `orderRef`. The answer is the first `openOrder` / `orderStatus` of that id, or its error. When the
  *   outcome is unknown (the socket dropped after the send, no answer in time) the order is looked up
  *   by `orderRef` (`reqOpenOrders`, then `reqExecutions`) once the session is back, and sent again only
- *   when IB does not know it — under the SAME order id, which TWS refuses as a duplicate (error 103)
- *   if it had it after all;
+ *   when IB does not know it — under the SAME order id: if TWS had it after all, that is a no-op
+ *   modification of the same order or a refusal (103 duplicate id, 104 filled, 105 mismatch) that
+ *   again means "look it up" — never a second order;
  * - **fills**: `execDetails` + `commissionReport` joined on `execId`, exactly once (fills.ts);
  * - **reconnect**: a dropped socket is reconnected with back-off; each (re)connect reads the open
  *   orders and the executions since the last one seen (`reqExecutions`): the gap fill, whose new
@@ -73,6 +74,7 @@ import {
   ibOrderOf,
   isFinal,
   isInformational,
+  isKnownOrderId,
   liquidityOf,
   parseIbTime,
   sideOfExecution,
@@ -680,7 +682,7 @@ class IbVenueSession implements IbVenue {
       );
       return;
     }
-    if (ve.kind === 'rejected' && code !== IB_CODES.DUPLICATE_ORDER_ID) {
+    if (ve.kind === 'rejected' && !isKnownOrderId(code)) {
       const r = this.records.get(orderId);
       if (r !== undefined && r.ibStatus === null) {
         this.updateRecord(orderId, (x) => ({
@@ -1304,7 +1306,9 @@ class IbVenueSession implements IbVenue {
         return stateOf(r);
       } catch (err) {
         const e = err instanceof VenueError ? err : this.error('transient', messageOf(err), err);
-        if (e.kind === 'rejected' && !/IB error 103\b/.test(e.message)) throw e;
+        const known = /IB error (\d+)\)$/.exec(e.message);
+        const exists = known !== null && isKnownOrderId(Number(known[1]));
+        if (e.kind === 'rejected' && !exists) throw e;
         last = e;
         // Outcome unknown (or a duplicate order id): look it up once the session is back.
         await this.whenConnected(this.requestTimeoutMs).catch(() => undefined);
@@ -1313,7 +1317,7 @@ class IbVenueSession implements IbVenue {
           this.diag({
             type: 'submit_recovery',
             client_order_id: clientOrderId,
-            outcome: /IB error 103\b/.test(e.message) ? 'duplicate_found' : 'found',
+            outcome: exists ? 'duplicate_found' : 'found',
             attempt,
             message: e.message,
           });
