@@ -122,6 +122,11 @@ export const IbErrors = {
     code: 110,
     message: 'The price does not conform to the minimum price variation for this contract.',
   }),
+  cannotModifyFilled: (): IbError => ({ code: 104, message: "Can't modify a filled order." }),
+  modifyMismatch: (): IbError => ({
+    code: 105,
+    message: 'Order being modified does not match original order.',
+  }),
   cannotFindOrder: (id: number): IbError => ({ code: 135, message: `Can't find order with id =${id}` }),
   cannotCancel: (id: number, state: string): IbError => ({
     code: 10148,
@@ -172,6 +177,7 @@ export class TwsBroker {
   private sink: BrokerSink | null = null;
   private nextPermId = 1_360_000_001;
   private execSeq = 1;
+  private modifications = 0;
   private highestOrderId: number;
   private lastSync: Nanos;
 
@@ -339,7 +345,7 @@ export class TwsBroker {
    * sink) or the IB error to send; a rejection after validation also makes the order Inactive.
    */
   place(r: PlaceRequest, reject: string | null): TwsOrder | IbError {
-    if (this.orders.has(TwsBroker.key(r.clientId, r.orderId))) return IbErrors.duplicateOrderId();
+    const existing = this.orders.get(TwsBroker.key(r.clientId, r.orderId));
     const matches = this.find(r.contract);
     const listed = matches[0];
     if (listed === undefined || matches.length > 1) return IbErrors.noSecurityDefinition();
@@ -367,6 +373,8 @@ export class TwsBroker {
     if (r.account !== '' && r.account !== this.o.account) {
       return IbErrors.validation('account', `account ${r.account} is not managed by this login`);
     }
+    if (existing !== undefined)
+      return this.modify(existing, { listed, action: r.action, orderType: r.orderType, qty, price, tif });
     const nowMs = this.nowMs();
     const order: TwsOrder = {
       clientId: r.clientId,
@@ -428,6 +436,54 @@ export class TwsBroker {
     return order;
   }
 
+  /**
+   * A placeOrder with the id of an order of the same client is a modification, as in TWS: an open
+   * order takes the new quantity, limit price and TIF (its unfilled rest is re-entered in the book,
+   * losing its queue place); a filled one is error 104; a cancelled or rejected one's id is a
+   * duplicate (103); another contract, side or order type is error 105.
+   */
+  private modify(
+    order: TwsOrder,
+    m: {
+      listed: ListedContract;
+      action: 'BUY' | 'SELL';
+      orderType: 'LMT' | 'MKT';
+      qty: Dec;
+      price: Dec | null;
+      tif: Tif;
+    },
+  ): TwsOrder | IbError {
+    if (order.status === 'Filled') return IbErrors.cannotModifyFilled();
+    if (order.status !== 'Submitted' && order.status !== 'PreSubmitted') return IbErrors.duplicateOrderId();
+    if (m.listed !== order.listed || m.action !== order.action || m.orderType !== order.orderType) {
+      return IbErrors.modifyMismatch();
+    }
+    if (!m.qty.gt(order.filled) || !isMultipleOf(m.qty, order.listed.inst.spec.step_size)) {
+      return IbErrors.validation(
+        'totalQuantity',
+        `the new quantity ${fmt(m.qty)} must be a multiple of ${order.listed.inst.spec.step_size} above the filled ${fmt(order.filled)}`,
+      );
+    }
+    order.totalQuantity = m.qty;
+    order.lmtPrice = m.price;
+    order.tif = m.tif;
+    if (order.held) {
+      this.sink?.orderChanged(order);
+      return order;
+    }
+    // Take the rest out of the book under its old engine id (its cancel event is not the order's).
+    const b = this.bookOf(order.listed);
+    const now = this.o.clock.now();
+    this.byEngineId.delete(order.engineId);
+    b.engine.cancel(order.engineId, now);
+    b.engine.advanceTo(now);
+    this.drain(b);
+    order.engineId = `${order.clientId}-${order.orderId}-m${++this.modifications}`;
+    this.byEngineId.set(order.engineId, order);
+    this.submit(order);
+    return order;
+  }
+
   /** Send an accepted order to the matching engine: Submitted, and fills if marketable. */
   private submit(order: TwsOrder): void {
     const b = this.bookOf(order.listed);
@@ -440,7 +496,7 @@ export class TwsBroker {
         order_id: order.engineId,
         side: order.action,
         order_type: order.orderType === 'MKT' ? 'MARKET' : 'LIMIT',
-        quantity: fmt(order.totalQuantity),
+        quantity: fmt(order.totalQuantity.minus(order.filled)),
         price: order.lmtPrice === null ? null : fmt(order.lmtPrice),
         time_in_force: order.orderType === 'MKT' || order.tif === 'IOC' ? 'IOC' : 'GTC',
       },

@@ -245,7 +245,7 @@ export class TwsServer {
     try {
       id = r.int('msgId');
     } catch (e) {
-      this.error(conn, NO_ID, IbErrors.validation('msgId', e instanceof Error ? e.message : String(e)));
+      this.error(conn, NO_ID, IbErrors.validation('msgId', e instanceof FieldError ? e.problem : String(e)));
       return;
     }
     const name = outName(id);

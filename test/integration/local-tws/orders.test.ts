@@ -69,13 +69,11 @@ describe('local TWS: orders', () => {
     );
     expect(summary.TotalCashValue).toEqual({ value: cash.toFixed(2), currency: 'USD' });
     expect(summary.AccountType?.value).toBe('INDIVIDUAL');
-    expect(
-      dec(summary.NetLiquidation?.value ?? 'NaN')
-        .minus(dec(suite.tws.netLiquidation()))
-        .abs()
-        .lte('0.005'),
-    ).toBe(true);
-    expect(dec(summary.GrossPositionValue?.value ?? '0').gt(0)).toBe(true);
+    // One snapshot: net liquidation = cash + the SPY position at the mark (its gross value), to the cent.
+    const netLiq = dec(summary.NetLiquidation?.value ?? 'NaN');
+    const gross = dec(summary.GrossPositionValue?.value ?? 'NaN');
+    expect(netLiq.minus(cash.toFixed(2)).minus(gross).abs().lte('0.01')).toBe(true);
+    expect(gross.div(10).minus(price).abs().lt(price.times('0.01'))).toBe(true);
     expect(suite.tws.positions()).toContainEqual({
       instrument_key: 'IBKR:STOCK:SPY-USD@ARCA',
       symbol: 'SPY',
@@ -111,6 +109,40 @@ describe('local TWS: orders', () => {
     await c.until(() => c.errors().some((e) => e.reqId === id && e.code === 10148), 'error 10148');
     c.ib.cancelOrder(9999);
     await c.until(() => c.errors().some((e) => e.reqId === 9999 && e.code === 135), 'error 135');
+  });
+
+  it('modifies an open order placed again with its id; a filled one cannot be modified (104)', async () => {
+    const c = await connect(5);
+    const order = limitOrder('BUY', 5, 400, 'op-modify');
+    const id = c.place(SPY, order);
+    await c.until(() => c.statuses(id).includes('Submitted'), 'Submitted');
+    const opens = () =>
+      c
+        .of(EventName.openOrder)
+        .filter((a) => a[0] === id)
+        .map((a) => arg<{ lmtPrice: number; totalQuantity: number }>(a, 2));
+    // The same order again (a resend after an unknown outcome): a modification that changes nothing.
+    const before = opens().length;
+    c.ib.placeOrder(id, SPY, order);
+    await c.until(() => opens().length > before, 'openOrder after the resend');
+    c.ib.placeOrder(id, SPY, { ...order, lmtPrice: 401, totalQuantity: 6 });
+    await c.until(() => opens().at(-1)?.lmtPrice === 401, 'modified');
+    expect(opens().at(-1)).toMatchObject({ lmtPrice: 401, totalQuantity: 6 });
+    expect(suite.tws.ordersWithRef('op-modify')).toBe(1);
+    // Another side is not a modification.
+    c.ib.placeOrder(id, SPY, { ...order, action: 'SELL' as never });
+    await c.until(() => c.errors().some((e) => e.reqId === id && e.code === 105), 'error 105');
+    // Through the market: it fills, then cannot be modified.
+    c.ib.placeOrder(id, SPY, { ...order, lmtPrice: 2000, totalQuantity: 6 });
+    await c.until(() => c.statuses(id).includes('Filled'), 'Filled');
+    const filled = c
+      .of(EventName.execDetails)
+      .map((a) => arg<Execution>(a, 2))
+      .filter((e) => e.orderId === id);
+    expect(filled.reduce((n, e) => n + (e.shares ?? 0), 0)).toBe(6);
+    c.ib.placeOrder(id, SPY, { ...order, lmtPrice: 2000, totalQuantity: 7 });
+    await c.until(() => c.errors().some((e) => e.reqId === id && e.code === 104), 'error 104');
+    expect(c.errors().find((e) => e.code === 104)?.message).toBe("Can't modify a filled order.");
   });
 
   it('fills a future with its multiplier: commission per contract, cash moves by realised PnL only', async () => {
