@@ -47,6 +47,12 @@ import {
   withLocalExchangeVenue,
 } from './edge/embedded.ts';
 import { createEdgeLease, type EdgeLease, type LeaseLog } from './edge/lease.ts';
+import {
+  type EmbeddedLocalTws,
+  localTwsMode,
+  startEmbeddedLocalTws,
+  withLocalTwsVenue,
+} from './edge/local-tws.ts';
 import { type EdgeRuntime, type EdgeRuntimeDeps, edgeVenues, startEdgeRuntime } from './edge/runtime.ts';
 import { createLogger, type Logger, shouldPrettyPrint } from './observability/logger/index.ts';
 import { createMetrics, type Metrics } from './observability/metrics/index.ts';
@@ -91,6 +97,8 @@ export interface RunningService {
   readonly edgeStarted: Promise<EdgeRuntime | null>;
   /** The local exchange `npm start` runs for the embedded default (null otherwise). */
   readonly localExchange: EmbeddedLocalExchange | null;
+  /** The local TWS `EXEC_LOCAL_TWS` runs with the embedded default (null otherwise). */
+  readonly localTws: EmbeddedLocalTws | null;
   /** The weights-folder watcher (null when `rebalance.enabled` is false). */
   readonly rebalance: RebalanceWatcher | null;
   readonly app: Hono<ApiEnv>;
@@ -239,25 +247,34 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
   // The embedded default runs BINANCE-SPOT LIVE on an in-process local exchange (stateful/edge/embedded.ts).
   const local =
     options.config === undefined && wantsLocalExchange(env) ? await startEmbeddedLocalExchange(env) : null;
+  // EXEC_LOCAL_TWS=live|shadow adds an IBKR venue on an in-process local TWS (stateful/edge/local-tws.ts).
+  let tws: EmbeddedLocalTws | null = null;
+  const stopLocalVenues = async (): Promise<void> => {
+    await local?.exchange.stop().catch(() => undefined);
+    await tws?.tws.stop().catch(() => undefined);
+  };
   let config: AppConfig;
   try {
-    config =
-      options.config ??
-      (local === null
-        ? loadConfig({ env })
-        : parseConfig(withLocalExchangeVenue(EMBEDDED_CONFIG), {
-            env: { ...env, ...local.env },
-            cores: availableParallelism(),
-          }));
+    const twsMode = options.config === undefined ? localTwsMode(env) : null;
+    if (twsMode !== null) tws = await startEmbeddedLocalTws(env, twsMode);
+    if (options.config !== undefined) config = options.config;
+    else if (local === null && tws === null) config = loadConfig({ env });
+    else {
+      const withExchange = local === null ? EMBEDDED_CONFIG : withLocalExchangeVenue(EMBEDDED_CONFIG);
+      config = parseConfig(tws === null ? withExchange : withLocalTwsVenue(withExchange, tws.mode), {
+        env: { ...env, ...local?.env, ...tws?.env },
+        cores: availableParallelism(),
+      });
+    }
   } catch (err) {
-    await local?.exchange.stop().catch(() => undefined);
+    await stopLocalVenues();
     throw err;
   }
   try {
     // Production never trades with a fake exchange behind a LIVE venue (stateful/edge/embedded.ts).
     assertNoFakeExchange(config, env);
   } catch (err) {
-    await local?.exchange.stop().catch(() => undefined);
+    await stopLocalVenues();
     throw err;
   }
   const logger =
@@ -267,17 +284,23 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
   logger.debug({ config: redactConfig(config) }, 'configuration');
   if (local !== null)
     logger.info({ url: local.exchange.url }, `local exchange listening on ${local.exchange.url}`);
+  if (tws !== null)
+    logger.info(
+      { port: tws.tws.port, mode: tws.mode, account: tws.tws.account },
+      `local TWS listening on 127.0.0.1:${tws.tws.port} (IBKR ${tws.mode})`,
+    );
 
   let platform: Platform;
   try {
     platform = await createPlatform(config, { env, warn: (message) => logger.warn(message) });
   } catch (err) {
-    await local?.exchange.stop().catch(() => undefined);
+    await stopLocalVenues();
     throw err;
   }
   let edge: { stop(): Promise<unknown> } | null = null;
   let rebalance: RebalanceWatcher | null = null;
   let consoleWiring: ConsoleWiring | null = null;
+  let sizeRefresh: NodeJS.Timeout | undefined;
   try {
     // --- ops console (stateful/console.ts): subscribes before the venues start, to see their first events ---
     consoleWiring = await wireConsole({
@@ -294,6 +317,21 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     });
     // Every venue — SIMULATED ones too, as ShadowVenues on the seeded moving market — runs behind
     // the venue edge (stateful/edge/runtime.ts) and records through this one recorder.
+    // Contract sizes (ES 50, OKX contracts) for position accounting, from the instrument catalog:
+    // read now and again every 5 minutes (the catalog itself reloads when a new file applies).
+    const sizes = new Map<string, string>();
+    const loadSizes = async (): Promise<void> => {
+      for (const spec of await platform.instruments.list()) {
+        if (spec.contract_size !== undefined && spec.contract_size !== null) {
+          sizes.set(spec.instrument_key, spec.contract_size);
+        }
+      }
+    };
+    await loadSizes();
+    sizeRefresh = setInterval(() => {
+      loadSizes().catch((err: unknown) => logger.warn({ err }, 'contract sizes not reloaded'));
+    }, 300_000);
+    sizeRefresh.unref();
     const recorder = createExecutionRecorder({
       orders: platform.orders,
       positions: platform.positions,
@@ -301,6 +339,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       clock: platform.clock,
       ledger: platform.riskLedger,
       log: logger,
+      contractSize: (instrumentKey) => sizes.get(instrumentKey),
     });
     const metrics = createMetrics();
 
@@ -480,7 +519,9 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
         await drained;
         await wired.close();
         await platform.close();
+        clearInterval(sizeRefresh);
         await local?.exchange.stop();
+        await tws?.tws.stop();
         logger.info({ ms: Math.round(performance.now() - t0) }, 'stopped');
       })();
       return closing;
@@ -495,6 +536,7 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
       lease,
       edgeStarted,
       localExchange: local,
+      localTws: tws,
       rebalance: runningRebalance,
       app,
       metrics,
@@ -507,8 +549,9 @@ export async function start(options: StartOptions = {}): Promise<RunningService>
     await rebalance?.stop().catch(() => undefined);
     await consoleWiring?.close().catch(() => undefined);
     await edge?.stop().catch(() => undefined);
+    clearInterval(sizeRefresh);
     await platform.close().catch(() => undefined);
-    await local?.exchange.stop().catch(() => undefined);
+    await stopLocalVenues();
     throw err;
   }
 }

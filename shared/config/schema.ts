@@ -31,8 +31,8 @@ import { substituteEnv } from './substitute.ts';
 /** Instrument types of the canonical instrument id (re-exported from the domain). */
 export { INSTRUMENT_TYPES, type InstrumentType };
 
-/** ccxt exchange ids we have adapters for, plus our own simulated venue. */
-export const EXCHANGES = ['binance', 'binanceusdm', 'bybit', 'okx', 'deribit', 'simulated'] as const;
+/** ccxt exchange ids we have adapters for, Interactive Brokers (`ibkr`, TWS API), and our own simulated venue. */
+export const EXCHANGES = ['binance', 'binanceusdm', 'bybit', 'okx', 'deribit', 'ibkr', 'simulated'] as const;
 export type Exchange = (typeof EXCHANGES)[number];
 
 /** What each exchange can trade; also the default `instrument_types` of a venue. */
@@ -42,6 +42,7 @@ export const EXCHANGE_INSTRUMENT_TYPES: Readonly<Record<Exchange, readonly Instr
   bybit: ['SPOT_PAIR', 'PERPETUAL', 'FUTURE', 'OPTION'],
   okx: ['SPOT_PAIR', 'PERPETUAL', 'FUTURE', 'OPTION'],
   deribit: ['SPOT_PAIR', 'PERPETUAL', 'FUTURE', 'OPTION'],
+  ibkr: ['STOCK', 'FUTURE'],
   simulated: ['SPOT_PAIR', 'PERPETUAL', 'FUTURE', 'OPTION'],
 };
 
@@ -163,6 +164,29 @@ const accountSchema = z.strictObject({
   password: z.string().optional(),
 });
 
+/** Market data IB sends through `reqMarketDataType`: real-time needs a subscription, delayed is free. */
+export const IB_MARKET_DATA_TYPES = ['realtime', 'frozen', 'delayed', 'delayed_frozen'] as const;
+
+/** An `ibkr` venue's TWS / IB Gateway session (docs/ib.md "The adapter"). */
+const ibSchema = z.strictObject({
+  /** TWS or IB Gateway host. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** TWS API port: TWS 7497 paper / 7496 live, IB Gateway 4002 / 4001. */
+  port: num(z.number().int().min(1).max(65_535)).default(7497),
+  /** The API client id (unique per TWS); order ids are per client id. */
+  client_id: num(z.number().int().min(0).max(2_147_483_647)).default(0),
+  /** The IB account to trade (e.g. "DU1234567"); absent: the first account the login manages. */
+  account: z
+    .string()
+    .regex(/^[A-Za-z0-9]{1,32}$/, 'expected an IB account code such as "DU1234567"')
+    .optional(),
+  market_data_type: z.enum(IB_MARKET_DATA_TYPES).default('realtime'),
+  /** An order outside the contract's trading hours: refused with the reason, or held until the session opens. */
+  outside_hours: z.enum(['refuse', 'queue']).default('refuse'),
+  /** Zone of execution times TWS writes without one (default UTC). */
+  time_zone: z.string().min(1).optional(),
+});
+
 const venueSchema = z
   .strictObject({
     id: venueId,
@@ -191,6 +215,8 @@ const venueSchema = z
       })
       .prefault({}),
     fees: z.strictObject({ maker: decimal('fee'), taker: decimal('fee') }).optional(),
+    /** `ibkr` venues: the TWS session (required for them, refused for any other exchange). */
+    ib: ibSchema.optional(),
   })
   .superRefine((v, ctx) => {
     const issue = (path: PropertyKey[], message: string) =>
@@ -210,7 +236,13 @@ const venueSchema = z
         );
       }
     });
-    if (v.mode === 'LIVE' && v.exchange !== 'simulated') {
+    if (v.exchange === 'ibkr' && v.ib === undefined) {
+      issue(['ib'], 'an ibkr venue needs its TWS session: "ib": { "host", "port", "client_id", "account" }');
+    }
+    if (v.exchange !== 'ibkr' && v.ib !== undefined) {
+      issue(['ib'], `only an ibkr venue has a TWS session (this venue's exchange is ${v.exchange})`);
+    }
+    if (v.mode === 'LIVE' && v.exchange !== 'simulated' && v.exchange !== 'ibkr') {
       if (!v.accounts || v.accounts.length === 0) {
         issue(['accounts'], 'a LIVE venue needs at least one account with api_key and api_secret');
       }

@@ -14,6 +14,7 @@ import type { Registry } from 'prom-client';
 import type { VenueDiagnosticEvent } from '../../infra/ccxt/diagnostics.ts';
 import { createCcxtVenue } from '../../infra/ccxt/index.ts';
 import type { RateBudget } from '../../infra/ccxt/limits.ts';
+import { createIbVenue } from '../../infra/ib/index.ts';
 import { openEdgeRecordings } from '../../infra/recording/edge-recordings.ts';
 import { createShadowVenue } from '../../infra/shadow/index.ts';
 import type { ExecutionLog, ExecutionRecorder } from '../../shared/app/execution-recorder.ts';
@@ -156,6 +157,7 @@ export const defaultVenueFactory: VenueFactory = (vc, ctx) => {
   }
   const account = vc.accounts[0];
   if (account === undefined) throw new RangeError(`venue ${vc.id} has no account`);
+  if (vc.exchange === 'ibkr') return ibkrVenue(vc, account.account_id, ctx);
   if (vc.mode === 'LIVE') {
     return createCcxtVenue({
       venue: vc,
@@ -175,9 +177,14 @@ export const defaultVenueFactory: VenueFactory = (vc, ctx) => {
     log: ctx.log,
     onEvent: ctx.onEvent,
   });
+  return shadowOf(vc, account.account_id, data, ctx);
+};
+
+/** A SHADOW venue: `data`'s market (no order reaches the venue), our matching engine and synthetic cash. */
+function shadowOf(vc: VenueConfig, accountId: string, data: Venue, ctx: VenueFactoryContext): Venue {
   return createShadowVenue({
     id: vc.id,
-    account_id: account.account_id,
+    account_id: accountId,
     data,
     instruments: ctx.specs,
     clock: ctx.clock,
@@ -186,7 +193,24 @@ export const defaultVenueFactory: VenueFactory = (vc, ctx) => {
     latency: vc.latency_ms,
     fees: vc.fees,
   });
-};
+}
+
+/**
+ * An IBKR venue: LIVE trades through the TWS session; SHADOW takes that session's market data (no
+ * order reaches IB) and fills with our matching engine.
+ */
+function ibkrVenue(vc: VenueConfig, accountId: string, ctx: VenueFactoryContext): Venue {
+  if (vc.ib === undefined) throw new RangeError(`venue ${vc.id}: an ibkr venue needs its "ib" section`);
+  const session = createIbVenue({
+    venue: { id: vc.id, mode: vc.mode, ib: vc.ib, rate_limit_per_second: vc.rate_limit_per_second },
+    accountId,
+    clock: ctx.clock,
+    instrumentKeys: ctx.instrumentKeys,
+    log: ctx.log,
+    onEvent: ctx.onEvent,
+  });
+  return vc.mode === 'LIVE' ? session : shadowOf(vc, accountId, session, ctx);
+}
 
 function listed(vc: VenueConfig, specs: readonly InstrumentSpec[]): InstrumentSpec[] {
   return specs.filter((s) => {

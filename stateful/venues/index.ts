@@ -23,6 +23,8 @@ export interface ExecutionRecorderDeps {
   ledgerScope?: ((order: { instrument_key: string; strategy_id: string }) => string) | undefined;
   /** A pino logger or anything with info/warn. */
   log?: Logger | ExecutionLog | undefined;
+  /** Contract size of an instrument for position accounting (the catalog's `contract_size`; undefined: 1). */
+  contractSize?: ((instrumentKey: string) => string | undefined) | undefined;
 }
 
 /** The one recorder of venue reports (order transitions, fills, positions, ledger) for every venue. */
@@ -35,6 +37,7 @@ export function createExecutionRecorder(deps: ExecutionRecorderDeps): ExecutionR
     ledger: deps.ledger,
     ledgerScope: deps.ledgerScope,
     log: deps.log === undefined ? undefined : executionLog(deps.log),
+    contractSize: deps.contractSize,
   });
 }
 

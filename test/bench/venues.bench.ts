@@ -3,7 +3,9 @@
  * script (`npm run bench -- venues`):
  *
  * - ccxt `binance` → the local Binance-spot exchange (dev/local-exchange), REST + WebSocket;
- * - ccxt `deribit` → the local Deribit (dev/local-deribit), JSON-RPC over HTTP + WebSocket.
+ * - ccxt `deribit` → the local Deribit (dev/local-deribit), JSON-RPC over HTTP + WebSocket;
+ * - the IBKR adapter (infra/ib, `@stoqey/ib`) → the local TWS (dev/local-tws), the TWS API socket
+ *   protocol: timed from `submit` to the first `openOrder` / `orderStatus` of the order id.
  *
  * Each adapter session runs with its private and public streams on. An order is a resting LIMIT
  * far from the market, timed from `CcxtVenue.submit` to its ack (the venue's HTTP reply parsed into
@@ -15,11 +17,15 @@
  */
 import { startLocalDeribit } from '../../dev/local-deribit/index.ts';
 import { startLocalExchange } from '../../dev/local-exchange/index.ts';
+import { startLocalTws } from '../../dev/local-tws/index.ts';
 import { type CcxtVenue, createCcxtVenue } from '../../infra/ccxt/index.ts';
 import type { CreateCcxtVenueOptions } from '../../infra/ccxt/venue.ts';
+import { createIbVenue } from '../../infra/ib/index.ts';
 import { orderIdFor } from '../../shared/app/order-id.ts';
 import { toDec } from '../../shared/domain/decimal.ts';
 import type { Nanos } from '../../shared/domain/time.ts';
+import type { Venue } from '../../shared/ports/venue.ts';
+import { localTwsVenueOptions } from '../integration/ib/harness.ts';
 import { type LatencySummary, summarise } from './support/latency.ts';
 import { guardLoopback } from './support/loopback-guard.ts';
 
@@ -39,17 +45,13 @@ interface Target {
   gapMs: number;
 }
 
-async function measure(t: Target, limiter: 'ccxt' | 'venue'): Promise<LatencySummary & { waited: number }> {
-  const venue: CcxtVenue = createCcxtVenue({
-    venue: t.venue,
-    account: t.account,
-    clock,
-    instrumentKeys: [t.key],
-    rateLimiter: limiter,
-    timeSyncIntervalMs: 0,
-    requestTimeoutMs: 5_000,
-  });
-  await venue.connect();
+/** Time `orders` resting LIMIT buys at half the bid (after two untimed warm-ups), then cancel them untimed. */
+async function timeRestingOrders(
+  venue: Venue,
+  t: Pick<Target, 'name' | 'key' | 'qty' | 'tick' | 'orders' | 'gapMs'>,
+  tag: string,
+  waitedSoFar: () => number,
+): Promise<LatencySummary & { waited: number }> {
   await venue.watch([t.key], () => undefined);
   await sleep(500);
   const book = await venue.fetchBook(t.key, 1);
@@ -59,7 +61,7 @@ async function measure(t: Target, limiter: 'ccxt' | 'venue'): Promise<LatencySum
   const ids: string[] = [];
   // Two warm-up orders (JIT, keep-alive connection), not counted.
   for (let i = 0; i < t.orders + 2; i++) {
-    const id = orderIdFor(`bench-${t.name}-${limiter}-${process.pid}-${++seq}`);
+    const id = orderIdFor(`bench-${t.name}-${tag}-${process.pid}-${++seq}`);
     ids.push(id);
     const t0 = performance.now();
     await venue.submit({
@@ -75,12 +77,44 @@ async function measure(t: Target, limiter: 'ccxt' | 'venue'): Promise<LatencySum
     await sleep(t.gapMs);
   }
   // Waits for a spent budget while the timed orders went out (the cancels below are untimed).
-  const waited = venue.rateLimiterStats()?.waited ?? 0;
+  const waited = waitedSoFar();
   for (const id of ids) {
     await venue.cancel(id, t.key).catch(() => undefined);
   }
   await venue.close();
   return { ...summarise(samples), waited };
+}
+
+async function measure(t: Target, limiter: 'ccxt' | 'venue'): Promise<LatencySummary & { waited: number }> {
+  const venue: CcxtVenue = createCcxtVenue({
+    venue: t.venue,
+    account: t.account,
+    clock,
+    instrumentKeys: [t.key],
+    rateLimiter: limiter,
+    timeSyncIntervalMs: 0,
+    requestTimeoutMs: 5_000,
+  });
+  await venue.connect();
+  return timeRestingOrders(venue, t, limiter, () => venue.rateLimiterStats()?.waited ?? 0);
+}
+
+/** The IBKR adapter (real `@stoqey/ib` client) → the local TWS: placeOrder → first openOrder / orderStatus. */
+async function measureIb(): Promise<LatencySummary & { waited: number }> {
+  const tws = await startLocalTws({ seed: 3 });
+  const key = 'IBKR:STOCK:SPY-USD@ARCA';
+  const venue = createIbVenue(localTwsVenueOptions(tws, { clientId: 1, clock, accountId: 'bench' }));
+  await venue.connect();
+  try {
+    return await timeRestingOrders(
+      venue,
+      { name: 'ib', key, qty: '1', tick: 0.01, orders: 80, gapMs: 30 },
+      'ib',
+      () => venue.rateLimiterStats().waited,
+    );
+  } finally {
+    await tws.stop();
+  }
 }
 
 async function main(): Promise<void> {
@@ -140,6 +174,17 @@ async function main(): Promise<void> {
       });
     }
   }
+  const ib = await measureIb();
+  rows.push({
+    adapter: 'IBKR (@stoqey/ib) → local TWS',
+    pacing: "IB's 50 messages / s (45 budgeted)",
+    orders: ib.n,
+    'p50 ms': ib.p50_ms,
+    'p99 ms': ib.p99_ms,
+    'mean ms': ib.mean_ms,
+    'max ms': ib.max_ms,
+    'budget waits': ib.waited,
+  });
   await binance.stop();
   await deribit.stop();
   console.log('order-to-ack (resting LIMIT, submit → parsed ack), wall clock, shared cores: noisy');

@@ -2,14 +2,18 @@
 /**
  * The Venue port contract against every venue the edge runs or tests with: the ccxt adapter on the
  * local Binance-spot exchange (real client, signed REST, WebSockets on loopback), the ShadowVenue
- * (our matching engine on a market-data session), and the fake venue of the edge's unit tests.
+ * (our matching engine on a market-data session), the IBKR adapter (real `@stoqey/ib` client) on the
+ * local TWS, and the fake venue of the edge's unit tests.
  */
 import { DEFAULT_INSTRUMENTS, startLocalExchange } from '../../dev/local-exchange/index.ts';
+import { startLocalTws } from '../../dev/local-tws/index.ts';
 import { createCcxtVenue } from '../../infra/ccxt/index.ts';
 import { SystemClock } from '../../infra/compose.ts';
+import { createIbVenue } from '../../infra/ib/index.ts';
 import { createShadowVenue } from '../../infra/shadow/venue.ts';
 import { parseConfig } from '../../shared/config/schema.ts';
 import type { InstrumentSpec } from '../../shared/domain/types.ts';
+import { localTwsVenueOptions } from '../integration/ib/harness.ts';
 import { FakeVenue } from '../unit/edge/fake-venue.ts';
 import { FakeDataVenue } from '../unit/shadow/fake-data-venue.ts';
 import { venueContract } from './venue.contract.ts';
@@ -60,6 +64,24 @@ venueContract('ccxt adapter on the local exchange', async () => {
     close: async () => {
       await venue.close();
       await ex.stop();
+    },
+  };
+});
+
+venueContract('IBKR adapter on the local TWS', async () => {
+  const tws = await startLocalTws({ seed: 5, quoteIntervalMs: [20, 40] });
+  const SPY = 'IBKR:STOCK:SPY-USD@ARCA';
+  const venue = createIbVenue(localTwsVenueOptions(tws, { clientId: 7, clock, accountId: 'contract' }));
+  await venue.connect();
+  return {
+    venue,
+    instrumentKey: SPY,
+    quantity: '1',
+    offStepQuantity: '1.5',
+    restingBuyPrice: '100',
+    close: async () => {
+      await venue.close();
+      await tws.stop();
     },
   };
 });

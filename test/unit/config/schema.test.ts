@@ -230,7 +230,7 @@ describe('every error names the field path', () => {
     );
     expect(
       issueAt({ venues: [{ ...venue, mode: 'SHADOW', exchange: 'kraken' }] }, 'venues[0].exchange'),
-    ).toMatch(/expected one of "binance"\|"binanceusdm"\|"bybit"\|"okx"\|"deribit"\|"simulated"/);
+    ).toMatch(/expected one of "binance"\|"binanceusdm"\|"bybit"\|"okx"\|"deribit"\|"ibkr"\|"simulated"/);
     expect(issueAt({ storage: { bus: 'kafka' } }, 'storage.bus')).toMatch(
       /expected one of "memory"\|"pubsub"/,
     );

@@ -1,0 +1,283 @@
+/**
+ * The IBKR adapter end to end: the real `@stoqey/ib` client in the adapter, the local TWS speaking
+ * the TWS API socket protocol over our matching engine, and its fault injection.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CME_EQUITY_FUTURE_HOURS, US_EQUITY_HOURS } from '../../../dev/local-tws/index.ts';
+import { toDec } from '../../../shared/domain/decimal.ts';
+import { TestClock } from '../../../shared/ports/clock.ts';
+import { VenueError, type VenueOrderRequest, type VenueTrade } from '../../../shared/ports/venue.ts';
+import { ES, type IbHarness, SPY, startIbHarness } from './harness.ts';
+
+let h: IbHarness | null = null;
+afterEach(async () => {
+  await h?.close();
+  h = null;
+});
+
+let seq = 0;
+const order = (over: Partial<VenueOrderRequest> = {}): VenueOrderRequest => ({
+  client_order_id: `ib-${Date.now().toString(36)}-${++seq}`,
+  instrument_key: SPY,
+  side: 'BUY',
+  order_type: 'MARKET',
+  quantity: '10',
+  price: null,
+  time_in_force: 'IOC',
+  ...over,
+});
+
+const tradesOf = (x: IbHarness, clientOrderId: string): VenueTrade[] =>
+  x.events.flatMap((e) => (e.kind === 'trade' && e.trade.client_order_id === clientOrderId ? [e.trade] : []));
+
+describe('IBKR adapter on the local TWS', () => {
+  it('an ETF market order end to end: order id from nextValidId, client id in orderRef, one fill with its fee, the position', async () => {
+    h = await startIbHarness();
+    const x = h;
+    await x.venue.watch([SPY], (e) => x.events.push(e));
+    const balancesBefore = await x.venue.fetchBalances();
+    const req = order();
+    const st = await x.venue.submit(req);
+    expect(st).toMatchObject({ client_order_id: req.client_order_id, instrument_key: SPY, side: 'BUY' });
+    expect(Number(st.venue_order_id)).toBeGreaterThanOrEqual(1);
+    expect(x.tws.ordersWithRef(req.client_order_id)).toBe(1);
+    expect(await x.until(() => tradesOf(x, req.client_order_id).length > 0)).toBe(true);
+    const [fill] = tradesOf(x, req.client_order_id);
+    // IB fixed commission for stocks: 0.005 a share, at least 1 USD an order.
+    expect(fill).toMatchObject({
+      venue_order_id: st.venue_order_id,
+      quantity: '10',
+      fee: '1',
+      fee_currency: 'USD',
+      side: 'BUY',
+    });
+    const done = await x.venue.fetchOrder(req.client_order_id, SPY);
+    expect(done).toMatchObject({ status: 'FILLED', filled_quantity: '10', avg_price: fill?.price });
+    const read = (await x.venue.fetchTrades(SPY, 0n)).filter(
+      (t) => t.client_order_id === req.client_order_id,
+    );
+    expect(read).toEqual([fill]);
+    const pos = (await x.venue.fetchPositions()).find((p) => p.instrument_key === SPY);
+    expect(pos).toEqual({ instrument_key: SPY, quantity: '10', entry_price: fill?.price });
+    const usd = (b: typeof balancesBefore) => toDec(b.find((r) => r.asset === 'USD')?.total ?? 'NaN');
+    const paid = toDec(fill?.price ?? '0')
+      .times(10)
+      .plus(1);
+    expect(
+      usd(balancesBefore)
+        .minus(usd(await x.venue.fetchBalances()))
+        .eq(paid),
+    ).toBe(true);
+  });
+
+  it('a limit order rests, is found by its client id, and is cancelled', async () => {
+    h = await startIbHarness();
+    const x = h;
+    await x.venue.watch([SPY], (e) => x.events.push(e));
+    const req = order({ order_type: 'LIMIT', price: '100', time_in_force: 'GTC', quantity: '5' });
+    const st = await x.venue.submit(req);
+    expect(st.status).toBe('NEW');
+    expect((await x.venue.submit(req)).venue_order_id).toBe(st.venue_order_id);
+    expect(x.tws.ordersWithRef(req.client_order_id)).toBe(1);
+    expect((await x.venue.fetchOpenOrders(SPY)).map((o) => o.client_order_id)).toContain(req.client_order_id);
+    const canceled = await x.venue.cancel(req.client_order_id, SPY);
+    expect(canceled).toMatchObject({ status: 'CANCELED', filled_quantity: '0' });
+    expect((await x.venue.fetchOpenOrders(SPY)).some((o) => o.client_order_id === req.client_order_id)).toBe(
+      false,
+    );
+    // Cancelling again answers the final state; an unknown order is not_found.
+    expect((await x.venue.cancel(req.client_order_id, SPY)).status).toBe('CANCELED');
+    const err = await x.venue.cancel('never-sent', SPY).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VenueError);
+    expect((err as VenueError).kind).toBe('not_found');
+  });
+
+  it('an ES future: contract size 50 from the multiplier; the position is priced per unit', async () => {
+    h = await startIbHarness();
+    const x = h;
+    await x.venue.watch([ES], (e) => x.events.push(e));
+    const [rules] = await x.venue.fetchInstrumentRules([ES]);
+    expect(rules).toMatchObject({ instrument_key: ES, tick_size: '0.25', contract_size: '50' });
+    const req = order({ instrument_key: ES, quantity: '1' });
+    await x.venue.submit(req);
+    expect(await x.until(() => tradesOf(x, req.client_order_id).length > 0)).toBe(true);
+    const [fill] = tradesOf(x, req.client_order_id);
+    expect(fill).toMatchObject({ instrument_key: ES, quantity: '1' });
+    expect(toDec(fill?.fee ?? '0').gt(0)).toBe(true);
+    const pos = (await x.venue.fetchPositions()).find((p) => p.instrument_key === ES);
+    // IB reports avgCost per contract (× 50); the port's entry price is per unit: the fill price.
+    expect(pos).toEqual({ instrument_key: ES, quantity: '1', entry_price: fill?.price });
+    const tws = x.tws.positions().find((p) => p.instrument_key === ES);
+    expect(toDec(tws?.avgCost ?? '0').eq(toDec(fill?.price ?? '0').times(50))).toBe(true);
+  });
+
+  it('execDetails / commissionReport reordered and duplicated: one fill each, with its fee', async () => {
+    h = await startIbHarness();
+    const x = h;
+    await x.venue.watch([SPY], (e) => x.events.push(e));
+    x.tws.faults.reorderExecutions(1);
+    x.tws.faults.duplicateExecutions(2);
+    const a = order();
+    const b = order({ quantity: '300' });
+    await x.venue.submit(a);
+    await x.venue.submit(b);
+    expect(
+      await x.until(
+        () => tradesOf(x, a.client_order_id).length > 0 && tradesOf(x, b.client_order_id).length > 0,
+      ),
+    ).toBe(true);
+    await new Promise((r) => setTimeout(r, 200)); // the duplicates arrive after the first copies
+    expect(x.tws.faults.stats.reorderedFills).toBe(1);
+    expect(x.tws.faults.stats.duplicatedMessages).toBeGreaterThanOrEqual(2);
+    const ids = (id: string) => tradesOf(x, id).map((t) => t.trade_id);
+    expect(new Set(ids(a.client_order_id)).size).toBe(ids(a.client_order_id).length);
+    expect(new Set(ids(b.client_order_id)).size).toBe(ids(b.client_order_id).length);
+    const sum = (id: string) =>
+      tradesOf(x, id)
+        .reduce((s, t) => s.plus(t.quantity), toDec(0))
+        .toString();
+    expect(sum(a.client_order_id)).toBe('10');
+    expect(sum(b.client_order_id)).toBe('300');
+    // 300 shares × 0.005 = 1.5 USD over the order's fills.
+    const fees = tradesOf(x, b.client_order_id)
+      .reduce((s, t) => s.plus(t.fee), toDec(0))
+      .toString();
+    expect(fees).toBe('1.5');
+  });
+
+  it('the socket drops after the order reached TWS: looked up by orderRef after the reconnect, never sent twice, its fill gap-filled', async () => {
+    h = await startIbHarness();
+    const x = h;
+    await x.venue.watch([SPY], (e) => x.events.push(e));
+    x.tws.faults.disconnectOnPlaceOrder(1, { execute: true });
+    const req = order();
+    const st = await x.venue.submit(req);
+    expect(st).toMatchObject({
+      client_order_id: req.client_order_id,
+      status: 'FILLED',
+      filled_quantity: '10',
+    });
+    expect(x.tws.ordersWithRef(req.client_order_id)).toBe(1);
+    expect(x.tws.calls('PLACE_ORDER')).toBe(1);
+    expect(x.diagnostics.some((d) => d.type === 'submit_recovery' && d.outcome === 'found')).toBe(true);
+    // The stream said down then up, and the fill the dropped socket never delivered came from the gap fill, once.
+    const conn = x.events.flatMap((e) =>
+      e.kind === 'connection' && e.stream === 'private' ? [e.state] : [],
+    );
+    expect(conn).toEqual(['up', 'down', 'up']);
+    expect(await x.until(() => tradesOf(x, req.client_order_id).length === 1)).toBe(true);
+    expect(x.diagnostics.some((d) => d.type === 'gap_fill' && d.reason === 'reconnect' && d.ok)).toBe(true);
+    expect(x.venue.health().state).toBe('up');
+  });
+
+  it('the socket drops before the order reached TWS: not found after the reconnect, sent again under the same order id', async () => {
+    h = await startIbHarness();
+    const x = h;
+    await x.venue.watch([SPY], (e) => x.events.push(e));
+    x.tws.faults.disconnectOnPlaceOrder(1, { execute: false });
+    const req = order({ order_type: 'LIMIT', price: '100', time_in_force: 'GTC' });
+    const st = await x.venue.submit(req);
+    expect(st.status).toBe('NEW');
+    expect(x.tws.ordersWithRef(req.client_order_id)).toBe(1);
+    expect(x.tws.calls('PLACE_ORDER')).toBe(2);
+    expect(x.diagnostics.some((d) => d.type === 'submit_recovery' && d.outcome === 'resend')).toBe(true);
+    await x.venue.cancel(req.client_order_id, SPY);
+  });
+
+  it('pacing: a burst beyond the budget waits for it; an error 100 from TWS is retried as rate_limited', async () => {
+    h = await startIbHarness();
+    const x = h;
+    // Each balance query is two messages (request + cancel): 40 of them are 80 messages.
+    const all = await Promise.all(Array.from({ length: 40 }, () => x.venue.fetchBalances()));
+    expect(all.every((b) => b.length > 0)).toBe(true);
+    // Over the budget: the adapter waited, and never had more than 45 messages in one second.
+    const stats = x.venue.rateLimiterStats();
+    expect(stats.waited).toBeGreaterThan(0);
+    expect(stats.usage.MESSAGES_1S).toBeLessThanOrEqual(45);
+    const before = x.tws.faults.stats.pacingViolations;
+    // A violation TWS reports anyway (error 100) is a rate_limited failure, retried after a back-off.
+    x.tws.faults.pacingViolationNext(1);
+    expect((await x.venue.fetchBalances()).length).toBeGreaterThan(0);
+    expect(x.tws.faults.stats.pacingViolations).toBeGreaterThan(before);
+    expect(x.diagnostics.some((d) => d.type === 'retry' && d.error_kind === 'rate_limited')).toBe(true);
+  });
+
+  it('a rejection by TWS is a rejected VenueError with its reason, and the order reads back REJECTED', async () => {
+    h = await startIbHarness();
+    const x = h;
+    x.tws.faults.rejectNextOrder('Order size exceeds limit');
+    const req = order();
+    const err = await x.venue.submit(req).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VenueError);
+    expect((err as VenueError).kind).toBe('rejected');
+    expect((err as VenueError).message).toContain('Order size exceeds limit');
+    expect(await x.venue.fetchOrder(req.client_order_id, SPY)).toMatchObject({ status: 'REJECTED' });
+  });
+});
+
+describe('IBKR adapter outside trading hours', () => {
+  // Saturday 2026-12-05 15:00 UTC: US equities and CME futures are closed.
+  const saturday = BigInt(Date.UTC(2026, 11, 5, 15)) * 1_000_000n;
+
+  it('refuses an order outside the session with the reason and sends nothing', async () => {
+    const clock = new TestClock(saturday);
+    h = await startIbHarness({ clock, session: US_EQUITY_HOURS, autoTick: false }, { clock });
+    const req = order({ order_type: 'LIMIT', price: '100', time_in_force: 'DAY' });
+    const err = await h.venue.submit(req).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VenueError);
+    expect((err as VenueError).kind).toBe('rejected');
+    expect((err as VenueError).message).toMatch(
+      /outside trading hours \(next session opens 2026-12-07T09:00:00.000Z\)/,
+    );
+    expect(h.tws.calls('PLACE_ORDER')).toBe(0);
+  });
+
+  it('queues it when configured: NEW at once, nothing sent while closed, cancellable while held', async () => {
+    const clock = new TestClock(saturday);
+    h = await startIbHarness(
+      { clock, session: CME_EQUITY_FUTURE_HOURS, autoTick: false },
+      { clock, outside_hours: 'queue' },
+    );
+    const req = order({
+      instrument_key: ES,
+      quantity: '1',
+      order_type: 'LIMIT',
+      price: '1000',
+      time_in_force: 'GTC',
+    });
+    const st = await h.venue.submit(req);
+    expect(st.status).toBe('NEW');
+    expect(h.venue.queuedOrders().map((o) => o.client_order_id)).toEqual([req.client_order_id]);
+    expect((await h.venue.fetchOpenOrders(ES)).map((o) => o.client_order_id)).toEqual([req.client_order_id]);
+    expect(h.tws.calls('PLACE_ORDER')).toBe(0);
+    expect((await h.venue.cancel(req.client_order_id, ES)).status).toBe('CANCELED');
+    expect(h.venue.queuedOrders()).toEqual([]);
+    expect(h.tws.calls('PLACE_ORDER')).toBe(0);
+  });
+
+  it('a queued order is sent when its session opens', async () => {
+    // Sunday 2026-12-06 16:59:59 Chicago: ES opens at 17:00.
+    const open = BigInt(Date.UTC(2026, 11, 6, 23)) * 1_000_000n;
+    const clock = new TestClock(open - 1_000_000_000n);
+    h = await startIbHarness(
+      { clock, session: CME_EQUITY_FUTURE_HOURS, autoTick: false },
+      { clock, outside_hours: 'queue' },
+    );
+    const x = h;
+    const req = order({
+      instrument_key: ES,
+      quantity: '1',
+      order_type: 'LIMIT',
+      price: '1000',
+      time_in_force: 'GTC',
+    });
+    expect((await x.venue.submit(req)).status).toBe('NEW');
+    expect(x.tws.calls('PLACE_ORDER')).toBe(0);
+    clock.set(open + 1_000_000n); // the session opens (the adapter's timer fires about a second later)
+    expect(await x.until(() => x.tws.ordersWithRef(req.client_order_id) === 1)).toBe(true);
+    expect(x.venue.queuedOrders()).toEqual([]);
+    expect(await x.venue.fetchOrder(req.client_order_id, ES)).toMatchObject({ status: 'NEW' });
+    expect((await x.venue.fetchOpenOrders(ES)).map((o) => o.client_order_id)).toEqual([req.client_order_id]);
+    await x.venue.cancel(req.client_order_id, ES);
+  });
+});
