@@ -270,10 +270,12 @@ describe('local exchange: private event faults and raw streams', () => {
   it('pauseWs holds every message, then delivers them in order', async () => {
     const raw = await rawUserStream(h);
     const rest = await h.rest();
-    h.ex.faults.pauseWs(400);
+    // Paused for longer than the test can take, then released by hand: no timing decides it.
+    h.ex.faults.pauseWs(60_000);
     await rest.createOrder(BTC, 'market', 'buy', 0.01);
     await new Promise((r) => setTimeout(r, 100));
     expect(raw.events()).toEqual([]);
+    h.ex.faults.pauseWs(0);
     const events = await eventually(() => {
       const e = raw.events();
       return e.length >= 4 ? e : undefined;
