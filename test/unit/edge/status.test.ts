@@ -9,7 +9,6 @@ import { createIbVenue } from '../../../infra/ib/venue.ts';
 import { createShadowVenue } from '../../../infra/shadow/venue.ts';
 import { parseConfig } from '../../../shared/config/schema.ts';
 import { NANOS_PER_MILLI, type Nanos } from '../../../shared/domain/time.ts';
-import type { InstrumentSpec } from '../../../shared/domain/types.ts';
 import { TestClock } from '../../../shared/ports/clock.ts';
 import type { ReconciliationReport } from '../../../stateful/edge/reconcile/reconciler.ts';
 import {
@@ -312,18 +311,6 @@ describe('staleness limits from the configuration', () => {
 });
 
 describe('venue budgets of SHADOW and IBKR sessions', () => {
-  const BTC = 'BINANCE-SPOT:SPOT_PAIR:BTC-USDT';
-  const SPEC: InstrumentSpec = {
-    instrument_key: BTC,
-    tick_size: '0.01',
-    step_size: '0.00001',
-    min_qty: '0.00001',
-    max_qty: '9000',
-    min_notional: '5',
-    maker_fee: '0.001',
-    taker_fee: '0.001',
-  };
-
   /** A market-data session that paces by venue budgets, as the ccxt adapter does. */
   class PacedDataVenue extends FakeDataVenue {
     readonly limiter = new VenueRateLimiter(
@@ -346,7 +333,7 @@ describe('venue budgets of SHADOW and IBKR sessions', () => {
       id: 'BINANCE-SPOT',
       account_id: 'shadow-1',
       data,
-      instruments: [SPEC],
+      instruments: [],
       clock,
     });
     await data.limiter.acquireWeight(20);
