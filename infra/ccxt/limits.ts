@@ -166,6 +166,18 @@ export interface RateBudget {
   refill_ms: number;
 }
 
+/** An adapter that paces by venue budgets exposes them (the ccxt adapter, the IBKR adapter, a SHADOW venue's data session). */
+export interface RateBudgetSource {
+  /** Each venue budget's use, limit, window and time to refill (null: not paced by venue budgets). */
+  rateLimitBudgets(): RateBudget[] | null;
+}
+
+/** The venue budgets `adapter` exposes (null: it exposes none). */
+export function rateLimitBudgetsOf(adapter: object): RateBudget[] | null {
+  const source = adapter as Partial<RateBudgetSource>;
+  return typeof source.rateLimitBudgets === 'function' ? source.rateLimitBudgets() : null;
+}
+
 export interface RateLimiterStats {
   /** Calls that had to wait for a budget, and the total wait. */
   waited: number;

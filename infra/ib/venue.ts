@@ -58,7 +58,12 @@ import {
   type VenueTrade,
 } from '../../shared/ports/venue.ts';
 import type { VenueDiagnosticListener, VenueDiagnosticPayload } from '../ccxt/diagnostics.ts';
-import { type RateLimiterStats, VenueRateLimiter, type VenueRateLimits } from '../ccxt/limits.ts';
+import {
+  type RateBudget,
+  type RateLimiterStats,
+  VenueRateLimiter,
+  type VenueRateLimits,
+} from '../ccxt/limits.ts';
 import { type BreakerOptions, backoffDelay, CallGuard, retryDefaults } from '../ccxt/resilience.ts';
 import type { CcxtVenueLog } from '../ccxt/venue.ts';
 import { fromIbContract, type IbContract, rulesFromContractDetails, toIbContract } from './contracts.ts';
@@ -473,6 +478,10 @@ class IbVenueSession implements IbVenue {
 
   rateLimiterStats(): RateLimiterStats {
     return this.limiter.stats;
+  }
+
+  rateLimitBudgets(): RateBudget[] {
+    return this.limiter.budgets();
   }
 
   queuedOrders(): VenueOrderState[] {

@@ -54,6 +54,7 @@ import {
   type SimOrderView,
   toSeed,
 } from '../../shared/sim/index.ts';
+import { type RateBudget, type RateBudgetSource, rateLimitBudgetsOf } from '../ccxt/limits.ts';
 import { ShadowAccount } from './account.ts';
 
 export interface ShadowLatency {
@@ -141,7 +142,7 @@ export function createShadowVenue(opts: ShadowVenueOptions): ShadowVenue {
   return new ShadowVenue(opts);
 }
 
-export class ShadowVenue implements Venue {
+export class ShadowVenue implements Venue, RateBudgetSource {
   readonly id: string;
   readonly account_id: string;
   readonly mode = 'SHADOW' as const;
@@ -271,6 +272,15 @@ export class ShadowVenue implements Venue {
     const working = [...this.orders.values()].filter((o) => isOpen(o.status)).length;
     const detail = `SHADOW on ${this.o.data.id} market data (${data.state}${data.detail ? `: ${data.detail}` : ''}); ${this.books.size} instruments, ${working} open orders${this.lastError ? `; ${this.lastError}` : ''}`;
     return { state: data.state, detail };
+  }
+
+  /**
+   * The venue budgets of the market-data session: its requests (book snapshots, market loads,
+   * stream subscriptions) spend the real venue's budgets. Null when it does not pace by venue
+   * budgets (the synthetic market of a SIMULATED venue).
+   */
+  rateLimitBudgets(): RateBudget[] | null {
+    return rateLimitBudgetsOf(this.o.data);
   }
 
   async close(): Promise<void> {

@@ -187,6 +187,29 @@ const ibSchema = z.strictObject({
   time_zone: z.string().min(1).optional(),
 });
 
+/**
+ * When a venue session's last message is old enough to turn its status AMBER, then RED (the
+ * console's Status page, `GET /api/venues`; stateful/edge/status.ts). The platform default sits
+ * under the top-level `status`; a venue's own `status` replaces either limit for that venue (an
+ * IBKR venue outside trading hours or a quiet market is legitimately silent for longer).
+ */
+const staleLimitsFields = {
+  /** The last message older than this turns the session AMBER. */
+  stale_amber_ms: posInt(),
+  /** The last message older than this turns the session RED (must exceed `stale_amber_ms`). */
+  stale_red_ms: posInt(),
+};
+
+const venueStatusSchema = z.strictObject({
+  stale_amber_ms: staleLimitsFields.stale_amber_ms.optional(),
+  stale_red_ms: staleLimitsFields.stale_red_ms.optional(),
+});
+
+const statusSchema = z.strictObject({
+  stale_amber_ms: staleLimitsFields.stale_amber_ms.default(15_000),
+  stale_red_ms: staleLimitsFields.stale_red_ms.default(60_000),
+});
+
 const venueSchema = z
   .strictObject({
     id: venueId,
@@ -217,6 +240,8 @@ const venueSchema = z
     fees: z.strictObject({ maker: decimal('fee'), taker: decimal('fee') }).optional(),
     /** `ibkr` venues: the TWS session (required for them, refused for any other exchange). */
     ib: ibSchema.optional(),
+    /** This venue's staleness limits (either omitted: the top-level `status` one). */
+    status: venueStatusSchema.optional(),
   })
   .superRefine((v, ctx) => {
     const issue = (path: PropertyKey[], message: string) =>
@@ -597,6 +622,7 @@ export function makeConfigSchema(context: SchemaContext) {
       recording: recordingSchema.prefault({}),
       rebalance: rebalanceSchema.prefault({}),
       auth: authSchema.prefault({}),
+      status: statusSchema.prefault({}),
     })
     .superRefine(
       (cfg, ctx) => {
@@ -618,6 +644,29 @@ export function makeConfigSchema(context: SchemaContext) {
               accounts.set(a.account_id, v.id);
             }
           });
+        });
+        if (cfg.status.stale_red_ms <= cfg.status.stale_amber_ms) {
+          issue(
+            ['status', 'stale_red_ms'],
+            `must be greater than stale_amber_ms (${cfg.status.stale_amber_ms}): a session turns AMBER before RED`,
+          );
+        }
+        cfg.venues.forEach((v, i) => {
+          if (v.status === undefined) return;
+          const amber = v.status.stale_amber_ms ?? cfg.status.stale_amber_ms;
+          const red = v.status.stale_red_ms ?? cfg.status.stale_red_ms;
+          if (red > amber) return;
+          const inherited = ', the top-level status default';
+          if (v.status.stale_red_ms === undefined)
+            issue(
+              ['venues', i, 'status', 'stale_amber_ms'],
+              `must be less than stale_red_ms (${red}${inherited}): a session turns AMBER before RED`,
+            );
+          else
+            issue(
+              ['venues', i, 'status', 'stale_red_ms'],
+              `must be greater than stale_amber_ms (${amber}${v.status.stale_amber_ms === undefined ? inherited : ''}): a session turns AMBER before RED`,
+            );
         });
         if (cfg.auth.mode === 'none' && !isLoopbackHost(cfg.server.host)) {
           issue(
@@ -647,7 +696,7 @@ export function makeConfigSchema(context: SchemaContext) {
           }
         }
       },
-      whenClean('venues', 'router', 'risk', 'server', 'auth'),
+      whenClean('venues', 'router', 'risk', 'server', 'auth', 'status'),
     )
     .transform((cfg) => {
       // Omitted router candidates: every enabled venue serving the type, in file order.
@@ -688,6 +737,7 @@ export type ServerConfig = AppConfig['server'];
 export type RecordingConfig = AppConfig['recording'];
 export type RebalanceConfig = AppConfig['rebalance'];
 export type AuthConfig = AppConfig['auth'];
+export type StatusConfig = AppConfig['status'];
 
 // ---------------------------------------------------------------------------------------------
 // Parsing

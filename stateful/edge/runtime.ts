@@ -13,7 +13,7 @@ import type { Hono } from 'hono';
 import type { Registry } from 'prom-client';
 import type { VenueDiagnosticEvent } from '../../infra/ccxt/diagnostics.ts';
 import { createCcxtVenue } from '../../infra/ccxt/index.ts';
-import type { RateBudget } from '../../infra/ccxt/limits.ts';
+import { rateLimitBudgetsOf } from '../../infra/ccxt/limits.ts';
 import { createIbVenue } from '../../infra/ib/index.ts';
 import { openEdgeRecordings } from '../../infra/recording/edge-recordings.ts';
 import { createShadowVenue } from '../../infra/shadow/index.ts';
@@ -40,7 +40,12 @@ import { createEdgeHealthRouter } from './health.ts';
 import { type EdgeLease, fenceAlgoStates, fenceVenue } from './lease.ts';
 import { createEdgeMetrics } from './metrics.ts';
 import { createReconciler, type Reconciler } from './reconcile/index.ts';
-import { type BreakerView, snapshotVenueSession, type VenueSessionSnapshot } from './status.ts';
+import {
+  type BreakerView,
+  snapshotVenueSession,
+  statusThresholdsFor,
+  type VenueSessionSnapshot,
+} from './status.ts';
 import type { VenueEdgeOptions } from './types.ts';
 
 /** The platform ports the edge uses (infra/compose.ts `Platform` fits). */
@@ -116,10 +121,9 @@ export interface EdgeRuntime {
   stop(): Promise<void>;
 }
 
-/** What an adapter may expose beyond the Venue port (the ccxt adapter does): its breaker and budgets. */
+/** What an adapter may expose beyond the Venue port (the ccxt adapter does): its breaker. */
 interface AdapterViews {
   diagnostics?: () => { breaker?: BreakerView };
-  rateLimitBudgets?: () => RateBudget[] | null;
 }
 
 function adapterViews(venue: Venue | undefined): AdapterViews {
@@ -352,7 +356,8 @@ export async function startEdgeRuntime(deps: EdgeRuntimeDeps): Promise<EdgeRunti
       const driftStates = drift?.states() ?? new Map();
       return started.status().map((session) => {
         const venue = venues.get(session.venue);
-        const views = adapterViews(adapters.get(session.venue));
+        const adapter = adapters.get(session.venue);
+        const views = adapterViews(adapter);
         const reconciler = reconcilers.find((r) => r.venue === session.venue);
         const driftOf = new Map(
           [...driftStates]
@@ -364,12 +369,13 @@ export async function startEdgeRuntime(deps: EdgeRuntimeDeps): Promise<EdgeRunti
             session,
             health: venue?.health() ?? { state: 'down', detail: 'no adapter' },
             breaker: views.diagnostics?.().breaker ?? null,
-            budgets: views.rateLimitBudgets?.() ?? null,
+            budgets: adapter === undefined ? null : rateLimitBudgetsOf(adapter),
             reconciliation: reconciler?.lastReport() ?? null,
             reconciling: reconciler !== undefined,
             drift: driftOf,
           },
           now,
+          statusThresholdsFor(deps.config, session.venue),
         );
       });
     },

@@ -10,6 +10,7 @@
  * its connection flag says.
  */
 import type { RateBudget } from '../../infra/ccxt/limits.ts';
+import type { AppConfig } from '../../shared/config/schema.ts';
 import { NANOS_PER_MILLI, type Nanos } from '../../shared/domain/time.ts';
 import type { DriftState } from '../../shared/drift/drift.ts';
 import type { VenueHealthState } from '../../shared/ports/venue.ts';
@@ -33,6 +34,22 @@ export const DEFAULT_STATUS_THRESHOLDS: StatusThresholds = {
   stale_red_ms: 60_000,
   budget_amber: 0.8,
 };
+
+/**
+ * The thresholds of venue `venueId`: its own `status` staleness limits where set, else the
+ * configuration's platform default (top-level `status`); the budget threshold is the default.
+ */
+export function statusThresholdsFor(
+  config: Pick<AppConfig, 'status' | 'venues'>,
+  venueId: string,
+): StatusThresholds {
+  const own = config.venues.find((v) => v.id === venueId)?.status;
+  return {
+    ...DEFAULT_STATUS_THRESHOLDS,
+    stale_amber_ms: own?.stale_amber_ms ?? config.status.stale_amber_ms,
+    stale_red_ms: own?.stale_red_ms ?? config.status.stale_red_ms,
+  };
+}
 
 export interface VenueSessionInputs {
   session: VenueSessionStatus;
@@ -64,6 +81,8 @@ export interface VenueSessionSnapshot {
   last_message_at: Nanos | null;
   /** Milliseconds since the last message (null: none yet). */
   last_message_age_ms: number | null;
+  /** The staleness limits this session is judged by (AMBER, RED). */
+  stale_limits_ms: { amber: number; red: number };
   working_orders: number;
   active_algorithms: number;
   last_error: string | null;
@@ -201,6 +220,7 @@ export function snapshotVenueSession(
     breaker,
     last_message_at: s.last_message_at,
     last_message_age_ms: age,
+    stale_limits_ms: { amber: thresholds.stale_amber_ms, red: thresholds.stale_red_ms },
     working_orders: s.working_orders,
     active_algorithms: s.active_algorithms,
     last_error: s.last_error,

@@ -71,7 +71,7 @@ const VenueSession: JsonObject = {
     state: {
       enum: ['GREEN', 'AMBER', 'RED'],
       description:
-        'RED: not connected, private stream down, breaker open, venue down or the last message older than 60 s; AMBER: degraded, public stream down, breaker half open, last message older than 15 s (or none yet), a budget at 80 % or more, reconciliation DIFFERENCES / DEGRADED / FAILED, persistent drift',
+        'RED: not connected, private stream down, breaker open, venue down or the last message older than stale_limits_ms.red (default 60 s); AMBER: degraded, public stream down, breaker half open, last message older than stale_limits_ms.amber (default 15 s; or none yet), a budget at 80 % or more, reconciliation DIFFERENCES / DEGRADED / FAILED, persistent drift',
     },
     reasons: { type: 'array', items: { type: 'string' }, description: 'Why the state is not GREEN' },
     connected: { type: 'boolean' },
@@ -85,12 +85,20 @@ const VenueSession: JsonObject = {
       type: ['integer', 'null'],
       description: 'Since anything arrived on the venue streams',
     },
+    stale_limits_ms: {
+      type: 'object',
+      description:
+        "The staleness limits this session is judged by: the venue's `status` in the configuration, else the top-level `status`",
+      required: ['amber', 'red'],
+      properties: { amber: { type: 'integer' }, red: { type: 'integer' } },
+    },
     working_orders: { type: 'integer' },
     active_algorithms: { type: 'integer' },
     last_error: { type: ['string', 'null'] },
     rate_limits: {
       type: ['array', 'null'],
-      description: "The venue's request-weight and order budgets (null: not paced by venue budgets)",
+      description:
+        "The venue's request-weight and order budgets; a SHADOW session: its market-data session's (null: not paced by venue budgets, e.g. SIMULATED)",
       items: {
         type: 'object',
         properties: {

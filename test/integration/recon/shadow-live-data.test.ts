@@ -103,4 +103,17 @@ describe('the SHADOW venue on live data from the local exchange', () => {
     // The exchange account did not trade.
     expect({ usdt: ex.balance('USDT'), btc: ex.balance('BTC') }).toEqual(before);
   });
+
+  it("shows its data session's venue budgets: market data spends request weight, no order reaches the venue", async () => {
+    await shadow.fetchBook(BTC, 5);
+    const budgets = shadow.rateLimitBudgets();
+    expect(budgets?.map((b) => b.name)).toEqual(['REQUEST_WEIGHT_1M', 'ORDERS_10S', 'ORDERS_1D']);
+    const used = (bs: ReturnType<typeof shadow.rateLimitBudgets>) => bs?.map((b) => [b.name, b.used]);
+    expect(used(budgets)).toEqual(used(data.rateLimitBudgets()));
+    const weight = budgets?.find((b) => b.name === 'REQUEST_WEIGHT_1M');
+    expect(weight).toMatchObject({ kind: 'weight', limit: 6_000, window_ms: 60_000 });
+    expect(weight?.used).toBeGreaterThan(0);
+    expect(weight?.refill_ms).toBeGreaterThan(0);
+    for (const b of budgets?.filter((x) => x.kind === 'orders') ?? []) expect(b.used).toBe(0);
+  });
 });

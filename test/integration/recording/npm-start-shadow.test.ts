@@ -13,6 +13,7 @@ import { LocalBlobStore } from '../../../infra/local/blob-store.local.ts';
 import { openRecording } from '../../../infra/recording/reader.ts';
 import { runReplay } from '../../../infra/recording/replay-run.ts';
 import { DEFAULT_PARITY_TOLERANCES, formatParityTable } from '../../../shared/recording/parity.ts';
+import { eventually } from '../edge/support.ts';
 import { type MainProcess, startMainProcess } from '../support/main-process.ts';
 import { expectIdenticalReplayOfMix, killService, tradeMixThenStop } from './support.ts';
 
@@ -34,6 +35,7 @@ beforeAll(async () => {
         urls: { rest: ex.url, ws: ex.url.replace(/^http/, 'ws') },
         shadow: { starting_cash: '100000', cash_currency: 'USDT' },
         fees: { maker: '0.001', taker: '0.001' },
+        status: { stale_red_ms: 600_000 },
       },
     ],
     risk: { trading_state_poll_ms: 200 },
@@ -52,6 +54,35 @@ afterAll(async () => {
   await killService(service);
   await ex?.stop();
   await rm(dataDir, { recursive: true, force: true });
+});
+
+interface SessionView {
+  mode: string;
+  stale_limits_ms: { amber: number; red: number };
+  rate_limits: Array<{ name: string; kind: string; used: number; limit: number }> | null;
+}
+
+describe('npm start with a SHADOW venue: its session on the Status page', () => {
+  it("shows the venue budgets its market data spends and the venue's own staleness limits", async () => {
+    const session = await eventually(
+      async () => {
+        const body = (await (await fetch(`${service.url}/api/venues`)).json()) as {
+          venues: Array<{ id: string; session: SessionView | null }>;
+        };
+        const s = body.venues.find((v) => v.id === 'BINANCE-SPOT')?.session;
+        return s?.rate_limits?.some((b) => b.used > 0) ? s : undefined;
+      },
+      30_000,
+      'BINANCE-SPOT session with request weight spent',
+    );
+    expect(session.mode).toBe('SHADOW');
+    expect(session.stale_limits_ms).toEqual({ amber: 15_000, red: 600_000 });
+    expect(session.rate_limits?.map((b) => [b.name, b.kind, b.limit])).toEqual([
+      ['REQUEST_WEIGHT_1M', 'weight', 6_000],
+      ['ORDERS_10S', 'orders', 100],
+      ['ORDERS_1D', 'orders', 200_000],
+    ]);
+  }, 60_000);
 });
 
 describe('npm start with a SHADOW venue: recorded, then replayed', () => {

@@ -97,6 +97,8 @@ describe('defaults', () => {
     expect(cfg.backtest).toEqual({ window_minutes: 5, workers: 6, seed: 42 });
     expect(cfg.logging).toEqual({ level: 'info', log_orders: true, log_fills: true });
     expect(cfg.server).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(cfg.status).toEqual({ stale_amber_ms: 15_000, stale_red_ms: 60_000 });
+    expect(cfg.venues[0]?.status).toBeUndefined();
   });
 
   it('backtest workers default to one when cores are not given', () => {
@@ -395,6 +397,40 @@ describe('environment variables', () => {
 });
 
 describe('cross-field rules', () => {
+  it('staleness limits: a platform default, per venue either limit, AMBER strictly before RED', () => {
+    const sim = (status: unknown) => ({
+      venues: [{ id: 'SIM', exchange: 'simulated', mode: 'SIMULATED', status }],
+    });
+    const cfg = parseConfig(
+      { status: { stale_amber_ms: '30000', stale_red_ms: 120_000 }, ...sim({ stale_red_ms: 600_000 }) },
+      { env: {} },
+    );
+    expect(cfg.status).toEqual({ stale_amber_ms: 30_000, stale_red_ms: 120_000 });
+    expect(cfg.venues[0]?.status).toEqual({ stale_red_ms: 600_000 });
+
+    expect(issueAt({ status: { stale_amber_ms: 60_000 } }, 'status.stale_red_ms')).toBe(
+      'must be greater than stale_amber_ms (60000): a session turns AMBER before RED',
+    );
+    expect(issueAt(sim({ stale_amber_ms: 90_000 }), 'venues[0].status.stale_amber_ms')).toBe(
+      'must be less than stale_red_ms (60000, the top-level status default): a session turns AMBER before RED',
+    );
+    expect(issueAt(sim({ stale_red_ms: 10_000 }), 'venues[0].status.stale_red_ms')).toBe(
+      'must be greater than stale_amber_ms (15000, the top-level status default): a session turns AMBER before RED',
+    );
+    expect(
+      issueAt(sim({ stale_amber_ms: 5_000, stale_red_ms: 5_000 }), 'venues[0].status.stale_red_ms'),
+    ).toBe('must be greater than stale_amber_ms (5000): a session turns AMBER before RED');
+    expect(issueAt(sim({ stale_red_ms: 0 }), 'venues[0].status.stale_red_ms')).toMatch(
+      /greater than 0|too small/,
+    );
+    expect(issueAt(sim({ stale_ms: 1 }), 'venues[0].status.stale_ms')).toBe(
+      'unknown key "stale_ms" (check the spelling)',
+    );
+    expect(issueAt({ status: { stale_amber_ms: 1.5 } }, 'status.stale_amber_ms')).toBe(
+      'expected a whole number',
+    );
+  });
+
   it('cloud storage needs a project and GCS needs a bucket', () => {
     expect(issuesOf({ storage: { blob: 'gcs' } })).toEqual([
       { path: 'storage.gcp_project', message: 'required when storage.blob is "gcs"' },

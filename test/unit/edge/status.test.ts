@@ -4,10 +4,21 @@
  * budgets, reconciliation, drift.
  */
 import { describe, expect, it } from 'vitest';
-import { VenueRateLimiter } from '../../../infra/ccxt/limits.ts';
+import { rateLimitBudgetsOf, VenueRateLimiter } from '../../../infra/ccxt/limits.ts';
+import { createIbVenue } from '../../../infra/ib/venue.ts';
+import { createShadowVenue } from '../../../infra/shadow/venue.ts';
+import { parseConfig } from '../../../shared/config/schema.ts';
 import { NANOS_PER_MILLI, type Nanos } from '../../../shared/domain/time.ts';
+import { TestClock } from '../../../shared/ports/clock.ts';
 import type { ReconciliationReport } from '../../../stateful/edge/reconcile/reconciler.ts';
-import { snapshotVenueSession, type VenueSessionInputs } from '../../../stateful/edge/status.ts';
+import {
+  DEFAULT_STATUS_THRESHOLDS,
+  snapshotVenueSession,
+  statusThresholdsFor,
+  type VenueSessionInputs,
+} from '../../../stateful/edge/status.ts';
+import { SyntheticDataVenue } from '../../../stateful/venues/simulated/data-venue.ts';
+import { FakeDataVenue } from '../shadow/fake-data-venue.ts';
 
 const NOW: Nanos = 1_751_371_200_000_000_000n;
 const ms = (n: number): Nanos => BigInt(n) * NANOS_PER_MILLI;
@@ -239,6 +250,150 @@ describe('VenueRateLimiter.budgets', () => {
     expect(l.budgets()).toEqual([
       { name: 'W', kind: 'weight', used: 2, limit: 10, window_ms: 1_000, refill_ms: 200 },
       { name: 'O', kind: 'orders', used: 0, limit: 2, window_ms: 500, refill_ms: 0 },
+    ]);
+  });
+});
+
+describe('staleness limits from the configuration', () => {
+  const config = parseConfig(
+    {
+      status: { stale_amber_ms: 20_000 },
+      venues: [
+        { id: 'BINANCE-SPOT', exchange: 'binance', mode: 'SHADOW' },
+        { id: 'IBKR', exchange: 'ibkr', mode: 'SHADOW', ib: {}, status: { stale_red_ms: 900_000 } },
+        {
+          id: 'OKX',
+          exchange: 'okx',
+          mode: 'SHADOW',
+          status: { stale_amber_ms: 5_000, stale_red_ms: 10_000 },
+        },
+      ],
+    },
+    { env: {} },
+  );
+
+  it("a venue's own limits replace the platform default, field by field", () => {
+    expect(statusThresholdsFor(config, 'BINANCE-SPOT')).toEqual({
+      ...DEFAULT_STATUS_THRESHOLDS,
+      stale_amber_ms: 20_000,
+      stale_red_ms: 60_000,
+    });
+    expect(statusThresholdsFor(config, 'IBKR')).toMatchObject({
+      stale_amber_ms: 20_000,
+      stale_red_ms: 900_000,
+    });
+    expect(statusThresholdsFor(config, 'OKX')).toMatchObject({ stale_amber_ms: 5_000, stale_red_ms: 10_000 });
+    expect(statusThresholdsFor(parseConfig({}, { env: {} }), 'SIM')).toEqual(DEFAULT_STATUS_THRESHOLDS);
+  });
+
+  it('the same silence is judged by each venue its own limits, and the snapshot shows them', () => {
+    const quiet = inputs({}, { last_message_at: NOW - ms(120_000) });
+    const binance = snapshotVenueSession(quiet, NOW, statusThresholdsFor(config, 'BINANCE-SPOT'));
+    expect(binance.state).toBe('RED');
+    expect(binance.stale_limits_ms).toEqual({ amber: 20_000, red: 60_000 });
+    const ib = snapshotVenueSession(quiet, NOW, statusThresholdsFor(config, 'IBKR'));
+    expect(ib.state).toBe('AMBER');
+    expect(ib.reasons).toEqual(['last message 120 s ago']);
+    expect(ib.stale_limits_ms).toEqual({ amber: 20_000, red: 900_000 });
+    const okx = snapshotVenueSession(
+      inputs({}, { last_message_at: NOW - ms(7_000) }),
+      NOW,
+      statusThresholdsFor(config, 'OKX'),
+    );
+    expect(okx.state).toBe('AMBER');
+    const fresh = snapshotVenueSession(
+      inputs({}, { last_message_at: NOW - ms(7_000) }),
+      NOW,
+      statusThresholdsFor(config, 'BINANCE-SPOT'),
+    );
+    expect(fresh.state).toBe('GREEN');
+  });
+});
+
+describe('venue budgets of SHADOW and IBKR sessions', () => {
+  /** A market-data session that paces by venue budgets, as the ccxt adapter does. */
+  class PacedDataVenue extends FakeDataVenue {
+    readonly limiter = new VenueRateLimiter(
+      {
+        weight: [{ name: 'REQUEST_WEIGHT_1M', limit: 6_000, windowMs: 60_000 }],
+        orders: [{ name: 'ORDERS_10S', limit: 100, windowMs: 10_000 }],
+        orderOperations: ['createOrder'],
+      },
+      () => 1_000,
+    );
+    rateLimitBudgets() {
+      return this.limiter.budgets();
+    }
+  }
+
+  it("a SHADOW venue shows its market-data session's budgets: its requests spend the venue's", async () => {
+    const data = new PacedDataVenue('BINANCE-SPOT');
+    const clock = new TestClock(NOW);
+    const shadow = createShadowVenue({
+      id: 'BINANCE-SPOT',
+      account_id: 'shadow-1',
+      data,
+      instruments: [],
+      clock,
+    });
+    await data.limiter.acquireWeight(20);
+    expect(shadow.rateLimitBudgets()).toEqual([
+      {
+        name: 'REQUEST_WEIGHT_1M',
+        kind: 'weight',
+        used: 20,
+        limit: 6_000,
+        window_ms: 60_000,
+        refill_ms: 60_000,
+      },
+      { name: 'ORDERS_10S', kind: 'orders', used: 0, limit: 100, window_ms: 10_000, refill_ms: 0 },
+    ]);
+    const snap = snapshotVenueSession(
+      inputs({ budgets: rateLimitBudgetsOf(shadow) }, { mode: 'SHADOW' }),
+      NOW,
+    );
+    expect(snap.rate_limits?.map((b) => [b.name, b.used, b.used_fraction])).toEqual([
+      ['REQUEST_WEIGHT_1M', 20, 0.0033],
+      ['ORDERS_10S', 0, 0],
+    ]);
+    await shadow.close();
+  });
+
+  it('a SHADOW venue on a data session without budgets (the synthetic market) shows none', async () => {
+    const clock = new TestClock(NOW);
+    const sim = createShadowVenue({
+      id: 'SIM',
+      account_id: 'SIM',
+      data: new SyntheticDataVenue({ id: 'SIM', instruments: [], clock, seed: 1 }),
+      instruments: [],
+      clock,
+    });
+    expect(sim.rateLimitBudgets()).toBeNull();
+    expect(rateLimitBudgetsOf(sim)).toBeNull();
+    expect(rateLimitBudgetsOf(new FakeDataVenue('X'))).toBeNull();
+    await sim.close();
+  });
+
+  it("an IBKR session shows IB's message budget", () => {
+    const ib = createIbVenue({
+      venue: {
+        id: 'IBKR',
+        mode: 'LIVE',
+        ib: {
+          host: '127.0.0.1',
+          port: 7497,
+          client_id: 0,
+          market_data_type: 'delayed',
+          outside_hours: 'refuse',
+        },
+        rate_limit_per_second: 10,
+      },
+      accountId: 'ib-1',
+      clock: new TestClock(NOW),
+      instrumentKeys: [],
+    });
+    expect(rateLimitBudgetsOf(ib)).toEqual([
+      { name: 'MESSAGES_1S', kind: 'weight', used: 0, limit: 45, window_ms: 1_000, refill_ms: 0 },
     ]);
   });
 });
