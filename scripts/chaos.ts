@@ -26,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
       '--venue-offline-ms <n>',
       'how long the venue is offline in the venue-fault scenario (full run: 30,000)',
     )
+    .option('--dependency-orders <n>', 'orders per stage of the dependency-restart scenario (full run: 50)')
     .option('--json', 'print the results as JSON');
   program.parse(argv);
   const opts = program.opts<{
@@ -38,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
     crashKills?: string;
     venueFaultOrders?: string;
     venueOfflineMs?: string;
+    dependencyOrders?: string;
   }>();
   const only = opts.only?.split(',').map((s) => s.trim()) as Scenario[] | undefined;
   for (const s of only ?? []) {
@@ -55,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       ...(opts.crashKills ? { crashKills: Number(opts.crashKills) } : {}),
       ...(opts.venueFaultOrders ? { venueFaultOrders: Number(opts.venueFaultOrders) } : {}),
       ...(opts.venueOfflineMs ? { venueOfflineMs: Number(opts.venueOfflineMs) } : {}),
+      ...(opts.dependencyOrders ? { dependencyOrders: Number(opts.dependencyOrders) } : {}),
     },
     seed: Number(opts.seed),
     only,

@@ -42,6 +42,8 @@ export interface EdgeClusterOptions {
   /** Lease TTL of the edges (EXEC_LEASE_TTL_MS). */
   leaseTtlMs: number;
   seed: number;
+  /** Keep Firestore's documents across `firestore.restart()` (test/support/firestore-emulator.ts). */
+  durableFirestore?: boolean;
 }
 
 export interface ExchangeOrderRow {
@@ -93,6 +95,11 @@ export interface EdgeCluster {
   startEdge(): Promise<MainProcess>;
   /** A routed order in the store and its route on `orders.routed`. */
   submit(operationId: string, over: Partial<OrderInstruction>): Promise<OrderRecord>;
+  /**
+   * `submit`, retried every 500 ms while the store or the bus fails (as the order intake's message
+   * is redelivered); an attempt that hangs is given up after 10 s. Resolves with the failed attempts.
+   */
+  submitRetrying(operationId: string, over: Partial<OrderInstruction>, timeoutMs: number): Promise<number>;
   /** Wait until every operation is in a final status or `timeoutMs` passes; returns the last records. */
   settle(operationIds: readonly string[], timeoutMs: number): Promise<Map<string, OrderRecord | null>>;
   audit(operationIds: readonly string[]): Promise<Audit>;
@@ -132,7 +139,7 @@ export function parentOf(ourId: string): string {
 
 export async function startEdgeCluster(o: EdgeClusterOptions): Promise<EdgeCluster> {
   const [firestore, pubsub, ex] = await Promise.all([
-    startFirestoreEmulator({ projectId: o.projectId }),
+    startFirestoreEmulator({ projectId: o.projectId, durable: o.durableFirestore ?? false }),
     startPubSubEmulator({ projectId: o.projectId }),
     startLocalExchange({
       seed: o.seed,
@@ -265,6 +272,30 @@ export async function startEdgeCluster(o: EdgeClusterOptions): Promise<EdgeClust
       const order = await createRoutedOrder(orders, operationId, over);
       await publishRoute(bus, order);
       return order;
+    },
+    async submitRetrying(operationId, over, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (let failed = 0; ; failed++) {
+        try {
+          const attempt = (async () => {
+            const existing = await orders.get(operationId);
+            const order = existing ?? (await createRoutedOrder(orders, operationId, over));
+            await publishRoute(bus, order);
+          })();
+          attempt.catch(() => undefined);
+          await Promise.race([
+            attempt,
+            sleep(10_000).then(() => {
+              throw new Error('no answer within 10 s');
+            }),
+          ]);
+          return failed;
+        } catch (err) {
+          if (Date.now() > deadline)
+            throw new Error(`${operationId} not submitted within ${timeoutMs} ms: ${String(err)}`);
+          await sleep(500);
+        }
+      }
     },
     async settle(ops, timeoutMs) {
       const deadline = Date.now() + timeoutMs;

@@ -2,6 +2,7 @@
 
 import { runAtLeastOnceScenario } from './at-least-once.ts';
 import { runCrashScenario } from './crash.ts';
+import { runDependencyRestartScenario } from './dependency-restarts.ts';
 import type { ScenarioResult } from './harness.ts';
 import { runKillSwitchScenario } from './kill-switch.ts';
 import { runLimitsScenario } from './limits.ts';
@@ -16,6 +17,7 @@ export const SCENARIOS = [
   'kill-switch',
   'crash',
   'venue-faults',
+  'dependency-restarts',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -33,6 +35,9 @@ export interface Sizes {
   /** Orders of the venue-fault scenario (0: not in this run) and how long the venue is offline. */
   venueFaultOrders: number;
   venueOfflineMs: number;
+  /** Orders per stage of the dependency-restart scenario (0: not in this run) and each emulator's downtime. */
+  dependencyOrders: number;
+  dependencyDownMs: number;
 }
 
 export const FULL: Sizes = {
@@ -47,6 +52,8 @@ export const FULL: Sizes = {
   crashKills: 20,
   venueFaultOrders: 1_000,
   venueOfflineMs: 30_000,
+  dependencyOrders: 50,
+  dependencyDownMs: 5_000,
 };
 export const REDUCED: Sizes = {
   badInputs: 600,
@@ -60,6 +67,8 @@ export const REDUCED: Sizes = {
   crashKills: 0,
   venueFaultOrders: 0,
   venueOfflineMs: 5_000,
+  dependencyOrders: 0,
+  dependencyDownMs: 5_000,
 };
 
 export async function runChaos(o: {
@@ -121,6 +130,17 @@ export async function runChaos(o: {
       await runVenueFaultsScenario({
         orders: o.sizes.venueFaultOrders,
         offlineMs: o.sizes.venueOfflineMs,
+        seed: o.seed,
+        progress: o.progress,
+      }),
+    );
+  }
+  if (wants('dependency-restarts') && o.sizes.dependencyOrders > 0) {
+    o.progress?.(`chaos: dependency restarts, ${o.sizes.dependencyOrders} orders per stage ...`);
+    out.push(
+      await runDependencyRestartScenario({
+        ordersPerStage: o.sizes.dependencyOrders,
+        downMs: o.sizes.dependencyDownMs,
         seed: o.seed,
         progress: o.progress,
       }),

@@ -140,6 +140,8 @@ export async function runVenueFaultsScenario(o: VenueFaultsOptions): Promise<Sce
         `chaos: venue faults: ${phase}: ${Math.min(next, o.orders)}/${o.orders} submitted (${Math.round(performance.now() - t0)} ms)`,
       );
     }
+    // Faults still armed (an unmatched 5xx or 429 no request took) must not hit the audit's reads.
+    ex.faults.reset();
     const settled = await cluster.settle(ops, 300_000);
     const open = [...settled.entries()].filter(([, r]) => r === null || r.status === undefined).length;
     const a = await cluster.audit(ops);
