@@ -111,11 +111,18 @@ export async function runCrashScenario(o: CrashOptions): Promise<ScenarioResult>
       const delay = Math.round(200 + uniformAt(o.seed, k) * 4_800);
       killPoints.push(delay);
       await sleep(delay);
-      if (!alive(holder)) selfExits += 1;
-      else {
-        holder.child.kill('SIGKILL');
-        kills += 1;
+      if (!alive(holder)) {
+        // It exited by itself (its lease validity ran out on the loaded machine: the fail-safe).
+        // The standby takes over; that one is killed instead, so every round has its kill -9.
+        selfExits += 1;
+        if (!alive(standby)) standby = await startEdge();
+        await waitLog(standby, LEASE_ACQUIRED, ttl + 60_000);
+        holder = standby;
+        standby = await startEdge();
+        await waitLog(standby, LEASE_STANDBY, 60_000);
       }
+      holder.child.kill('SIGKILL');
+      kills += 1;
       const killedAt = Date.now();
       await holder.exited;
       if (!alive(standby)) {
