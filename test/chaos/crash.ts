@@ -172,11 +172,7 @@ export async function runCrashScenario(o: CrashOptions): Promise<ScenarioResult>
       ],
       started,
     );
-    if (!r.passed) {
-      const dir = await cluster.dumpLogs('crash');
-      if (dir !== null) r.failures.push(`edge logs in ${dir}`);
-    }
-    return r;
+    return cluster.verdict('crash', r);
   } finally {
     await cluster.close();
   }

@@ -181,11 +181,7 @@ export async function runDependencyRestartScenario(o: DependencyRestartOptions):
       started,
     );
     if (exits.length > 0) r.figures.push(['why they exited', exits.slice(0, 3).join('; ')]);
-    if (!r.passed) {
-      const dir = await cluster.dumpLogs('dependency-restarts');
-      if (dir !== null) r.failures.push(`edge logs in ${dir}`);
-    }
-    return r;
+    return cluster.verdict('dependency-restarts', r);
   } finally {
     await cluster.close();
   }

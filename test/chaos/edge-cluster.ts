@@ -24,10 +24,11 @@ import { PubSubEventBus } from '../../infra/pubsub/event-bus.pubsub.ts';
 import { Dec, fmt } from '../../shared/domain/decimal.ts';
 import type { OrderInstruction, OrderRecord } from '../../shared/domain/types.ts';
 import { TERMINAL_STATUSES } from '../../shared/domain/types.ts';
-import { ACCOUNT, createRoutedOrder, publishRoute, VENUE } from '../integration/edge/support.ts';
+import { createRoutedOrder, IT_VENUE, itEnv, publishRoute } from '../integration/edge/support.ts';
 import { type MainProcess, startMainProcess } from '../integration/support/main-process.ts';
 import { type FirestoreEmulator, startFirestoreEmulator } from '../support/firestore-emulator.ts';
 import { type PubSubEmulator, startPubSubEmulator } from '../support/pubsub-emulator.ts';
+import type { ScenarioResult } from './harness.ts';
 
 /** Child ids: `-S<i>` slices (TWAP, VWAP), `-R<k>` refills (ICEBERG), `-N1` (NORMAL); shared/algos/scheduler.ts. */
 const CHILD_LETTERS = ['S', 'R', 'N'] as const;
@@ -103,6 +104,8 @@ export interface EdgeCluster {
   /** Wait until every operation is in a final status or `timeoutMs` passes; returns the last records. */
   settle(operationIds: readonly string[], timeoutMs: number): Promise<Map<string, OrderRecord | null>>;
   audit(operationIds: readonly string[]): Promise<Audit>;
+  /** `r`, and when it missed a goal the edge logs kept (see dumpLogs) and named in its failures. */
+  verdict(name: string, r: ScenarioResult): Promise<ScenarioResult>;
   /** With CHAOS_LOG_DIR set: every edge process's log lines and stderr to `<dir>/<name>-edge-<i>.log`. */
   dumpLogs(name: string): Promise<string | null>;
   close(): Promise<void>;
@@ -150,24 +153,7 @@ export async function startEdgeCluster(o: EdgeClusterOptions): Promise<EdgeClust
   const dir = await mkdtemp(join(tmpdir(), 'chaos-edge-'));
   const prefix = `chaos-${randomUUID().slice(0, 8)}-`;
   const config = {
-    venues: [
-      {
-        id: VENUE,
-        exchange: 'binance',
-        mode: 'LIVE',
-        instrument_types: ['SPOT_PAIR'],
-        rate_limit_per_second: 50,
-        accounts: [
-          {
-            account_id: ACCOUNT,
-            base_currency: 'USDT',
-            api_key: '${CHAOS_KEY}',
-            api_secret: '${CHAOS_SECRET}',
-          },
-        ],
-        urls: { rest: '${CHAOS_URL}', ws: '${CHAOS_WS}' },
-      },
-    ],
+    venues: [IT_VENUE],
     risk: { trading_state_poll_ms: 200 },
     algorithms: { scheduler_tick_ms: 50 },
     storage: {
@@ -184,10 +170,7 @@ export async function startEdgeCluster(o: EdgeClusterOptions): Promise<EdgeClust
   await writeFile(join(dir, 'config.json'), JSON.stringify(config));
   const env: Record<string, string> = {
     EXEC_CONFIG: join(dir, 'config.json'),
-    CHAOS_KEY: ex.apiKey,
-    CHAOS_SECRET: ex.secret,
-    CHAOS_URL: ex.url,
-    CHAOS_WS: ex.url.replace(/^http/, 'ws'),
+    ...itEnv(ex),
     FIRESTORE_EMULATOR_HOST: firestore.host,
     PUBSUB_EMULATOR_HOST: pubsub.host,
     GCP_PROJECT: o.projectId,
@@ -241,6 +224,17 @@ export async function startEdgeCluster(o: EdgeClusterOptions): Promise<EdgeClust
     }
   }
 
+  const dumpLogs = async (name: string): Promise<string | null> => {
+    const out = process.env.CHAOS_LOG_DIR;
+    if (!out) return null;
+    await mkdir(out, { recursive: true });
+    for (const [i, p] of processes.entries()) {
+      const lines = p.lines.map((l) => JSON.stringify(l)).join('\n');
+      await writeFile(join(out, `${name}-edge-${i}.log`), `${lines}\n${stderrOf.get(p)?.() ?? ''}`);
+    }
+    return out;
+  };
+
   return {
     ex,
     orders,
@@ -258,16 +252,13 @@ export async function startEdgeCluster(o: EdgeClusterOptions): Promise<EdgeClust
       stderrOf.set(p, () => err);
       return p;
     },
-    async dumpLogs(name) {
-      const out = process.env.CHAOS_LOG_DIR;
-      if (!out) return null;
-      await mkdir(out, { recursive: true });
-      for (const [i, p] of processes.entries()) {
-        const lines = p.lines.map((l) => JSON.stringify(l)).join('\n');
-        await writeFile(join(out, `${name}-edge-${i}.log`), `${lines}\n${stderrOf.get(p)?.() ?? ''}`);
-      }
-      return out;
+    async verdict(name, r) {
+      if (r.passed) return r;
+      const dir = await dumpLogs(name);
+      if (dir !== null) r.failures.push(`edge logs in ${dir}`);
+      return r;
     },
+    dumpLogs,
     async submit(operationId, over) {
       const order = await createRoutedOrder(orders, operationId, over);
       await publishRoute(bus, order);

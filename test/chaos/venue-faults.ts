@@ -189,11 +189,7 @@ export async function runVenueFaultsScenario(o: VenueFaultsOptions): Promise<Sce
       ],
       started,
     );
-    if (!r.passed) {
-      const dir = await cluster.dumpLogs('venue-faults');
-      if (dir !== null) r.failures.push(`edge logs in ${dir}`);
-    }
-    return r;
+    return cluster.verdict('venue-faults', r);
   } finally {
     ex.faults.reset();
     await cluster.close();
