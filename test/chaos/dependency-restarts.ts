@@ -16,7 +16,7 @@
  */
 import type { OrderInstruction } from '../../shared/domain/types.ts';
 import type { MainProcess } from '../integration/support/main-process.ts';
-import { alive, LEASE_ACQUIRED, sleep, startEdgeCluster, waitLog } from './edge-cluster.ts';
+import { alive, LEASE_ACQUIRED, startEdgeCluster, waitLog } from './edge-cluster.ts';
 import { check, fmtInt, pool, result, type ScenarioResult } from './harness.ts';
 
 export interface DependencyRestartOptions {
@@ -94,26 +94,8 @@ export async function runDependencyRestartScenario(o: DependencyRestartOptions):
   try {
     edge = await cluster.startEdge();
     if (!(await waitLog(edge, LEASE_ACQUIRED, 60_000))) throw new Error('the edge did not take the lease');
-    // The supervisor's part (Cloud Run replaces an instance that exits): an edge that exits — e.g.
-    // because it lost its lease while the store was down, its fail-safe — is started again.
-    const exits: string[] = [];
-    let supervising = true;
-    const supervisor = (async () => {
-      while (supervising) {
-        await sleep(500);
-        if (edge !== null && !alive(edge) && supervising) {
-          const reason = edge.lines
-            .filter((l) => l.severity === 'CRITICAL' || l.severity === 'ERROR')
-            .at(-1)?.message;
-          exits.push(`exit ${edge.child.exitCode ?? edge.child.signalCode}: ${String(reason ?? '')}`);
-          try {
-            edge = await cluster.startEdge();
-          } catch (err) {
-            exits.push(`restart failed: ${String(err).slice(0, 200)}`);
-          }
-        }
-      }
-    })();
+    const supervisor = cluster.supervise(edge);
+    const exits = supervisor.exits;
     const submitStage = () =>
       pool(4, o.ordersPerStage, async () => {
         const op = `DEP-${o.seed}-${next++}`;
@@ -140,8 +122,8 @@ export async function runDependencyRestartScenario(o: DependencyRestartOptions):
       await declareTopology(cluster.pubsub.host, topology);
     });
     await stage('after', null);
-    supervising = false;
-    await supervisor;
+    await supervisor.stop();
+    edge = supervisor.current();
     const a = await cluster.audit(ops);
     const ready = alive(edge)
       ? await fetch(`${edge.url}/readyz`).then(

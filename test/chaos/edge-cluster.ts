@@ -85,6 +85,14 @@ export interface Audit {
   mismatchDetail: string[];
 }
 
+export interface Supervisor {
+  /** The edge process running now. */
+  current(): MainProcess;
+  /** Why each replaced process exited. */
+  readonly exits: string[];
+  stop(): Promise<void>;
+}
+
 export interface EdgeCluster {
   ex: LocalExchange;
   orders: FirestoreOrderStore;
@@ -104,6 +112,11 @@ export interface EdgeCluster {
   /** Wait until every operation is in a final status or `timeoutMs` passes; returns the last records. */
   settle(operationIds: readonly string[], timeoutMs: number): Promise<Map<string, OrderRecord | null>>;
   audit(operationIds: readonly string[]): Promise<Audit>;
+  /**
+   * The supervisor's part (Cloud Run replaces an instance that exits): while running, an edge that
+   * exits — e.g. it lost its lease while the store was slow or down, its fail-safe — is started again.
+   */
+  supervise(first: MainProcess): Supervisor;
   /** `r`, and when it missed a goal the edge logs kept (see dumpLogs) and named in its failures. */
   verdict(name: string, r: ScenarioResult): Promise<ScenarioResult>;
   /** With CHAOS_LOG_DIR set: every edge process's log lines and stderr to `<dir>/<name>-edge-<i>.log`. */
@@ -224,6 +237,17 @@ export async function startEdgeCluster(o: EdgeClusterOptions): Promise<EdgeClust
     }
   }
 
+  const startEdge = async (): Promise<MainProcess> => {
+    const p = await startMainProcess(env, { startTimeoutMs: 120_000 });
+    processes.push(p);
+    let err = '';
+    p.child.stderr?.on('data', (c: Buffer) => {
+      err = (err + c.toString('utf8')).slice(-20_000);
+    });
+    stderrOf.set(p, () => err);
+    return p;
+  };
+
   const dumpLogs = async (name: string): Promise<string | null> => {
     const out = process.env.CHAOS_LOG_DIR;
     if (!out) return null;
@@ -242,15 +266,34 @@ export async function startEdgeCluster(o: EdgeClusterOptions): Promise<EdgeClust
     firestore,
     pubsub,
     processes,
-    async startEdge() {
-      const p = await startMainProcess(env, { startTimeoutMs: 120_000 });
-      processes.push(p);
-      let err = '';
-      p.child.stderr?.on('data', (c: Buffer) => {
-        err = (err + c.toString('utf8')).slice(-20_000);
-      });
-      stderrOf.set(p, () => err);
-      return p;
+    startEdge,
+    supervise(first) {
+      let edge = first;
+      const exits: string[] = [];
+      let running = true;
+      const loop = (async () => {
+        while (running) {
+          await sleep(500);
+          if (!running || alive(edge)) continue;
+          const reason = edge.lines
+            .filter((l) => l.severity === 'CRITICAL' || l.severity === 'ERROR')
+            .at(-1)?.message;
+          exits.push(`exit ${edge.child.exitCode ?? edge.child.signalCode}: ${String(reason ?? '')}`);
+          try {
+            edge = await startEdge();
+          } catch (err) {
+            exits.push(`restart failed: ${String(err).slice(0, 200)}`);
+          }
+        }
+      })();
+      return {
+        current: () => edge,
+        exits,
+        stop: async () => {
+          running = false;
+          await loop;
+        },
+      };
     },
     async verdict(name, r) {
       if (r.passed) return r;

@@ -9,7 +9,8 @@
  * Then every order must reach a final status, and against the exchange's own records: no fill lost
  * (each exchange trade is a fill on the platform and no fill lacks its trade), no client order id
  * taken twice, each order's filled quantity equal to the exchange's. The edge's retry, breaker and
- * gap-fill figures come from its own `/metrics`.
+ * gap-fill figures come from its own `/metrics` (of the last process when the supervisor had to
+ * start one: an edge that exits, e.g. its lease ran out on a loaded machine, is replaced).
  */
 import type { OrderInstruction } from '../../shared/domain/types.ts';
 import type { MainProcess } from '../integration/support/main-process.ts';
@@ -67,6 +68,7 @@ export async function runVenueFaultsScenario(o: VenueFaultsOptions): Promise<Sce
   try {
     edge = await cluster.startEdge();
     if (!(await waitLog(edge, LEASE_ACQUIRED, 60_000))) throw new Error('the edge did not take the lease');
+    const supervisor = cluster.supervise(edge);
     const perPhase = Math.ceil(o.orders / FAULT_PHASES.length);
     let next = 0;
     const submitBatch = (n: number) =>
@@ -145,6 +147,8 @@ export async function runVenueFaultsScenario(o: VenueFaultsOptions): Promise<Sce
     const settled = await cluster.settle(ops, 300_000);
     const open = [...settled.entries()].filter(([, r]) => r === null || r.status === undefined).length;
     const a = await cluster.audit(ops);
+    await supervisor.stop();
+    edge = supervisor.current();
     const died = alive(edge)
       ? null
       : `the edge process exited (${edge.child.exitCode ?? edge.child.signalCode}): ${String(edge.lines.filter((l) => l.severity === 'ERROR' || l.severity === 'CRITICAL').at(-1)?.message ?? '')}`;
@@ -179,6 +183,12 @@ export async function runVenueFaultsScenario(o: VenueFaultsOptions): Promise<Sce
         ['edge diagnostics', fmtMap(diag)],
         ['edge venue errors', fmtMap(errors)],
         ['gap fills', fmtMap(gapFills)],
+        [
+          'edge processes exited and restarted by the supervisor',
+          supervisor.exits.length === 0
+            ? 0
+            : `${supervisor.exits.length} (${supervisor.exits.slice(0, 2).join('; ')})`,
+        ],
       ],
       [
         check(notFinal === 0 && open === 0, `${notFinal} orders not in a final status`),
