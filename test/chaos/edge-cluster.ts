@@ -154,7 +154,7 @@ export function parentOf(ourId: string): string {
 }
 
 export async function startEdgeCluster(o: EdgeClusterOptions): Promise<EdgeCluster> {
-  const [firestore, pubsub, ex] = await Promise.all([
+  const started = await Promise.allSettled([
     startFirestoreEmulator({ projectId: o.projectId, durable: o.durableFirestore ?? false }),
     startPubSubEmulator({ projectId: o.projectId }),
     startLocalExchange({
@@ -163,6 +163,14 @@ export async function startEdgeCluster(o: EdgeClusterOptions): Promise<EdgeClust
       startingBalances: { USDT: '100000000', BTC: '10000', ETH: '10000' },
     }),
   ]);
+  const [fs, ps, lx] = started;
+  if (fs?.status !== 'fulfilled' || ps?.status !== 'fulfilled' || lx?.status !== 'fulfilled') {
+    // One part did not start: stop the others before giving up.
+    for (const r of started) if (r.status === 'fulfilled') await r.value.stop().catch(() => undefined);
+    const failed = started.find((r) => r.status === 'rejected');
+    throw failed?.status === 'rejected' ? failed.reason : new Error('edge cluster did not start');
+  }
+  const [firestore, pubsub, ex] = [fs.value, ps.value, lx.value];
   const dir = await mkdtemp(join(tmpdir(), 'chaos-edge-'));
   const prefix = `chaos-${randomUUID().slice(0, 8)}-`;
   const config = {
