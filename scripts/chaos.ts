@@ -20,6 +20,13 @@ async function main(argv: string[]): Promise<number> {
     .option('--seed <n>', 'seed of the generated inputs', '42')
     .option('--at-least-once-count <n>', 'instructions of the at-least-once scenario (full run: 10,000)')
     .option('--pubsub-bad-count <n>', 'malformed instructions over Pub/Sub (full run: 10,000)')
+    .option('--crash-kills <n>', 'kill -9 count of the crash scenario (full run: 20)')
+    .option('--venue-fault-orders <n>', 'orders of the venue-fault scenario (full run: 1,000)')
+    .option(
+      '--venue-offline-ms <n>',
+      'how long the venue is offline in the venue-fault scenario (full run: 30,000)',
+    )
+    .option('--dependency-orders <n>', 'orders per stage of the dependency-restart scenario (full run: 50)')
     .option('--json', 'print the results as JSON');
   program.parse(argv);
   const opts = program.opts<{
@@ -29,6 +36,10 @@ async function main(argv: string[]): Promise<number> {
     json?: boolean;
     atLeastOnceCount?: string;
     pubsubBadCount?: string;
+    crashKills?: string;
+    venueFaultOrders?: string;
+    venueOfflineMs?: string;
+    dependencyOrders?: string;
   }>();
   const only = opts.only?.split(',').map((s) => s.trim()) as Scenario[] | undefined;
   for (const s of only ?? []) {
@@ -43,6 +54,10 @@ async function main(argv: string[]): Promise<number> {
       ...(opts.reduced ? REDUCED : FULL),
       ...(opts.atLeastOnceCount ? { atLeastOnce: Number(opts.atLeastOnceCount) } : {}),
       ...(opts.pubsubBadCount ? { pubsubBadInputs: Number(opts.pubsubBadCount) } : {}),
+      ...(opts.crashKills ? { crashKills: Number(opts.crashKills) } : {}),
+      ...(opts.venueFaultOrders ? { venueFaultOrders: Number(opts.venueFaultOrders) } : {}),
+      ...(opts.venueOfflineMs ? { venueOfflineMs: Number(opts.venueOfflineMs) } : {}),
+      ...(opts.dependencyOrders ? { dependencyOrders: Number(opts.dependencyOrders) } : {}),
     },
     seed: Number(opts.seed),
     only,

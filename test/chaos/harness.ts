@@ -75,3 +75,17 @@ export function table(results: readonly ScenarioResult[]): string {
   ];
   return rows.join('\n');
 }
+
+/** Sum of a Prometheus counter (any prefix before `name`) by the value of one label, from `/metrics` text. */
+export function metricByLabel(metrics: string, name: string, label: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const line = new RegExp(`^\\w*${name}\\{([^}]*)\\}\\s+([0-9.e+]+)`);
+  const value = new RegExp(`${label}="([^"]*)"`);
+  for (const l of metrics.split('\n')) {
+    const m = line.exec(l);
+    if (m === null) continue;
+    const key = value.exec(m[1] as string)?.[1] ?? '?';
+    out[key] = (out[key] ?? 0) + Number(m[2]);
+  }
+  return out;
+}

@@ -1,12 +1,24 @@
 /** Which scenarios a chaos run has and how big each is (full: on demand; reduced: inside npm test). */
 
 import { runAtLeastOnceScenario } from './at-least-once.ts';
+import { runCrashScenario } from './crash.ts';
+import { runDependencyRestartScenario } from './dependency-restarts.ts';
 import type { ScenarioResult } from './harness.ts';
 import { runKillSwitchScenario } from './kill-switch.ts';
 import { runLimitsScenario } from './limits.ts';
 import { runServiceScenarios } from './service.ts';
+import { runVenueFaultsScenario } from './venue-faults.ts';
 
-export const SCENARIOS = ['bad-input', 'secrets', 'limits', 'at-least-once', 'kill-switch'] as const;
+export const SCENARIOS = [
+  'bad-input',
+  'secrets',
+  'limits',
+  'at-least-once',
+  'kill-switch',
+  'crash',
+  'venue-faults',
+  'dependency-restarts',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Sizes {
@@ -18,6 +30,14 @@ export interface Sizes {
   atLeastOnce: number;
   killSwitchRuns: number;
   pubsubBadInputs: number;
+  /** kill -9 of the edge (0: the scenario is not in this run). */
+  crashKills: number;
+  /** Orders of the venue-fault scenario (0: not in this run) and how long the venue is offline. */
+  venueFaultOrders: number;
+  venueOfflineMs: number;
+  /** Orders per stage of the dependency-restart scenario (0: not in this run) and each emulator's downtime. */
+  dependencyOrders: number;
+  dependencyDownMs: number;
 }
 
 export const FULL: Sizes = {
@@ -29,6 +49,11 @@ export const FULL: Sizes = {
   atLeastOnce: 10_000,
   killSwitchRuns: 5,
   pubsubBadInputs: 10_000,
+  crashKills: 20,
+  venueFaultOrders: 1_000,
+  venueOfflineMs: 30_000,
+  dependencyOrders: 50,
+  dependencyDownMs: 5_000,
 };
 export const REDUCED: Sizes = {
   badInputs: 600,
@@ -39,6 +64,11 @@ export const REDUCED: Sizes = {
   atLeastOnce: 200,
   killSwitchRuns: 1,
   pubsubBadInputs: 200,
+  crashKills: 0,
+  venueFaultOrders: 0,
+  venueOfflineMs: 5_000,
+  dependencyOrders: 0,
+  dependencyDownMs: 5_000,
 };
 
 export async function runChaos(o: {
@@ -87,6 +117,32 @@ export async function runChaos(o: {
         runs: o.sizes.killSwitchRuns,
         processes: o.sizes.processes,
         streamMs: 6_000,
+      }),
+    );
+  }
+  if (wants('crash') && o.sizes.crashKills > 0) {
+    o.progress?.(`chaos: crash, ${o.sizes.crashKills} × kill -9 of the edge ...`);
+    out.push(await runCrashScenario({ kills: o.sizes.crashKills, seed: o.seed, progress: o.progress }));
+  }
+  if (wants('venue-faults') && o.sizes.venueFaultOrders > 0) {
+    o.progress?.(`chaos: venue faults during ${o.sizes.venueFaultOrders} orders ...`);
+    out.push(
+      await runVenueFaultsScenario({
+        orders: o.sizes.venueFaultOrders,
+        offlineMs: o.sizes.venueOfflineMs,
+        seed: o.seed,
+        progress: o.progress,
+      }),
+    );
+  }
+  if (wants('dependency-restarts') && o.sizes.dependencyOrders > 0) {
+    o.progress?.(`chaos: dependency restarts, ${o.sizes.dependencyOrders} orders per stage ...`);
+    out.push(
+      await runDependencyRestartScenario({
+        ordersPerStage: o.sizes.dependencyOrders,
+        downMs: o.sizes.dependencyDownMs,
+        seed: o.seed,
+        progress: o.progress,
       }),
     );
   }

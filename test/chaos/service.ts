@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMainProcess } from '../integration/support/main-process.ts';
 import { badInputs } from './bad-input.ts';
-import { check, fmtInt, pct, pool, result, type ScenarioResult } from './harness.ts';
+import { check, fmtInt, metricByLabel, pct, pool, result, type ScenarioResult } from './harness.ts';
 
 export interface ServiceRunOptions {
   badInputs: number;
@@ -47,14 +47,7 @@ function parseError(text: string): Omit<Refusal, 'status'> {
 
 /** Sum of `orders_submitted_total` by outcome, from Prometheus text. */
 export function submittedByOutcome(metrics: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of metrics.split('\n')) {
-    const m = /^\w*orders_submitted_total\{([^}]*)\}\s+([0-9.e+]+)/.exec(line);
-    if (m === null) continue;
-    const outcome = /outcome="([^"]*)"/.exec(m[1] as string)?.[1] ?? '?';
-    out[outcome] = (out[outcome] ?? 0) + Number(m[2]);
-  }
-  return out;
+  return metricByLabel(metrics, 'orders_submitted_total', 'outcome');
 }
 
 export async function runServiceScenarios(o: ServiceRunOptions): Promise<ScenarioResult[]> {

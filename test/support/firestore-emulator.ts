@@ -7,12 +7,13 @@
  * in separate workers, each gets its own free port. Stores isolate their data with a collection
  * prefix, so one emulator serves every test in the file.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { freePort, waitForHttp } from './emulator-guard.ts';
 import {
+  type EmulatorProcess,
   emulatorCommand,
   gcloudSdkRoots,
   retryOnPortClash,
@@ -31,6 +32,13 @@ export interface FirestoreEmulator {
   client(): Firestore;
   /** Delete every document in the project. */
   reset(): Promise<void>;
+  /**
+   * Restart the emulator on the same port, down for `downMs`: killed (with `durable`, its documents
+   * are exported just before and imported by the new process, as a managed database keeps its data
+   * across a restart; otherwise the data is gone). Clients made by `client()` stay open and
+   * reconnect by themselves. Resolves once it answers again; returns the milliseconds it was down.
+   */
+  restart(downMs?: number): Promise<number>;
   /** Kill the emulator's process group and close the clients made by `client()`. */
   stop(): Promise<void>;
 }
@@ -41,6 +49,8 @@ export interface StartFirestoreEmulatorOptions {
   timeoutMs?: number;
   /** 'auto' (default): the jar with Java when found, else gcloud; or force one of them. */
   via?: 'auto' | 'jar' | 'gcloud';
+  /** Keep the documents across `restart()` (exported before the kill, imported on start; the jar only). */
+  durable?: boolean;
 }
 
 const JAR_NAME = 'cloud-firestore-emulator.jar';
@@ -64,13 +74,15 @@ export function findFirestoreEmulatorJar(): string | null {
   return candidates.find((c) => existsSync(c)) ?? null;
 }
 
-async function spawnOnce(
-  projectId: string,
+async function spawnProcess(
+  port: number,
   timeoutMs: number,
   via: 'auto' | 'jar' | 'gcloud',
-): Promise<FirestoreEmulator> {
-  const port = await freePort();
+  projectId: string,
+  exportDir: string | null,
+): Promise<EmulatorProcess> {
   const host = `127.0.0.1:${port}`;
+  const imported = exportDir === null ? null : exportMetadata(exportDir);
   const { cmd, args } = emulatorCommand({
     product: 'Firestore',
     via,
@@ -87,18 +99,41 @@ async function spawnOnce(
       'start',
       '--host=127.0.0.1',
       `--port=${port}`,
+      ...(imported === null ? [] : [`--import-data=${imported}`]),
     ],
     gcloudCommand: ['emulators', 'firestore'],
     host,
     projectId,
   });
-
-  const proc = await startEmulatorProcess({
+  return await startEmulatorProcess({
     name: 'Firestore emulator',
     cmd,
     args,
     ready: () => waitForHttp(`http://${host}/`, timeoutMs),
   });
+}
+
+/** The export an emulator wrote on exit into `dir` (`<name>/<name>.overall_export_metadata`), or null. */
+function exportMetadata(dir: string): string | null {
+  if (!existsSync(dir)) return null;
+  for (const name of readdirSync(dir).sort().reverse()) {
+    const file = join(dir, name, `${name}.overall_export_metadata`);
+    if (existsSync(file)) return file;
+  }
+  const flat = readdirSync(dir).find((f) => f.endsWith('.overall_export_metadata'));
+  return flat === undefined ? null : join(dir, flat);
+}
+
+async function spawnOnce(
+  projectId: string,
+  timeoutMs: number,
+  via: 'auto' | 'jar' | 'gcloud',
+  durable: boolean,
+): Promise<FirestoreEmulator> {
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const exportDir = durable ? mkdtempSync(join(tmpdir(), 'firestore-emulator-')) : null;
+  let proc = await spawnProcess(port, timeoutMs, via, projectId, exportDir);
 
   const clients: Firestore[] = [];
   return {
@@ -115,9 +150,33 @@ async function spawnOnce(
       const res = await fetch(url, { method: 'DELETE' });
       if (!res.ok) throw new Error(`Firestore emulator reset failed: HTTP ${res.status} ${await res.text()}`);
     },
+    async restart(downMs = 0) {
+      if (exportDir !== null) {
+        // The emulator's own export (what `firebase emulators:export` calls), taken just before
+        // the kill: the documents committed up to here come back after the restart.
+        rmSync(exportDir, { recursive: true, force: true });
+        mkdirSync(exportDir, { recursive: true });
+        const res = await fetch(`http://${host}/emulator/v1/projects/${projectId}:export`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({
+            database: `projects/${projectId}/databases/(default)`,
+            export_directory: exportDir,
+          }),
+        });
+        if (!res.ok)
+          throw new Error(`Firestore emulator export failed: HTTP ${res.status} ${await res.text()}`);
+      }
+      const t0 = performance.now();
+      await proc.stop();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      proc = await spawnProcess(port, timeoutMs, via, projectId, exportDir);
+      return Math.round(performance.now() - t0);
+    },
     async stop() {
       await Promise.allSettled(clients.splice(0).map((c) => c.terminate()));
       await proc.stop();
+      if (exportDir !== null) rmSync(exportDir, { recursive: true, force: true });
     },
   };
 }
@@ -132,5 +191,5 @@ export async function startFirestoreEmulator(
   const projectId = opts.projectId ?? 'demo-test';
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const via = opts.via ?? 'auto';
-  return await retryOnPortClash(() => spawnOnce(projectId, timeoutMs, via));
+  return await retryOnPortClash(() => spawnOnce(projectId, timeoutMs, via, opts.durable ?? false));
 }

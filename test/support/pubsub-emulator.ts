@@ -11,6 +11,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, waitForHttp } from './emulator-guard.ts';
 import {
+  type EmulatorProcess,
   emulatorCommand,
   gcloudSdkRoots,
   retryOnPortClash,
@@ -29,6 +30,12 @@ export interface PubSubEmulator {
   via: 'jar' | 'gcloud';
   /** Delete every topic and subscription. */
   reset(): Promise<void>;
+  /**
+   * Kill the emulator and start it again on the same port after `downMs`. The emulator keeps nothing
+   * (topics, subscriptions and unacknowledged messages are gone). Resolves once it answers again;
+   * returns the milliseconds it was down.
+   */
+  restart(downMs?: number): Promise<number>;
   /** Kill the emulator's process group. */
   stop(): Promise<void>;
 }
@@ -55,8 +62,11 @@ export function findPubSubEmulatorJar(): string | null {
   return null;
 }
 
-async function spawnOnce(projectId: string, timeoutMs: number): Promise<PubSubEmulator> {
-  const port = await freePort();
+async function spawnProcess(
+  port: number,
+  timeoutMs: number,
+  projectId: string,
+): Promise<{ proc: EmulatorProcess; via: 'jar' | 'gcloud' }> {
   const host = `127.0.0.1:${port}`;
   const { cmd, args, via } = emulatorCommand({
     product: 'Pub/Sub',
@@ -75,14 +85,19 @@ async function spawnOnce(projectId: string, timeoutMs: number): Promise<PubSubEm
     host,
     projectId,
   });
-
   const proc = await startEmulatorProcess({
     name: 'Pub/Sub emulator',
     cmd,
     args,
     ready: () => waitForHttp(`http://${host}/`, timeoutMs, (res, body) => res.ok && body.trim() === 'Ok'),
   });
+  return { proc, via };
+}
 
+async function spawnOnce(projectId: string, timeoutMs: number): Promise<PubSubEmulator> {
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  let { proc, via } = await spawnProcess(port, timeoutMs, projectId);
   return {
     host,
     projectId,
@@ -91,6 +106,13 @@ async function spawnOnce(projectId: string, timeoutMs: number): Promise<PubSubEm
     async reset() {
       const res = await fetch(`http://${host}/reset`, { method: 'POST' });
       if (!res.ok) throw new Error(`Pub/Sub emulator reset failed: HTTP ${res.status} ${await res.text()}`);
+    },
+    async restart(downMs = 0) {
+      const t0 = performance.now();
+      await proc.stop();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      ({ proc, via } = await spawnProcess(port, timeoutMs, projectId));
+      return Math.round(performance.now() - t0);
     },
     stop: () => proc.stop(),
   };
