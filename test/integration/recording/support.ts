@@ -47,6 +47,20 @@ export async function tradeMixThenStop(service: MainProcess, prefix: string): Pr
       ...o,
     });
     expect(res.status).toBe(201);
+    if (o.exec_algorithm === 'TWAP') {
+      // The SELL spends what the TWAP's first slice bought (a SHADOW account starts with cash
+      // only): it goes once that slice has filled, while the TWAP still works.
+      await eventually(
+        async () => {
+          const body = (await (await fetch(`${service.url}/api/orders/${o.operation_id}`)).json()) as {
+            order?: { filled_quantity?: string };
+          };
+          return Number(body.order?.filled_quantity ?? '0') > 0 ? true : undefined;
+        },
+        30_000,
+        `${o.operation_id} first slice filled`,
+      );
+    }
   }
   for (const o of orders) {
     let last = '';
@@ -57,8 +71,11 @@ export async function tradeMixThenStop(service: MainProcess, prefix: string): Pr
       },
       60_000,
       `${o.operation_id} FILLED`,
-    ).catch((err: unknown) => {
-      throw new Error(`${err instanceof Error ? err.message : String(err)} (last status ${last})`);
+    ).catch(async (err: unknown) => {
+      const detail = await (await fetch(`${service.url}/api/orders/${o.operation_id}`)).text();
+      throw new Error(
+        `${err instanceof Error ? err.message : String(err)} (last status ${last}) ${detail.slice(0, 1000)}`,
+      );
     });
   }
   await new Promise((r) => setTimeout(r, 500));
