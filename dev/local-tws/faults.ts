@@ -11,6 +11,12 @@ export interface DisconnectOnPlaceOrderOptions {
    * `reqExecutions` after reconnecting.
    */
   execute?: boolean | undefined;
+  /**
+   * With `execute: true`: once accepted, the order is cancelled at once, as the account's operator
+   * would in TWS, while its client is away (what remains open is cancelled; a marketable order may
+   * have filled first). Found again only by `reqCompletedOrders` (and `reqExecutions` for its fills).
+   */
+  cancelWhileAway?: boolean | undefined;
 }
 
 export interface DuplicateOptions {
@@ -56,7 +62,7 @@ export class TwsFaults {
     rejectedOrders: 0,
     connectivityMessages: 0,
   };
-  private dropOnPlace: Array<{ execute: boolean }> = [];
+  private dropOnPlace: Array<{ execute: boolean; cancel: boolean }> = [];
   private duplicates: Array<{ execDetails: boolean; commissionReport: boolean }> = [];
   private reorders = 0;
   private pacing = 0;
@@ -78,7 +84,9 @@ export class TwsFaults {
 
   /** Drop the connection when the next `n` placeOrder messages arrive. */
   disconnectOnPlaceOrder(n = 1, opts: DisconnectOnPlaceOrderOptions = {}): void {
-    for (let i = 0; i < n; i++) this.dropOnPlace.push({ execute: opts.execute ?? false });
+    for (let i = 0; i < n; i++) {
+      this.dropOnPlace.push({ execute: opts.execute ?? false, cancel: opts.cancelWhileAway ?? false });
+    }
   }
 
   /** Send the execDetails and/or commissionReport of the next `n` fills twice. */
@@ -150,7 +158,7 @@ export class TwsFaults {
   // ---- consumed by the server ---------------------------------------------------------------
 
   /** @internal */
-  takeDropOnPlace(): { execute: boolean } | null {
+  takeDropOnPlace(): { execute: boolean; cancel: boolean } | null {
     const d = this.dropOnPlace.shift() ?? null;
     if (d !== null) {
       this.counters.droppedOnPlaceOrder++;

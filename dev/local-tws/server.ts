@@ -367,6 +367,11 @@ export class TwsServer {
         this.send(conn, [IN.OPEN_ORDER_END, 1]);
         return;
       }
+      case OUT.REQ_COMPLETED_ORDERS:
+        // apiOnly (the one field) changes nothing: every order here came through the API.
+        for (const o of b.completedOrders()) this.send(conn, this.completedOrderFields(o));
+        this.send(conn, [IN.COMPLETED_ORDERS_END]);
+        return;
       case OUT.REQ_AUTO_OPEN_ORDERS:
         // Binding TWS's manual orders: there are none here.
         return;
@@ -606,7 +611,10 @@ export class TwsServer {
         },
         this.o.faults.takeReject(),
       );
-      if (!('code' in res)) return;
+      if (!('code' in res)) {
+        if (drop?.cancel === true) this.o.broker.cancel(res.clientId, res.orderId);
+        return;
+      }
       this.error(conn, orderId, res);
       if (res.inactive !== undefined) {
         this.send(conn, this.openOrderFields(res.inactive));
@@ -895,6 +903,118 @@ export class TwsServer {
       '', // duration
       '', // postToAts
       0, // autoCancelParent
+      '', // minTradeQty
+      '', // minCompeteSize
+      '', // competeAgainstBestOffset
+      '', // midOffsetAtWhole
+      '', // midOffsetAtHalf
+    ];
+  }
+
+  /**
+   * completedOrder at server version 176, field by field as the TWS API's decoder reads it: no
+   * version, no order id and no client id (an order is named by `permId` and `orderRef`), the
+   * filled quantity, when it was done and why.
+   */
+  private completedOrderFields(o: TwsOrder): Field[] {
+    const l = o.listed;
+    const k = l.contract;
+    const why =
+      o.status === 'Filled'
+        ? `Filled Size: ${fmt(o.filled)}`
+        : o.status === 'Cancelled'
+          ? 'Cancelled by Trader'
+          : 'Rejected';
+    return [
+      IN.COMPLETED_ORDER,
+      ...this.contractHead(l),
+      k.exchange,
+      k.currency,
+      l.localSymbol,
+      l.tradingClass,
+      o.action,
+      fmt(o.totalQuantity),
+      o.orderType,
+      o.lmtPrice === null ? '' : fmt(o.lmtPrice),
+      '', // auxPrice
+      o.tif,
+      '', // ocaGroup
+      o.account,
+      'O', // openClose
+      0, // origin: customer
+      o.orderRef,
+      o.permId,
+      o.outsideRth,
+      0, // hidden
+      0, // discretionaryAmt
+      '', // goodAfterTime
+      '', // faGroup
+      '', // faMethod
+      '', // faPercentage (no faProfile: the decoder reads completed orders at the newest version)
+      '', // modelCode
+      '', // goodTillDate
+      '', // rule80A
+      '', // percentOffset
+      '', // settlingFirm
+      0, // shortSaleSlot
+      '', // designatedLocation
+      -1, // exemptCode
+      '', // startingPrice
+      '', // stockRefPrice
+      '', // delta
+      '', // stockRangeLower
+      '', // stockRangeUpper
+      '', // displaySize
+      0, // sweepToFill
+      0, // allOrNone
+      '', // minQty
+      3, // ocaType
+      0, // triggerMethod
+      '', // volatility
+      0, // volatilityType
+      'None', // deltaNeutralOrderType
+      '', // deltaNeutralAuxPrice
+      0, // deltaNeutralConId
+      0, // deltaNeutralShortSale
+      0, // deltaNeutralShortSaleSlot
+      '', // deltaNeutralDesignatedLocation
+      0, // continuousUpdate
+      0, // referencePriceType
+      '', // trailStopPrice
+      '', // trailingPercent
+      '', // comboLegsDescription
+      0, // comboLegs
+      0, // orderComboLegs
+      0, // smartComboRoutingParams
+      '', // scaleInitLevelSize
+      '', // scaleSubsLevelSize
+      '', // scalePriceIncrement
+      '', // hedgeType
+      '', // clearingAccount
+      '', // clearingIntent
+      0, // notHeld
+      0, // deltaNeutralContract
+      '', // algoStrategy
+      0, // solicited
+      o.status,
+      0, // randomizeSize
+      0, // randomizePrice
+      0, // conditions
+      '', // trailStopPrice
+      '', // lmtPriceOffset
+      '', // cashQty
+      0, // dontUseAutoPriceForHedge
+      0, // isOmsContainer
+      '', // autoCancelDate
+      fmt(o.filled),
+      0, // refFuturesConId
+      0, // autoCancelParent
+      '', // shareholder
+      0, // imbalanceOnly
+      0, // routeMarketableToBbo
+      0, // parentPermId
+      o.doneMs === null ? '' : twsTime(o.doneMs),
+      why,
       '', // minTradeQty
       '', // minCompeteSize
       '', // competeAgainstBestOffset

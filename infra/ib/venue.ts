@@ -179,6 +179,19 @@ interface Quote {
 }
 
 const OPEN_ORDERS_END = 'openOrders';
+const COMPLETED_ORDERS_END = 'completedOrders';
+
+/** One of ours among TWS's completed orders (`completedOrder` carries no order id: `permId` names it). */
+interface CompletedOrder {
+  permId: number;
+  client_order_id: string;
+  instrument_key: string;
+  side: 'BUY' | 'SELL';
+  quantity: string;
+  /** IB's final status: Filled, Cancelled, Inactive (`ApiCancelled` too). */
+  ibStatus: string;
+  filled: string;
+}
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -236,6 +249,8 @@ class IbVenueSession implements IbVenue {
   >();
   private openOrdersSeen: Set<number> | null = null;
   private openOrdersQuery: Promise<Set<number>> | null = null;
+  private completedSeen: Map<string, CompletedOrder> | null = null;
+  private completedQuery: Promise<Map<string, CompletedOrder>> | null = null;
   private positionsCollect: Array<{
     account: string;
     contract: Contract;
@@ -407,6 +422,10 @@ class IbVenueSession implements IbVenue {
       this.onOpenOrder(orderId, contract, order, state),
     );
     api.on(EventName.openOrderEnd, () => this.end(OPEN_ORDERS_END));
+    api.on(EventName.completedOrder, (contract: Contract, order: Order, state: OrderState) =>
+      this.onCompletedOrder(contract, order, state),
+    );
+    api.on(EventName.completedOrdersEnd, () => this.end(COMPLETED_ORDERS_END));
     api.on(
       EventName.orderStatus,
       (orderId: number, status: string, filled: number, _remaining: number, avgFillPrice: number) =>
@@ -908,6 +927,28 @@ class IbVenueSession implements IbVenue {
     }
   }
 
+  /** A completed order: ours when its `orderRef` is set; a record still open here takes its final state. */
+  private onCompletedOrder(contract: Contract, order: Order, state: OrderState): void {
+    const ref = order.orderRef ?? '';
+    const status: string = state?.status ?? '';
+    if (ref === '' || status === '') return;
+    const key = this.keyOf(contract);
+    if (key === null) return;
+    const filled = decimalOf(order.filledQuantity) ?? '0';
+    this.completedSeen?.set(ref, {
+      permId: order.permId ?? 0,
+      client_order_id: ref,
+      instrument_key: key,
+      side: order.action === 'SELL' ? 'SELL' : 'BUY',
+      quantity: decimalOf(order.totalQuantity) ?? '0',
+      ibStatus: status,
+      filled,
+    });
+    const id = this.orderIdByClientId.get(ref);
+    if (id === undefined || this.queued.has(id)) return;
+    this.updateRecord(id, (r) => withOrderStatus(r, status, Number(filled), undefined, this.clock.now()));
+  }
+
   private onOrderStatus(orderId: number, status: string, filled: number, avgFillPrice: number): void {
     this.updateRecord(orderId, (r) => withOrderStatus(r, status, filled, avgFillPrice, this.clock.now()));
   }
@@ -984,6 +1025,30 @@ class IbVenueSession implements IbVenue {
     return this.openOrdersQuery;
   }
 
+  /**
+   * reqCompletedOrders (API orders only): ours that are done, by client order id (records still
+   * open here are finished on the way). One query at a time.
+   */
+  private completedOrders(): Promise<Map<string, CompletedOrder>> {
+    if (this.completedQuery !== null) return this.completedQuery;
+    const run = async () => {
+      const seen = new Map<string, CompletedOrder>();
+      this.completedSeen = seen;
+      try {
+        await this.untilEnd('reqCompletedOrders', COMPLETED_ORDERS_END, () =>
+          this.send((api) => api.reqCompletedOrders(true)),
+        );
+      } finally {
+        this.completedSeen = null;
+      }
+      return seen;
+    };
+    this.completedQuery = run().finally(() => {
+      this.completedQuery = null;
+    });
+    return this.completedQuery;
+  }
+
   /** reqExecutions since `sinceMs`: the trades read (joined with their commissions, waiting a little for late reports). */
   private async executions(sinceMs: number, clientOnly: boolean): Promise<VenueTrade[]> {
     const reqId = this.reqId();
@@ -1016,7 +1081,10 @@ class IbVenueSession implements IbVenue {
     });
   }
 
-  /** An order by our client id: the session's record, or IB's open orders, or the executions. */
+  /**
+   * An order by our client id: the session's record, or IB's open orders, or its completed orders
+   * (done while we were away: cancelled, filled, rejected), or the executions.
+   */
   private async lookup(clientOrderId: string): Promise<VenueOrderState | null> {
     const known = this.orderIdByClientId.get(clientOrderId);
     const rec = known === undefined ? undefined : this.records.get(known);
@@ -1025,11 +1093,34 @@ class IbVenueSession implements IbVenue {
     const id = this.orderIdByClientId.get(clientOrderId);
     const open = id === undefined ? undefined : this.records.get(id);
     if (open !== undefined && open.ibStatus !== null) return stateOf(open);
+    const done = (await this.completedOrders()).get(clientOrderId);
     const trades = (await this.executions(0, false)).filter((t) => t.client_order_id === clientOrderId);
     const first = trades[0];
-    if (first === undefined) return null;
     const filled = trades.reduce((s, t) => s.plus(t.quantity), toDec(0));
     const notional = trades.reduce((s, t) => s.plus(toDec(t.quantity).times(t.price)), toDec(0));
+    if (done !== undefined) {
+      // The fills read back give the average price when they account for the whole filled quantity.
+      const avg = filled.gt(0) && filled.eq(done.filled) ? fmt(notional.div(filled)) : null;
+      const base = {
+        client_order_id: clientOrderId,
+        instrument_key: done.instrument_key,
+        side: done.side,
+        quantity: done.quantity,
+        ibStatus: done.ibStatus,
+        filled: done.filled,
+        avg_price: avg,
+        ts_event: this.clock.now(),
+      };
+      const orderId = id ?? (first === undefined ? undefined : Number(first.venue_order_id));
+      // Neither this session nor a fill knows its order id: IB's permanent id names it.
+      if (orderId === undefined)
+        return { ...stateOf({ ...base, orderId: 0 }), venue_order_id: `perm:${done.permId}` };
+      const r: IbOrderRecord = { ...base, orderId };
+      this.records.set(orderId, r);
+      this.orderIdByClientId.set(clientOrderId, orderId);
+      return stateOf(r);
+    }
+    if (first === undefined) return null;
     const orderId = Number(first.venue_order_id);
     const base: IbOrderRecord = open ?? {
       orderId,
@@ -1059,6 +1150,8 @@ class IbVenueSession implements IbVenue {
     const started = Date.now();
     try {
       const open = await this.openOrderIds();
+      // Orders open here but no longer at TWS were finished while we were away: their final state.
+      await this.completedOrders();
       const since = this.lastExecMs > 0 ? this.lastExecMs - 60_000 : 0;
       const trades = await this.executions(since, false);
       this.diag({
@@ -1373,6 +1466,7 @@ class IbVenueSession implements IbVenue {
       const found = await this.guard.call('fetchOrder', () => this.lookup(clientOrderId));
       if (found === null)
         throw this.error('not_found', `cancel: order ${clientOrderId} on ${instrumentKey} is unknown`);
+      if (isFinal(found.status)) return found;
       id = Number(found.venue_order_id);
     }
     const orderId = id;
