@@ -49,6 +49,7 @@ export interface TwsFaultStats {
 export interface TwsFaultHooks {
   disconnectAll(): number;
   broadcastError(code: number, message: string): number;
+  releaseCommissions(): number;
 }
 
 export class TwsFaults {
@@ -67,6 +68,7 @@ export class TwsFaults {
   private reorders = 0;
   private pacing = 0;
   private rejects: string[] = [];
+  private withhold = 0;
   private lost = false;
   private hooks: TwsFaultHooks | null = null;
 
@@ -107,6 +109,19 @@ export class TwsFaults {
   /** Refuse the next `n` incoming messages with error 100, as if the rate limit were exceeded. */
   pacingViolationNext(n = 1): void {
     this.pacing += n;
+  }
+
+  /**
+   * Hold back the commissionReport of the next `n` fills, live and in `reqExecutions` answers, until
+   * `releaseCommissionReports()` (their execDetails go out as usual).
+   */
+  withholdCommissionReports(n = 1): void {
+    this.withhold += n;
+  }
+
+  /** Send the held-back commissionReports to their owners (if connected). Returns how many were held. */
+  releaseCommissionReports(): number {
+    return this.hooks?.releaseCommissions() ?? 0;
   }
 
   /** Reject the next order with error 201 `Order rejected - reason:<reason>` and status Inactive. */
@@ -153,6 +168,7 @@ export class TwsFaults {
     this.pacing = 0;
     this.rejects = [];
     this.lost = false;
+    this.withhold = 0;
   }
 
   // ---- consumed by the server ---------------------------------------------------------------
@@ -179,6 +195,13 @@ export class TwsFaults {
     const dupCommission = d?.commissionReport ?? false;
     this.counters.duplicatedMessages += (dupExec ? 1 : 0) + (dupCommission ? 1 : 0);
     return { dupExec, dupCommission, reorder };
+  }
+
+  /** @internal whether the commissionReport of this fill is held back. */
+  takeWithhold(): boolean {
+    if (this.withhold <= 0) return false;
+    this.withhold--;
+    return true;
   }
 
   /** @internal */

@@ -99,6 +99,8 @@ export function parseFilterTime(s: string): number | null {
 export class TwsServer {
   private readonly server: Server;
   private readonly conns = new Set<Conn>();
+  /** Fills whose commissionReport the `withholdCommissionReports` fault holds back, by execId. */
+  private readonly withheld = new Map<string, TwsExecution>();
   readonly calls = new Map<string, number>();
   readonly unhandled: string[] = [];
   port = 0;
@@ -129,6 +131,15 @@ export class TwsServer {
           n++;
         }
         return n;
+      },
+      releaseCommissions: () => {
+        const held = [...this.withheld.values()];
+        this.withheld.clear();
+        for (const e of held) {
+          const owner = this.ownerOf(e.order);
+          if (owner !== null) this.send(owner, this.commissionFields(e));
+        }
+        return held.length;
       },
     });
   }
@@ -657,7 +668,7 @@ export class TwsServer {
       });
       for (const e of picked) this.send(conn, this.execFields(reqId, e));
       this.send(conn, [IN.EXECUTION_DATA_END, 1, reqId]);
-      for (const e of picked) this.send(conn, this.commissionFields(e));
+      for (const e of picked) if (!this.withheld.has(e.execId)) this.send(conn, this.commissionFields(e));
     });
   }
 
@@ -710,7 +721,12 @@ export class TwsServer {
   private onExecuted(e: TwsExecution): void {
     const c = this.ownerOf(e.order);
     const f = this.o.faults.takeFillFault();
+    if (this.o.faults.takeWithhold()) this.withheld.set(e.execId, e);
     if (c === null) return;
+    if (this.withheld.has(e.execId)) {
+      this.send(c, this.execFields(NO_ID, e));
+      return;
+    }
     const exec = this.execFields(NO_ID, e);
     const commission = this.commissionFields(e);
     const first = f.reorder ? commission : exec;

@@ -1152,7 +1152,9 @@ class IbVenueSession implements IbVenue {
       const open = await this.openOrderIds();
       // Orders open here but no longer at TWS were finished while we were away: their final state.
       await this.completedOrders();
-      const since = this.lastExecMs > 0 ? this.lastExecMs - 60_000 : 0;
+      // From a minute before the last execution seen, or earlier for one still missing its commission.
+      const waiting = this.joiner.waiting().map((e) => nanosToMillis(e.ts_event));
+      const since = this.lastExecMs > 0 ? Math.min(this.lastExecMs - 60_000, ...waiting) : 0;
       const trades = await this.executions(since, false);
       this.diag({
         type: 'gap_fill',

@@ -288,6 +288,40 @@ describe('IBKR adapter on the local TWS', () => {
     }
   });
 
+  it('a commission report that does not come: the fill is left out of query answers, then delivered once by the stream when it arrives', async () => {
+    h = await startIbHarness();
+    const x = h;
+    await x.venue.watch([SPY], (e) => x.events.push(e));
+    x.tws.faults.withholdCommissionReports(1);
+    const req = order();
+    await x.venue.submit(req);
+    expect(await x.until(() => x.events.some((e) => e.kind === 'order' && e.order.status === 'FILLED'))).toBe(
+      true,
+    );
+    const mine = (ts: VenueTrade[]) => ts.filter((t) => t.client_order_id === req.client_order_id);
+    // The query waits commissionWaitMs for the report, then answers without the fill (no fee, no trade).
+    expect(mine(await x.venue.fetchTrades(SPY, 0n))).toEqual([]);
+    expect(tradesOf(x, req.client_order_id)).toEqual([]);
+    expect(await x.venue.fetchOrder(req.client_order_id, SPY)).toMatchObject({
+      status: 'FILLED',
+      filled_quantity: '10',
+    });
+    expect(x.tws.faults.releaseCommissionReports()).toBe(1);
+    expect(await x.until(() => tradesOf(x, req.client_order_id).length === 1)).toBe(true);
+    const [fill] = tradesOf(x, req.client_order_id);
+    expect(fill).toMatchObject({ quantity: '10', fee: '1', fee_currency: 'USD' });
+    expect(mine(await x.venue.fetchTrades(SPY, 0n))).toEqual([fill]);
+    // A reconnect's gap fill reads it again: still one trade event.
+    x.tws.faults.disconnectAll();
+    expect(
+      await x.until(
+        () =>
+          x.diagnostics.filter((d) => d.type === 'gap_fill' && d.reason === 'reconnect' && d.ok).length === 1,
+      ),
+    ).toBe(true);
+    expect(tradesOf(x, req.client_order_id)).toHaveLength(1);
+  });
+
   it('pacing: a burst beyond the budget waits for it; an error 100 from TWS is retried as rate_limited', async () => {
     h = await startIbHarness();
     const x = h;
