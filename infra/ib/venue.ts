@@ -251,6 +251,8 @@ class IbVenueSession implements IbVenue {
   private openOrdersQuery: Promise<Set<number>> | null = null;
   private completedSeen: Map<string, CompletedOrder> | null = null;
   private completedQuery: Promise<Map<string, CompletedOrder>> | null = null;
+  /** Client order ids TWS listed as completed whose order id no one here knows (earlier processes). */
+  private readonly completedElsewhere = new Set<string>();
   private positionsCollect: Array<{
     account: string;
     contract: Contract;
@@ -945,6 +947,7 @@ class IbVenueSession implements IbVenue {
       filled,
     });
     const id = this.orderIdByClientId.get(ref);
+    if (id === undefined) this.completedElsewhere.add(ref);
     if (id === undefined || this.queued.has(id)) return;
     this.updateRecord(id, (r) => withOrderStatus(r, status, Number(filled), undefined, this.clock.now()));
   }
@@ -1307,12 +1310,12 @@ class IbVenueSession implements IbVenue {
       throw err;
     }
 
-    // Sent before (this session, or found open / executed at connect): never send before looking.
+    // Sent before (this session, or found open / executed / completed at connect): never send before looking.
     const knownId = this.orderIdByClientId.get(req.client_order_id);
-    if (knownId !== undefined) {
+    if (knownId !== undefined || this.completedElsewhere.has(req.client_order_id)) {
       const found = await this.lookup(req.client_order_id);
       if (found !== null) return found;
-      if (this.queued.has(knownId)) {
+      if (knownId !== undefined && this.queued.has(knownId)) {
         const r = this.records.get(knownId);
         if (r !== undefined) return stateOf(r);
       }

@@ -260,7 +260,7 @@ describe('IBKR adapter on the local TWS', () => {
     expect(x.tws.calls('CANCEL_ORDER')).toBe(0);
   });
 
-  it('an order of an earlier process, cancelled at TWS after it stopped: a new process finds it CANCELED (named by permId) and does not cancel it again', async () => {
+  it('an order of an earlier process, cancelled at TWS after it stopped: a new process finds it CANCELED (named by permId), neither cancels nor sends it again', async () => {
     h = await startIbHarness();
     const x = h;
     const req = order({ order_type: 'LIMIT', price: '100', time_in_force: 'GTC', quantity: '5' });
@@ -282,6 +282,9 @@ describe('IBKR adapter on the local TWS', () => {
       expect(found?.venue_order_id).toMatch(/^perm:\d+$/);
       expect((await later.cancel(req.client_order_id, SPY)).status).toBe('CANCELED');
       expect(x.tws.calls('CANCEL_ORDER')).toBe(0);
+      // Submitting it again answers the final state: the connect's gap fill read the completed orders.
+      expect((await later.submit(req)).status).toBe('CANCELED');
+      expect(x.tws.calls('PLACE_ORDER')).toBe(1);
       expect(await later.fetchOrder('never-sent', SPY)).toBeNull();
     } finally {
       await later.close();
