@@ -789,13 +789,11 @@ export class TwsServer {
     ];
   }
 
-  /** openOrder at server version 176, field by field as the TWS API's EOrderDecoder reads it. */
-  private openOrderFields(o: TwsOrder): Field[] {
+  /** The contract and order fields openOrder and completedOrder begin with, up to `orderRef`. */
+  private orderHead(o: TwsOrder): Field[] {
     const l = o.listed;
     const k = l.contract;
     return [
-      IN.OPEN_ORDER,
-      o.orderId,
       ...this.contractHead(l),
       k.exchange,
       k.currency,
@@ -805,13 +803,22 @@ export class TwsServer {
       fmt(o.totalQuantity),
       o.orderType,
       o.lmtPrice === null ? '' : fmt(o.lmtPrice),
-      '',
+      '', // auxPrice
       o.tif,
       '', // ocaGroup
       o.account,
       'O', // openClose
       0, // origin: customer
       o.orderRef,
+    ];
+  }
+
+  /** openOrder at server version 176, field by field as the TWS API's EOrderDecoder reads it. */
+  private openOrderFields(o: TwsOrder): Field[] {
+    return [
+      IN.OPEN_ORDER,
+      o.orderId,
+      ...this.orderHead(o),
       o.clientId,
       o.permId,
       o.outsideRth,
@@ -933,8 +940,6 @@ export class TwsServer {
    * filled quantity, when it was done and why.
    */
   private completedOrderFields(o: TwsOrder): Field[] {
-    const l = o.listed;
-    const k = l.contract;
     const why =
       o.status === 'Filled'
         ? `Filled Size: ${fmt(o.filled)}`
@@ -943,22 +948,7 @@ export class TwsServer {
           : 'Rejected';
     return [
       IN.COMPLETED_ORDER,
-      ...this.contractHead(l),
-      k.exchange,
-      k.currency,
-      l.localSymbol,
-      l.tradingClass,
-      o.action,
-      fmt(o.totalQuantity),
-      o.orderType,
-      o.lmtPrice === null ? '' : fmt(o.lmtPrice),
-      '', // auxPrice
-      o.tif,
-      '', // ocaGroup
-      o.account,
-      'O', // openClose
-      0, // origin: customer
-      o.orderRef,
+      ...this.orderHead(o),
       o.permId,
       o.outsideRth,
       0, // hidden
