@@ -949,7 +949,11 @@ class IbVenueSession implements IbVenue {
     const id = this.orderIdByClientId.get(ref);
     if (id === undefined) this.completedElsewhere.add(ref);
     if (id === undefined || this.queued.has(id)) return;
-    this.updateRecord(id, (r) => withOrderStatus(r, status, Number(filled), undefined, this.clock.now()));
+    // Fills while away move the average price: unknown until the executions account for them all.
+    this.updateRecord(id, (r) => {
+      const next = withOrderStatus(r, status, Number(filled), undefined, this.clock.now());
+      return toDec(next.filled).eq(r.filled) ? next : { ...next, avg_price: null };
+    });
   }
 
   private onOrderStatus(orderId: number, status: string, filled: number, avgFillPrice: number): void {
@@ -1159,6 +1163,7 @@ class IbVenueSession implements IbVenue {
       const waiting = this.joiner.waiting().map((e) => nanosToMillis(e.ts_event));
       const since = this.lastExecMs > 0 ? Math.min(this.lastExecMs - 60_000, ...waiting) : 0;
       const trades = await this.executions(since, false);
+      this.averagePricesFrom(trades);
       this.diag({
         type: 'gap_fill',
         reason,
@@ -1178,6 +1183,18 @@ class IbVenueSession implements IbVenue {
         message: messageOf(err),
       });
       this.log?.warn(`${this.id}: gap fill failed`, { error: messageOf(err) });
+    }
+  }
+
+  /** Records filled with no average price (fills while away): from the trades read, when they account for all. */
+  private averagePricesFrom(trades: readonly VenueTrade[]): void {
+    for (const r of this.records.values()) {
+      if (r.avg_price !== null || !toDec(r.filled).gt(0)) continue;
+      const mine = trades.filter((t) => t.venue_order_id === String(r.orderId));
+      const qty = mine.reduce((s, t) => s.plus(t.quantity), toDec(0));
+      if (!qty.eq(r.filled)) continue;
+      const notional = mine.reduce((s, t) => s.plus(toDec(t.quantity).times(t.price)), toDec(0));
+      this.records.set(r.orderId, { ...r, avg_price: fmt(notional.div(qty)) });
     }
   }
 
