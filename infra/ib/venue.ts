@@ -6,17 +6,20 @@
  * - **connect**: the socket handshake, `nextValidId` (the first order id this client id may use),
  *   the managed account, then `reqContractDetails` per instrument: its `conId`, the rules
  *   (contracts.ts `rulesFromContractDetails`) and its trading hours (trading-hours.ts); then the open
- *   orders and today's executions, so an order placed by an earlier process is known by its client id;
+ *   orders, the completed orders and today's executions, so an order placed by an earlier process is
+ *   known by its client id;
  * - **submit**: the order id is ours (`nextValidId`, counted up), the client order id travels in
  *   `orderRef`. The answer is the first `openOrder` / `orderStatus` of that id, or its error. When the
  *   outcome is unknown (the socket dropped after the send, no answer in time) the order is looked up
- *   by `orderRef` (`reqOpenOrders`, then `reqExecutions`) once the session is back, and sent again only
+ *   by `orderRef` (`reqOpenOrders`, `reqCompletedOrders`, then `reqExecutions`) once the session is
+ *   back, and sent again only
  *   when IB does not know it — under the SAME order id: if TWS had it after all, that is a no-op
  *   modification of the same order or a refusal (103 duplicate id, 104 filled, 105 mismatch) that
  *   again means "look it up" — never a second order;
  * - **fills**: `execDetails` + `commissionReport` joined on `execId`, exactly once (fills.ts);
  * - **reconnect**: a dropped socket is reconnected with back-off; each (re)connect reads the open
- *   orders and the executions since the last one seen (`reqExecutions`): the gap fill, whose new
+ *   orders, the completed orders (what finished while we were away) and the executions since the last
+ *   one seen (`reqExecutions`): the gap fill, whose new
  *   trades and order changes reach the watcher like streamed ones;
  * - **trading hours**: an order outside the contract's session is refused with the reason, or, with
  *   `outside_hours: queue`, held by the adapter and sent when the session opens;
