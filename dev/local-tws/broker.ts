@@ -56,6 +56,8 @@ export interface TwsOrder {
   createdMs: number;
   /** Accepted outside regular hours without `outsideRth` (or a market order): held, PreSubmitted, until they open. */
   held: boolean;
+  /** When it became Filled, Cancelled or Inactive (Unix ms), null while open. */
+  doneMs: number | null;
 }
 
 export interface TwsExecution {
@@ -336,6 +338,23 @@ export class TwsBroker {
     );
   }
 
+  /**
+   * reqCompletedOrders: the orders of the account that are done (Filled, Cancelled, Inactive), oldest
+   * first, whichever client placed them (TWS lists every API order of the day).
+   */
+  completedOrders(): TwsOrder[] {
+    return this.allOrders()
+      .filter((o) => o.status === 'Filled' || o.status === 'Cancelled' || o.status === 'Inactive')
+      .sort((a, b) => (a.doneMs ?? 0) - (b.doneMs ?? 0));
+  }
+
+  /** What the account's operator does in TWS: cancel the open order carrying `orderRef`. */
+  cancelByRef(orderRef: string): TwsOrder | IbError {
+    const o = this.openOrders(null).find((x) => x.orderRef === orderRef);
+    if (o === undefined) return IbErrors.cannotFindOrder(0);
+    return this.cancel(o.clientId, o.orderId);
+  }
+
   ordersWithRef(orderRef: string): number {
     return this.allOrders().filter((o) => o.orderRef === orderRef).length;
   }
@@ -397,12 +416,14 @@ export class TwsBroker {
       engineId: `${r.clientId}-${r.orderId}`,
       createdMs: nowMs,
       held: false,
+      doneMs: null,
     };
     this.orders.set(TwsBroker.key(r.clientId, r.orderId), order);
     this.byEngineId.set(order.engineId, order);
     this.highestOrderId = Math.max(this.highestOrderId, r.orderId);
     const refuse = (reason: string): IbError => {
       order.status = 'Inactive';
+      order.doneMs = nowMs;
       return IbErrors.rejected(reason, order);
     };
     if (reject !== null) return refuse(reject);
@@ -636,7 +657,10 @@ export class TwsBroker {
     }
     this.cashBalance = this.cashBalance.minus(commission);
 
-    if (order.filled.gte(order.totalQuantity)) order.status = 'Filled';
+    if (order.filled.gte(order.totalQuantity)) {
+      order.status = 'Filled';
+      order.doneMs = this.nowMs();
+    }
     const exec: TwsExecution = {
       execId,
       order,
@@ -657,6 +681,7 @@ export class TwsBroker {
 
   private finish(order: TwsOrder, status: OrderStatus): void {
     order.status = status;
+    order.doneMs = this.nowMs();
     this.sink?.orderChanged(order);
   }
 

@@ -11,6 +11,12 @@ export interface DisconnectOnPlaceOrderOptions {
    * `reqExecutions` after reconnecting.
    */
   execute?: boolean | undefined;
+  /**
+   * With `execute: true`: once accepted, the order is cancelled at once, as the account's operator
+   * would in TWS, while its client is away (what remains open is cancelled; a marketable order may
+   * have filled first). Found again only by `reqCompletedOrders` (and `reqExecutions` for its fills).
+   */
+  cancelWhileAway?: boolean | undefined;
 }
 
 export interface DuplicateOptions {
@@ -43,6 +49,7 @@ export interface TwsFaultStats {
 export interface TwsFaultHooks {
   disconnectAll(): number;
   broadcastError(code: number, message: string): number;
+  releaseCommissions(): number;
 }
 
 export class TwsFaults {
@@ -56,11 +63,12 @@ export class TwsFaults {
     rejectedOrders: 0,
     connectivityMessages: 0,
   };
-  private dropOnPlace: Array<{ execute: boolean }> = [];
+  private dropOnPlace: Array<{ execute: boolean; cancel: boolean }> = [];
   private duplicates: Array<{ execDetails: boolean; commissionReport: boolean }> = [];
   private reorders = 0;
   private pacing = 0;
   private rejects: string[] = [];
+  private withhold = 0;
   private lost = false;
   private hooks: TwsFaultHooks | null = null;
 
@@ -78,7 +86,9 @@ export class TwsFaults {
 
   /** Drop the connection when the next `n` placeOrder messages arrive. */
   disconnectOnPlaceOrder(n = 1, opts: DisconnectOnPlaceOrderOptions = {}): void {
-    for (let i = 0; i < n; i++) this.dropOnPlace.push({ execute: opts.execute ?? false });
+    for (let i = 0; i < n; i++) {
+      this.dropOnPlace.push({ execute: opts.execute ?? false, cancel: opts.cancelWhileAway ?? false });
+    }
   }
 
   /** Send the execDetails and/or commissionReport of the next `n` fills twice. */
@@ -99,6 +109,19 @@ export class TwsFaults {
   /** Refuse the next `n` incoming messages with error 100, as if the rate limit were exceeded. */
   pacingViolationNext(n = 1): void {
     this.pacing += n;
+  }
+
+  /**
+   * Hold back the commissionReport of the next `n` fills, live and in `reqExecutions` answers, until
+   * `releaseCommissionReports()` (their execDetails go out as usual).
+   */
+  withholdCommissionReports(n = 1): void {
+    this.withhold += n;
+  }
+
+  /** Send the held-back commissionReports to their owners (if connected). Returns how many were held. */
+  releaseCommissionReports(): number {
+    return this.hooks?.releaseCommissions() ?? 0;
   }
 
   /** Reject the next order with error 201 `Order rejected - reason:<reason>` and status Inactive. */
@@ -145,12 +168,13 @@ export class TwsFaults {
     this.pacing = 0;
     this.rejects = [];
     this.lost = false;
+    this.withhold = 0;
   }
 
   // ---- consumed by the server ---------------------------------------------------------------
 
   /** @internal */
-  takeDropOnPlace(): { execute: boolean } | null {
+  takeDropOnPlace(): { execute: boolean; cancel: boolean } | null {
     const d = this.dropOnPlace.shift() ?? null;
     if (d !== null) {
       this.counters.droppedOnPlaceOrder++;
@@ -171,6 +195,13 @@ export class TwsFaults {
     const dupCommission = d?.commissionReport ?? false;
     this.counters.duplicatedMessages += (dupExec ? 1 : 0) + (dupCommission ? 1 : 0);
     return { dupExec, dupCommission, reorder };
+  }
+
+  /** @internal whether the commissionReport of this fill is held back. */
+  takeWithhold(): boolean {
+    if (this.withhold <= 0) return false;
+    this.withhold--;
+    return true;
   }
 
   /** @internal */

@@ -99,6 +99,11 @@ export interface LocalTws {
   positions(): LocalTwsPosition[];
   /** How many orders (open or done) carry this `orderRef`, for duplicate checks. */
   ordersWithRef(orderRef: string): number;
+  /**
+   * Cancel the open order carrying `orderRef` as the account's operator would in TWS (its owner
+   * hears of it only if connected). Returns whether an open order was found.
+   */
+  cancelOrder(orderRef: string): boolean;
   /** Messages received per TWS API message name (`PLACE_ORDER`, `REQ_EXECUTIONS`, …). */
   calls(message: string): number;
   /** Open API connections. */
@@ -147,6 +152,7 @@ export async function startLocalTws(opts: LocalTwsOptions = {}): Promise<LocalTw
     netLiquidation: () => broker.netLiquidation(),
     positions: () => broker.positionList(),
     ordersWithRef: (ref) => broker.ordersWithRef(ref),
+    cancelOrder: (ref) => !('code' in broker.cancelByRef(ref)),
     calls: (m) => server.calls.get(m) ?? 0,
     connections: () => server.connectionCount(),
     get unhandledMessages() {

@@ -99,6 +99,8 @@ export function parseFilterTime(s: string): number | null {
 export class TwsServer {
   private readonly server: Server;
   private readonly conns = new Set<Conn>();
+  /** Fills whose commissionReport the `withholdCommissionReports` fault holds back, by execId. */
+  private readonly withheld = new Map<string, TwsExecution>();
   readonly calls = new Map<string, number>();
   readonly unhandled: string[] = [];
   port = 0;
@@ -129,6 +131,15 @@ export class TwsServer {
           n++;
         }
         return n;
+      },
+      releaseCommissions: () => {
+        const held = [...this.withheld.values()];
+        this.withheld.clear();
+        for (const e of held) {
+          const owner = this.ownerOf(e.order);
+          if (owner !== null) this.send(owner, this.commissionFields(e));
+        }
+        return held.length;
       },
     });
   }
@@ -367,6 +378,11 @@ export class TwsServer {
         this.send(conn, [IN.OPEN_ORDER_END, 1]);
         return;
       }
+      case OUT.REQ_COMPLETED_ORDERS:
+        // apiOnly (the one field) changes nothing: every order here came through the API.
+        for (const o of b.completedOrders()) this.send(conn, this.completedOrderFields(o));
+        this.send(conn, [IN.COMPLETED_ORDERS_END]);
+        return;
       case OUT.REQ_AUTO_OPEN_ORDERS:
         // Binding TWS's manual orders: there are none here.
         return;
@@ -606,7 +622,10 @@ export class TwsServer {
         },
         this.o.faults.takeReject(),
       );
-      if (!('code' in res)) return;
+      if (!('code' in res)) {
+        if (drop?.cancel === true) this.o.broker.cancel(res.clientId, res.orderId);
+        return;
+      }
       this.error(conn, orderId, res);
       if (res.inactive !== undefined) {
         this.send(conn, this.openOrderFields(res.inactive));
@@ -649,7 +668,7 @@ export class TwsServer {
       });
       for (const e of picked) this.send(conn, this.execFields(reqId, e));
       this.send(conn, [IN.EXECUTION_DATA_END, 1, reqId]);
-      for (const e of picked) this.send(conn, this.commissionFields(e));
+      for (const e of picked) if (!this.withheld.has(e.execId)) this.send(conn, this.commissionFields(e));
     });
   }
 
@@ -702,7 +721,12 @@ export class TwsServer {
   private onExecuted(e: TwsExecution): void {
     const c = this.ownerOf(e.order);
     const f = this.o.faults.takeFillFault();
+    if (this.o.faults.takeWithhold()) this.withheld.set(e.execId, e);
     if (c === null) return;
+    if (this.withheld.has(e.execId)) {
+      this.send(c, this.execFields(NO_ID, e));
+      return;
+    }
     const exec = this.execFields(NO_ID, e);
     const commission = this.commissionFields(e);
     const first = f.reorder ? commission : exec;
@@ -765,13 +789,11 @@ export class TwsServer {
     ];
   }
 
-  /** openOrder at server version 176, field by field as the TWS API's EOrderDecoder reads it. */
-  private openOrderFields(o: TwsOrder): Field[] {
+  /** The contract and order fields openOrder and completedOrder begin with, up to `orderRef`. */
+  private orderHead(o: TwsOrder): Field[] {
     const l = o.listed;
     const k = l.contract;
     return [
-      IN.OPEN_ORDER,
-      o.orderId,
       ...this.contractHead(l),
       k.exchange,
       k.currency,
@@ -781,13 +803,22 @@ export class TwsServer {
       fmt(o.totalQuantity),
       o.orderType,
       o.lmtPrice === null ? '' : fmt(o.lmtPrice),
-      '',
+      '', // auxPrice
       o.tif,
       '', // ocaGroup
       o.account,
       'O', // openClose
       0, // origin: customer
       o.orderRef,
+    ];
+  }
+
+  /** openOrder at server version 176, field by field as the TWS API's EOrderDecoder reads it. */
+  private openOrderFields(o: TwsOrder): Field[] {
+    return [
+      IN.OPEN_ORDER,
+      o.orderId,
+      ...this.orderHead(o),
       o.clientId,
       o.permId,
       o.outsideRth,
@@ -895,6 +926,101 @@ export class TwsServer {
       '', // duration
       '', // postToAts
       0, // autoCancelParent
+      '', // minTradeQty
+      '', // minCompeteSize
+      '', // competeAgainstBestOffset
+      '', // midOffsetAtWhole
+      '', // midOffsetAtHalf
+    ];
+  }
+
+  /**
+   * completedOrder at server version 176, field by field as the TWS API's decoder reads it: no
+   * version, no order id and no client id (an order is named by `permId` and `orderRef`), the
+   * filled quantity, when it was done and why.
+   */
+  private completedOrderFields(o: TwsOrder): Field[] {
+    const why =
+      o.status === 'Filled'
+        ? `Filled Size: ${fmt(o.filled)}`
+        : o.status === 'Cancelled'
+          ? 'Cancelled by Trader'
+          : 'Rejected';
+    return [
+      IN.COMPLETED_ORDER,
+      ...this.orderHead(o),
+      o.permId,
+      o.outsideRth,
+      0, // hidden
+      0, // discretionaryAmt
+      '', // goodAfterTime
+      '', // faGroup
+      '', // faMethod
+      '', // faPercentage (no faProfile: the decoder reads completed orders at the newest version)
+      '', // modelCode
+      '', // goodTillDate
+      '', // rule80A
+      '', // percentOffset
+      '', // settlingFirm
+      0, // shortSaleSlot
+      '', // designatedLocation
+      -1, // exemptCode
+      '', // startingPrice
+      '', // stockRefPrice
+      '', // delta
+      '', // stockRangeLower
+      '', // stockRangeUpper
+      '', // displaySize
+      0, // sweepToFill
+      0, // allOrNone
+      '', // minQty
+      3, // ocaType
+      0, // triggerMethod
+      '', // volatility
+      0, // volatilityType
+      'None', // deltaNeutralOrderType
+      '', // deltaNeutralAuxPrice
+      0, // deltaNeutralConId
+      0, // deltaNeutralShortSale
+      0, // deltaNeutralShortSaleSlot
+      '', // deltaNeutralDesignatedLocation
+      0, // continuousUpdate
+      0, // referencePriceType
+      '', // trailStopPrice
+      '', // trailingPercent
+      '', // comboLegsDescription
+      0, // comboLegs
+      0, // orderComboLegs
+      0, // smartComboRoutingParams
+      '', // scaleInitLevelSize
+      '', // scaleSubsLevelSize
+      '', // scalePriceIncrement
+      '', // hedgeType
+      '', // clearingAccount
+      '', // clearingIntent
+      0, // notHeld
+      0, // deltaNeutralContract
+      '', // algoStrategy
+      0, // solicited
+      o.status,
+      0, // randomizeSize
+      0, // randomizePrice
+      0, // conditions
+      '', // trailStopPrice
+      '', // lmtPriceOffset
+      '', // cashQty
+      0, // dontUseAutoPriceForHedge
+      0, // isOmsContainer
+      '', // autoCancelDate
+      fmt(o.filled),
+      0, // refFuturesConId
+      0, // autoCancelParent
+      '', // shareholder
+      0, // imbalanceOnly
+      0, // routeMarketableToBbo
+      0, // parentPermId
+      o.doneMs === null ? '' : twsTime(o.doneMs),
+      why,
       '', // minTradeQty
       '', // minCompeteSize
       '', // competeAgainstBestOffset

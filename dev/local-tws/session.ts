@@ -4,6 +4,8 @@
  * Pure: the time is passed in.
  */
 
+import { zonedWallTime } from '../../infra/ib/mapping.ts';
+
 /** Minutes from local midnight, [open, close); close 1440 is the end of the day. */
 export type Interval = readonly [open: number, close: number];
 
@@ -78,31 +80,10 @@ interface LocalTime {
   minute: number;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
 function localTime(timeZoneId: string, ms: number): LocalTime {
-  let f = formatters.get(timeZoneId);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: timeZoneId,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      weekday: 'short',
-    });
-    formatters.set(timeZoneId, f);
-  }
-  const parts: Record<string, string> = {};
-  for (const p of f.formatToParts(ms)) parts[p.type] = p.value;
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  return {
-    date: `${parts.year}${parts.month}${parts.day}`,
-    weekday: days.indexOf(parts.weekday ?? ''),
-    minute: Number(parts.hour) * 60 + Number(parts.minute),
-  };
+  const w = zonedWallTime(timeZoneId, ms);
+  const p2 = (v: number) => String(v).padStart(2, '0');
+  return { date: `${w.year}${p2(w.month)}${p2(w.day)}`, weekday: w.weekday, minute: w.hour * 60 + w.minute };
 }
 
 function inside(table: readonly (readonly Interval[])[] | null, t: LocalTime): boolean {

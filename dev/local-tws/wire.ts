@@ -41,6 +41,7 @@ export const OUT = {
   CANCEL_ACCOUNT_SUMMARY: 63,
   CANCEL_POSITIONS: 64,
   START_API: 71,
+  REQ_COMPLETED_ORDERS: 99,
 } as const;
 
 /** Messages the server sends (TWS API `IN_MSG_ID`). */
@@ -65,6 +66,8 @@ export const IN = {
   POSITION_END: 62,
   ACCOUNT_SUMMARY: 63,
   ACCOUNT_SUMMARY_END: 64,
+  COMPLETED_ORDER: 101,
+  COMPLETED_ORDERS_END: 102,
 } as const;
 
 const OUT_NAMES = new Map<number, string>(Object.entries(OUT).map(([k, v]) => [v, k]));

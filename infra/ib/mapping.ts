@@ -201,21 +201,54 @@ export function liquidityOf(lastLiquidity: number | { value?: number } | undefin
   return v === 1 ? 'MAKER' : 'TAKER';
 }
 
+/** A wall-clock reading in a time zone; `weekday` 0 = Sunday … 6 = Saturday. */
+export interface ZonedWallTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  weekday: number;
+}
+
+const zoneFormatters = new Map<string, Intl.DateTimeFormat>();
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** The wall-clock time in `zone` (an IB or IANA zone name) at `utcMs`; one cached formatter per zone. */
+export function zonedWallTime(zone: string, utcMs: number): ZonedWallTime {
+  let f = zoneFormatters.get(zone);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: ianaZone(zone),
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      weekday: 'short',
+    });
+    zoneFormatters.set(zone, f);
+  }
+  const parts = f.formatToParts(new Date(utcMs));
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '0';
+  return {
+    year: Number(get('year')),
+    month: Number(get('month')),
+    day: Number(get('day')),
+    hour: Number(get('hour')),
+    minute: Number(get('minute')),
+    second: Number(get('second')),
+    weekday: WEEKDAYS.indexOf(get('weekday')),
+  };
+}
+
 /** Milliseconds to add to a wall-clock time in `zone` to get UTC at about `utcGuessMs`. */
 function zoneOffsetMs(zone: string, utcGuessMs: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(utcGuessMs));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? '0');
-  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return utcGuessMs - wall;
+  const w = zonedWallTime(zone, utcGuessMs);
+  return utcGuessMs - Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
 }
 
 /** IB's time-zone names (EST, "US/Eastern", …) as IANA zones Intl knows. */

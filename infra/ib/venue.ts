@@ -6,17 +6,20 @@
  * - **connect**: the socket handshake, `nextValidId` (the first order id this client id may use),
  *   the managed account, then `reqContractDetails` per instrument: its `conId`, the rules
  *   (contracts.ts `rulesFromContractDetails`) and its trading hours (trading-hours.ts); then the open
- *   orders and today's executions, so an order placed by an earlier process is known by its client id;
+ *   orders, the completed orders and today's executions, so an order placed by an earlier process is
+ *   known by its client id;
  * - **submit**: the order id is ours (`nextValidId`, counted up), the client order id travels in
  *   `orderRef`. The answer is the first `openOrder` / `orderStatus` of that id, or its error. When the
  *   outcome is unknown (the socket dropped after the send, no answer in time) the order is looked up
- *   by `orderRef` (`reqOpenOrders`, then `reqExecutions`) once the session is back, and sent again only
+ *   by `orderRef` (`reqOpenOrders`, `reqCompletedOrders`, then `reqExecutions`) once the session is
+ *   back, and sent again only
  *   when IB does not know it — under the SAME order id: if TWS had it after all, that is a no-op
  *   modification of the same order or a refusal (103 duplicate id, 104 filled, 105 mismatch) that
  *   again means "look it up" — never a second order;
  * - **fills**: `execDetails` + `commissionReport` joined on `execId`, exactly once (fills.ts);
  * - **reconnect**: a dropped socket is reconnected with back-off; each (re)connect reads the open
- *   orders and the executions since the last one seen (`reqExecutions`): the gap fill, whose new
+ *   orders, the completed orders (what finished while we were away) and the executions since the last
+ *   one seen (`reqExecutions`): the gap fill, whose new
  *   trades and order changes reach the watcher like streamed ones;
  * - **trading hours**: an order outside the contract's session is refused with the reason, or, with
  *   `outside_hours: queue`, held by the adapter and sent when the session opens;
@@ -184,6 +187,19 @@ interface Quote {
 }
 
 const OPEN_ORDERS_END = 'openOrders';
+const COMPLETED_ORDERS_END = 'completedOrders';
+
+/** One of ours among TWS's completed orders (`completedOrder` carries no order id: `permId` names it). */
+interface CompletedOrder {
+  permId: number;
+  client_order_id: string;
+  instrument_key: string;
+  side: 'BUY' | 'SELL';
+  quantity: string;
+  /** IB's final status: Filled, Cancelled, Inactive (`ApiCancelled` too). */
+  ibStatus: string;
+  filled: string;
+}
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -241,6 +257,10 @@ class IbVenueSession implements IbVenue {
   >();
   private openOrdersSeen: Set<number> | null = null;
   private openOrdersQuery: Promise<Set<number>> | null = null;
+  private completedSeen: Map<string, CompletedOrder> | null = null;
+  private completedQuery: Promise<Map<string, CompletedOrder>> | null = null;
+  /** Client order ids TWS listed as completed whose order id no one here knows (earlier processes). */
+  private readonly completedElsewhere = new Set<string>();
   private positionsCollect: Array<{
     account: string;
     contract: Contract;
@@ -412,6 +432,10 @@ class IbVenueSession implements IbVenue {
       this.onOpenOrder(orderId, contract, order, state),
     );
     api.on(EventName.openOrderEnd, () => this.end(OPEN_ORDERS_END));
+    api.on(EventName.completedOrder, (contract: Contract, order: Order, state: OrderState) =>
+      this.onCompletedOrder(contract, order, state),
+    );
+    api.on(EventName.completedOrdersEnd, () => this.end(COMPLETED_ORDERS_END));
     api.on(
       EventName.orderStatus,
       (orderId: number, status: string, filled: number, _remaining: number, avgFillPrice: number) =>
@@ -917,6 +941,33 @@ class IbVenueSession implements IbVenue {
     }
   }
 
+  /** A completed order: ours when its `orderRef` is set; a record still open here takes its final state. */
+  private onCompletedOrder(contract: Contract, order: Order, state: OrderState): void {
+    const ref = order.orderRef ?? '';
+    const status: string = state?.status ?? '';
+    if (ref === '' || status === '') return;
+    const key = this.keyOf(contract);
+    if (key === null) return;
+    const filled = decimalOf(order.filledQuantity) ?? '0';
+    this.completedSeen?.set(ref, {
+      permId: order.permId ?? 0,
+      client_order_id: ref,
+      instrument_key: key,
+      side: order.action === 'SELL' ? 'SELL' : 'BUY',
+      quantity: decimalOf(order.totalQuantity) ?? '0',
+      ibStatus: status,
+      filled,
+    });
+    const id = this.orderIdByClientId.get(ref);
+    if (id === undefined) this.completedElsewhere.add(ref);
+    if (id === undefined || this.queued.has(id)) return;
+    // Fills while away move the average price: unknown until the executions account for them all.
+    this.updateRecord(id, (r) => {
+      const next = withOrderStatus(r, status, Number(filled), undefined, this.clock.now());
+      return toDec(next.filled).eq(r.filled) ? next : { ...next, avg_price: null };
+    });
+  }
+
   private onOrderStatus(orderId: number, status: string, filled: number, avgFillPrice: number): void {
     this.updateRecord(orderId, (r) => withOrderStatus(r, status, filled, avgFillPrice, this.clock.now()));
   }
@@ -993,6 +1044,30 @@ class IbVenueSession implements IbVenue {
     return this.openOrdersQuery;
   }
 
+  /**
+   * reqCompletedOrders (API orders only): ours that are done, by client order id (records still
+   * open here are finished on the way). One query at a time.
+   */
+  private completedOrders(): Promise<Map<string, CompletedOrder>> {
+    if (this.completedQuery !== null) return this.completedQuery;
+    const run = async () => {
+      const seen = new Map<string, CompletedOrder>();
+      this.completedSeen = seen;
+      try {
+        await this.untilEnd('reqCompletedOrders', COMPLETED_ORDERS_END, () =>
+          this.send((api) => api.reqCompletedOrders(true)),
+        );
+      } finally {
+        this.completedSeen = null;
+      }
+      return seen;
+    };
+    this.completedQuery = run().finally(() => {
+      this.completedQuery = null;
+    });
+    return this.completedQuery;
+  }
+
   /** reqExecutions since `sinceMs`: the trades read (joined with their commissions, waiting a little for late reports). */
   private async executions(sinceMs: number, clientOnly: boolean): Promise<VenueTrade[]> {
     const reqId = this.reqId();
@@ -1025,7 +1100,10 @@ class IbVenueSession implements IbVenue {
     });
   }
 
-  /** An order by our client id: the session's record, or IB's open orders, or the executions. */
+  /**
+   * An order by our client id: the session's record, or IB's open orders, or its completed orders
+   * (done while we were away: cancelled, filled, rejected), or the executions.
+   */
   private async lookup(clientOrderId: string): Promise<VenueOrderState | null> {
     const known = this.orderIdByClientId.get(clientOrderId);
     const rec = known === undefined ? undefined : this.records.get(known);
@@ -1034,11 +1112,34 @@ class IbVenueSession implements IbVenue {
     const id = this.orderIdByClientId.get(clientOrderId);
     const open = id === undefined ? undefined : this.records.get(id);
     if (open !== undefined && open.ibStatus !== null) return stateOf(open);
+    const done = (await this.completedOrders()).get(clientOrderId);
     const trades = (await this.executions(0, false)).filter((t) => t.client_order_id === clientOrderId);
     const first = trades[0];
-    if (first === undefined) return null;
     const filled = trades.reduce((s, t) => s.plus(t.quantity), toDec(0));
     const notional = trades.reduce((s, t) => s.plus(toDec(t.quantity).times(t.price)), toDec(0));
+    if (done !== undefined) {
+      // The fills read back give the average price when they account for the whole filled quantity.
+      const avg = filled.gt(0) && filled.eq(done.filled) ? fmt(notional.div(filled)) : null;
+      const base = {
+        client_order_id: clientOrderId,
+        instrument_key: done.instrument_key,
+        side: done.side,
+        quantity: done.quantity,
+        ibStatus: done.ibStatus,
+        filled: done.filled,
+        avg_price: avg,
+        ts_event: this.clock.now(),
+      };
+      const orderId = id ?? (first === undefined ? undefined : Number(first.venue_order_id));
+      // Neither this session nor a fill knows its order id: IB's permanent id names it.
+      if (orderId === undefined)
+        return { ...stateOf({ ...base, orderId: 0 }), venue_order_id: `perm:${done.permId}` };
+      const r: IbOrderRecord = { ...base, orderId };
+      this.records.set(orderId, r);
+      this.orderIdByClientId.set(clientOrderId, orderId);
+      return stateOf(r);
+    }
+    if (first === undefined) return null;
     const orderId = Number(first.venue_order_id);
     const base: IbOrderRecord = open ?? {
       orderId,
@@ -1068,8 +1169,13 @@ class IbVenueSession implements IbVenue {
     const started = Date.now();
     try {
       const open = await this.openOrderIds();
-      const since = this.lastExecMs > 0 ? this.lastExecMs - 60_000 : 0;
+      // Orders open here but no longer at TWS were finished while we were away: their final state.
+      await this.completedOrders();
+      // From a minute before the last execution seen, or earlier for one still missing its commission.
+      const waiting = this.joiner.waiting().map((e) => nanosToMillis(e.ts_event));
+      const since = this.lastExecMs > 0 ? Math.min(this.lastExecMs - 60_000, ...waiting) : 0;
       const trades = await this.executions(since, false);
+      this.averagePricesFrom(trades);
       this.diag({
         type: 'gap_fill',
         reason,
@@ -1089,6 +1195,18 @@ class IbVenueSession implements IbVenue {
         message: messageOf(err),
       });
       this.log?.warn(`${this.id}: gap fill failed`, { error: messageOf(err) });
+    }
+  }
+
+  /** Records filled with no average price (fills while away): from the trades read, when they account for all. */
+  private averagePricesFrom(trades: readonly VenueTrade[]): void {
+    for (const r of this.records.values()) {
+      if (r.avg_price !== null || !toDec(r.filled).gt(0)) continue;
+      const mine = trades.filter((t) => t.venue_order_id === String(r.orderId));
+      const qty = mine.reduce((s, t) => s.plus(t.quantity), toDec(0));
+      if (!qty.eq(r.filled)) continue;
+      const notional = mine.reduce((s, t) => s.plus(toDec(t.quantity).times(t.price)), toDec(0));
+      this.records.set(r.orderId, { ...r, avg_price: fmt(notional.div(qty)) });
     }
   }
 
@@ -1221,12 +1339,12 @@ class IbVenueSession implements IbVenue {
       throw err;
     }
 
-    // Sent before (this session, or found open / executed at connect): never send before looking.
+    // Sent before (this session, or found open / executed / completed at connect): never send before looking.
     const knownId = this.orderIdByClientId.get(req.client_order_id);
-    if (knownId !== undefined) {
+    if (knownId !== undefined || this.completedElsewhere.has(req.client_order_id)) {
       const found = await this.lookup(req.client_order_id);
       if (found !== null) return found;
-      if (this.queued.has(knownId)) {
+      if (knownId !== undefined && this.queued.has(knownId)) {
         const r = this.records.get(knownId);
         if (r !== undefined) return stateOf(r);
       }
@@ -1382,6 +1500,7 @@ class IbVenueSession implements IbVenue {
       const found = await this.guard.call('fetchOrder', () => this.lookup(clientOrderId));
       if (found === null)
         throw this.error('not_found', `cancel: order ${clientOrderId} on ${instrumentKey} is unknown`);
+      if (isFinal(found.status)) return found;
       id = Number(found.venue_order_id);
     }
     const orderId = id;

@@ -4,10 +4,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CME_EQUITY_FUTURE_HOURS, US_EQUITY_HOURS } from '../../../dev/local-tws/index.ts';
+import { createIbVenue } from '../../../infra/ib/index.ts';
 import { toDec } from '../../../shared/domain/decimal.ts';
 import { TestClock } from '../../../shared/ports/clock.ts';
 import { VenueError, type VenueOrderRequest, type VenueTrade } from '../../../shared/ports/venue.ts';
-import { ES, type IbHarness, SPY, startIbHarness } from './harness.ts';
+import { ES, type IbHarness, localTwsVenueOptions, SPY, startIbHarness } from './harness.ts';
 
 let h: IbHarness | null = null;
 afterEach(async () => {
@@ -182,6 +183,146 @@ describe('IBKR adapter on the local TWS', () => {
     expect(x.tws.calls('PLACE_ORDER')).toBe(2);
     expect(x.diagnostics.some((d) => d.type === 'submit_recovery' && d.outcome === 'resend')).toBe(true);
     await x.venue.cancel(req.client_order_id, SPY);
+  });
+
+  it('the socket drops after the order reached TWS, which cancels it while we are away: found CANCELED among the completed orders, never sent twice', async () => {
+    h = await startIbHarness();
+    const x = h;
+    await x.venue.watch([SPY], (e) => x.events.push(e));
+    x.tws.faults.disconnectOnPlaceOrder(1, { execute: true, cancelWhileAway: true });
+    const req = order({ order_type: 'LIMIT', price: '100', time_in_force: 'GTC', quantity: '5' });
+    const st = await x.venue.submit(req);
+    expect(st).toMatchObject({
+      client_order_id: req.client_order_id,
+      status: 'CANCELED',
+      quantity: '5',
+      filled_quantity: '0',
+      avg_price: null,
+    });
+    expect(x.tws.calls('PLACE_ORDER')).toBe(1);
+    expect(x.tws.ordersWithRef(req.client_order_id)).toBe(1);
+    expect(x.tws.calls('REQ_COMPLETED_ORDERS')).toBeGreaterThanOrEqual(1);
+    expect(x.tws.unhandledMessages).toEqual([]);
+    expect(x.diagnostics.some((d) => d.type === 'submit_recovery' && d.outcome === 'found')).toBe(true);
+    expect(await x.venue.fetchOrder(req.client_order_id, SPY)).toMatchObject({
+      status: 'CANCELED',
+      filled_quantity: '0',
+      venue_order_id: st.venue_order_id,
+    });
+    // Submitting it again answers the final state and sends nothing.
+    expect((await x.venue.submit(req)).status).toBe('CANCELED');
+    expect(x.tws.calls('PLACE_ORDER')).toBe(1);
+  });
+
+  it('a marketable order filled while we were away: FILLED with its quantity from the completed order, the price from the executions', async () => {
+    h = await startIbHarness();
+    const x = h;
+    await x.venue.watch([SPY], (e) => x.events.push(e));
+    x.tws.faults.disconnectOnPlaceOrder(1, { execute: true, cancelWhileAway: true });
+    const req = order();
+    const st = await x.venue.submit(req);
+    expect(st).toMatchObject({ status: 'FILLED', quantity: '10', filled_quantity: '10' });
+    expect(x.tws.calls('PLACE_ORDER')).toBe(1);
+    expect(await x.until(() => tradesOf(x, req.client_order_id).length === 1)).toBe(true);
+    const [fill] = tradesOf(x, req.client_order_id);
+    expect(st.avg_price).toBe(fill?.price);
+    expect(st.venue_order_id).toBe(fill?.venue_order_id);
+  });
+
+  it('a resting order cancelled at TWS during a disconnect: the reconnect gap fill finishes it (CANCELED, filled 0), the watcher hears it, a resubmit sends nothing', async () => {
+    h = await startIbHarness();
+    const x = h;
+    await x.venue.watch([SPY], (e) => x.events.push(e));
+    const req = order({ order_type: 'LIMIT', price: '100', time_in_force: 'GTC', quantity: '5' });
+    expect((await x.venue.submit(req)).status).toBe('NEW');
+    expect(x.tws.faults.disconnectAll()).toBe(1);
+    expect(x.tws.cancelOrder(req.client_order_id)).toBe(true);
+    expect(
+      await x.until(() =>
+        x.diagnostics.some((d) => d.type === 'gap_fill' && d.reason === 'reconnect' && d.ok),
+      ),
+    ).toBe(true);
+    expect(await x.venue.fetchOrder(req.client_order_id, SPY)).toMatchObject({
+      status: 'CANCELED',
+      filled_quantity: '0',
+    });
+    expect(
+      x.events.some(
+        (e) =>
+          e.kind === 'order' &&
+          e.order.client_order_id === req.client_order_id &&
+          e.order.status === 'CANCELED',
+      ),
+    ).toBe(true);
+    expect((await x.venue.submit(req)).status).toBe('CANCELED');
+    expect((await x.venue.cancel(req.client_order_id, SPY)).status).toBe('CANCELED');
+    expect(x.tws.calls('PLACE_ORDER')).toBe(1);
+    expect(x.tws.calls('CANCEL_ORDER')).toBe(0);
+  });
+
+  it('an order of an earlier process, cancelled at TWS after it stopped: a new process finds it CANCELED (named by permId), neither cancels nor sends it again', async () => {
+    h = await startIbHarness();
+    const x = h;
+    const req = order({ order_type: 'LIMIT', price: '100', time_in_force: 'GTC', quantity: '5' });
+    expect((await x.venue.submit(req)).status).toBe('NEW');
+    await x.venue.close();
+    expect(x.tws.cancelOrder(req.client_order_id)).toBe(true);
+    const later = createIbVenue({ ...localTwsVenueOptions(x.tws, { clientId: 900 }), commissionWaitMs: 200 });
+    try {
+      await later.connect();
+      const found = await later.fetchOrder(req.client_order_id, SPY);
+      expect(found).toMatchObject({
+        client_order_id: req.client_order_id,
+        instrument_key: SPY,
+        side: 'BUY',
+        status: 'CANCELED',
+        quantity: '5',
+        filled_quantity: '0',
+      });
+      expect(found?.venue_order_id).toMatch(/^perm:\d+$/);
+      expect((await later.cancel(req.client_order_id, SPY)).status).toBe('CANCELED');
+      expect(x.tws.calls('CANCEL_ORDER')).toBe(0);
+      // Submitting it again answers the final state: the connect's gap fill read the completed orders.
+      expect((await later.submit(req)).status).toBe('CANCELED');
+      expect(x.tws.calls('PLACE_ORDER')).toBe(1);
+      expect(await later.fetchOrder('never-sent', SPY)).toBeNull();
+    } finally {
+      await later.close();
+    }
+  });
+
+  it('a commission report that does not come: the fill is left out of query answers, then delivered once by the stream when it arrives', async () => {
+    h = await startIbHarness();
+    const x = h;
+    await x.venue.watch([SPY], (e) => x.events.push(e));
+    x.tws.faults.withholdCommissionReports(1);
+    const req = order();
+    await x.venue.submit(req);
+    expect(await x.until(() => x.events.some((e) => e.kind === 'order' && e.order.status === 'FILLED'))).toBe(
+      true,
+    );
+    const mine = (ts: VenueTrade[]) => ts.filter((t) => t.client_order_id === req.client_order_id);
+    // The query waits commissionWaitMs for the report, then answers without the fill (no fee, no trade).
+    expect(mine(await x.venue.fetchTrades(SPY, 0n))).toEqual([]);
+    expect(tradesOf(x, req.client_order_id)).toEqual([]);
+    expect(await x.venue.fetchOrder(req.client_order_id, SPY)).toMatchObject({
+      status: 'FILLED',
+      filled_quantity: '10',
+    });
+    expect(x.tws.faults.releaseCommissionReports()).toBe(1);
+    expect(await x.until(() => tradesOf(x, req.client_order_id).length === 1)).toBe(true);
+    const [fill] = tradesOf(x, req.client_order_id);
+    expect(fill).toMatchObject({ quantity: '10', fee: '1', fee_currency: 'USD' });
+    expect(mine(await x.venue.fetchTrades(SPY, 0n))).toEqual([fill]);
+    // A reconnect's gap fill reads it again: still one trade event.
+    x.tws.faults.disconnectAll();
+    expect(
+      await x.until(
+        () =>
+          x.diagnostics.filter((d) => d.type === 'gap_fill' && d.reason === 'reconnect' && d.ok).length === 1,
+      ),
+    ).toBe(true);
+    expect(tradesOf(x, req.client_order_id)).toHaveLength(1);
   });
 
   it('pacing: a burst beyond the budget waits for it; an error 100 from TWS is retried as rate_limited', async () => {

@@ -1,7 +1,8 @@
 /**
  * The local TWS's fault injection against the real @stoqey/ib client: disconnect mid-order (with
  * and without the order executed), duplicated and reordered execDetails / commissionReport, pacing
- * violations (error 100), rejections (201), connectivity loss (1100 / 1102) and dropped sockets.
+ * violations (error 100), rejections (201), connectivity loss (1100 / 1102), dropped sockets, withheld
+ * commission reports and an order cancelled while its client is away.
  */
 import { EventName, type Execution } from '@stoqey/ib';
 import { describe, expect, it } from 'vitest';
@@ -167,5 +168,42 @@ describe('local TWS: faults', () => {
     await a.until(() => a.of(EventName.disconnected).length === 1, 'disconnected');
     const again = await connect(9);
     expect(again.nextId).toBeGreaterThan(0);
+  });
+  it('withholds commission reports, live and in reqExecutions answers, until released', async () => {
+    const c = await connect(11);
+    suite.tws.faults.withholdCommissionReports(1);
+    const id = c.place(SPY, marketOrder('BUY', 1, 'op-withheld'));
+    await c.until(
+      () => c.statuses(id).includes('Filled') && c.of(EventName.execDetails).length === 1,
+      'fill',
+    );
+    c.ib.reqExecutions(21, {});
+    await c.until(() => c.of(EventName.execDetailsEnd).some((a) => a[0] === 21), 'execDetailsEnd');
+    expect(c.of(EventName.commissionReport)).toEqual([]);
+    expect(suite.tws.faults.releaseCommissionReports()).toBe(1);
+    await c.until(() => c.of(EventName.commissionReport).length === 1, 'released report');
+    const execId = arg<Execution>(c.of(EventName.execDetails)[0], 2).execId;
+    expect(arg<{ execId: string }>(c.of(EventName.commissionReport)[0], 0).execId).toBe(execId);
+    expect(suite.tws.faults.releaseCommissionReports()).toBe(0);
+  });
+
+  it('cancels the order while its client is away: only reqCompletedOrders tells', async () => {
+    const c = await connect(12);
+    suite.tws.faults.disconnectOnPlaceOrder(1, { execute: true, cancelWhileAway: true });
+    c.place(SPY, limitOrder('BUY', 3, 400, 'op-away'));
+    await c.until(() => c.of(EventName.disconnected).length === 1, 'disconnected');
+    const again = await connect(12);
+    again.ib.reqOpenOrders();
+    again.ib.reqCompletedOrders(true);
+    await again.until(
+      () =>
+        again.of(EventName.openOrderEnd).length === 1 && again.of(EventName.completedOrdersEnd).length === 1,
+      'both ends',
+    );
+    expect(again.of(EventName.openOrder)).toEqual([]);
+    const done = again
+      .of(EventName.completedOrder)
+      .filter((a) => arg<{ orderRef: string }>(a, 1).orderRef === 'op-away');
+    expect(done.map((a) => arg<{ status: string }>(a, 2).status)).toEqual(['Cancelled']);
   });
 });

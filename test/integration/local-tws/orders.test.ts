@@ -2,7 +2,7 @@
  * Orders through the local TWS with the real @stoqey/ib client: an ETF market order filled with
  * execDetails + commissionReport (positions and account summary follow, exactly), a resting limit
  * order cancelled, a future, IB's rejections, the session, and open orders / executions found again
- * after a reconnect.
+ * after a reconnect, and done orders listed by reqCompletedOrders.
  */
 import { EventName, type Execution, type OrderState } from '@stoqey/ib';
 import { describe, expect, it } from 'vitest';
@@ -300,5 +300,49 @@ describe('local TWS: orders', () => {
     other.ib.reqAllOpenOrders();
     await other.until(() => other.of(EventName.openOrderEnd).length === 2, 'all open orders');
     expect(other.of(EventName.openOrder).map((a) => a[0])).toContain(rest);
+  });
+  it('lists done orders in reqCompletedOrders (no order id: orderRef and permId), cancelled by the operator while the client was away, or filled', async () => {
+    const first = await connect(9);
+    const rest = first.place(SPY, limitOrder('BUY', 5, 400, 'op-done-rest'));
+    const fill = first.place(SPY, marketOrder('BUY', 2, 'op-done-fill'));
+    await first.until(
+      () => first.statuses(rest).includes('Submitted') && first.statuses(fill).includes('Filled'),
+      'resting and filled',
+    );
+    const permId = arg<{ permId: number }>(
+      first.of(EventName.openOrder).find((a) => a[0] === rest),
+      2,
+    ).permId;
+    first.disconnect();
+    await first.until(() => first.of(EventName.disconnected).length === 1, 'disconnected');
+    expect(suite.tws.cancelOrder('op-done-rest')).toBe(true);
+    expect(suite.tws.cancelOrder('op-done-rest')).toBe(false);
+
+    const again = await connect(9);
+    again.ib.reqCompletedOrders(true);
+    await again.until(() => again.of(EventName.completedOrdersEnd).length === 1, 'completedOrdersEnd');
+    type Done = [{ symbol: string; secType: string }, Record<string, unknown>, OrderState];
+    const done = again
+      .of(EventName.completedOrder)
+      .map((a) => a as unknown as Done)
+      .filter(([, o]) => String(o.orderRef).startsWith('op-done-'))
+      .sort(([, a], [, b]) => String(a.orderRef).localeCompare(String(b.orderRef)));
+    expect(done.map(([, o, st]) => [o.orderRef, st.status, o.filledQuantity])).toEqual([
+      ['op-done-fill', 'Filled', 2],
+      ['op-done-rest', 'Cancelled', 0],
+    ]);
+    const [, cancelled, state] = done[1] as Done;
+    expect(cancelled).toMatchObject({
+      permId,
+      action: 'BUY',
+      totalQuantity: 5,
+      lmtPrice: 400,
+      orderType: 'LMT',
+    });
+    expect((done[1] as Done)[0]).toMatchObject({ symbol: 'SPY', secType: 'STK' });
+    expect(state.completedStatus).toBe('Cancelled by Trader');
+    expect(state.completedTime).toMatch(/^\d{8} \d{2}:\d{2}:\d{2} UTC$/);
+    expect((done[0] as Done)[2].completedStatus).toBe('Filled Size: 2');
+    expect(suite.tws.unhandledMessages).not.toContain('REQ_COMPLETED_ORDERS');
   });
 });

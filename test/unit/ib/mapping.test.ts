@@ -12,7 +12,9 @@ import {
   parseIbTime,
   sideOfExecution,
   stateOf,
+  wallTimeToUtcMs,
   withOrderStatus,
+  zonedWallTime,
 } from '../../../infra/ib/mapping.ts';
 import { parseTradingHours, sessionAt } from '../../../infra/ib/trading-hours.ts';
 import type { VenueInstrumentRules, VenueOrderRequest } from '../../../shared/ports/venue.ts';
@@ -158,6 +160,35 @@ describe('IB times', () => {
     expect(parseIbTime('1796653805')).toBe(1_796_653_805_000_000_000n);
     expect(() => parseIbTime('yesterday')).toThrow(/yyyyMMdd/);
     expect(() => parseIbTime('20261207 09:30:00 Mars/Olympus')).toThrow(/unknown time zone/);
+  });
+
+  it('wall-clock time in a zone and back (the one helper the adapter and the local TWS share)', () => {
+    // 2026-03-08 02:00 New York does not exist (EST → EDT): 06:59 UTC is 01:59 EST, 07:00 UTC is 03:00 EDT.
+    expect(zonedWallTime('US/Eastern', Date.UTC(2026, 2, 8, 6, 59))).toMatchObject({
+      day: 8,
+      hour: 1,
+      minute: 59,
+    });
+    expect(zonedWallTime('US/Eastern', Date.UTC(2026, 2, 8, 7, 0))).toMatchObject({
+      day: 8,
+      hour: 3,
+      minute: 0,
+    });
+    // Monday 2026-12-07 00:30 UTC is Sunday 18:30 in Chicago (IB's CST alias).
+    expect(zonedWallTime('CST', Date.UTC(2026, 11, 7, 0, 30))).toEqual({
+      year: 2026,
+      month: 12,
+      day: 6,
+      hour: 18,
+      minute: 30,
+      second: 0,
+      weekday: 0,
+    });
+    for (const ms of [Date.UTC(2026, 0, 15, 12, 34, 56), Date.UTC(2026, 6, 15, 3, 4, 5)]) {
+      const w = zonedWallTime('Europe/Berlin', ms);
+      expect(wallTimeToUtcMs(w.year, w.month, w.day, w.hour, w.minute, w.second, 'Europe/Berlin')).toBe(ms);
+    }
+    expect(() => zonedWallTime('Mars/Olympus', 0)).toThrow(/unknown time zone/);
   });
 
   it('execution filter time is UTC yyyyMMdd-HH:mm:ss', () => {
