@@ -991,7 +991,9 @@ describe('deployable: Node 24, builds, probes, lease, egress, secrets, deploy pi
     expect(read('.ci/run')).toMatch(/^npm ci --no-audit --no-fund$/m);
     // A high or critical advisory in a runtime dependency stops the image and the functions archive.
     expect(build).toContain('args: [audit, --omit=dev, --audit-level=high]');
-    expect(build.match(/waitFor: \[lint, typecheck, unit-tests, emulator-tests, dependency-audit\]/g)).toHaveLength(2);
+    expect(
+      build.match(/waitFor: \[lint, typecheck, unit-tests, emulator-tests, dependency-audit\]/g),
+    ).toHaveLength(2);
     const fn = modules.functions;
     const resource = obj(fn?.resources.google_cloudfunctions2_function?.function, 'function');
     expect(obj(resource.build_config, 'build_config').environment_variables).toEqual({
