@@ -16,10 +16,14 @@
  *   GTC for ICEBERG; NORMAL keeps the parent's time in force, default GTC).
  * - Carry-over (TWAP/VWAP): when slice i is due and the previous child is still open, it is canceled
  *   first; once it has finished, slice i is sent with its planned quantity PLUS the unfilled
- *   quantity of every earlier finished child (and of skipped slices). One slice per call: if more
- *   slices are due (catching up after a restart), `wakeAtNs` is ≤ now and the caller calls again.
+ *   quantity of every earlier finished child (and of skipped slices).
+ * - Catch-up: when several slices are due at once (resuming after a restart, or a cancel that took
+ *   longer than a slice interval), they go out as ONE child named after the last due slice, carrying
+ *   the earlier ones — never a burst of children each canceled by the next.
  * - End: at start + duration every open child is canceled; the algorithm is DONE when every slice was
- *   sent and every child finished; quantity still unfilled then is not chased.
+ *   sent and every child finished; quantity still unfilled then is not chased. A schedule resumed
+ *   past its end sends its remaining quantity as one child, which the end cancels at the next step if
+ *   it is still open (a MARKET/IOC child finishes by itself) — never in the step that sends it.
  * - Persist-then-act: store the returned state BEFORE performing its actions. After a restart, the
  *   persisted state never re-plans a slice it already sent; {@link pendingActions} re-derives the
  *   submits not yet acknowledged and the cancels not yet confirmed (the venue deduplicates submits
@@ -322,10 +326,15 @@ function sendSlice(
   market: MarketSnapshot | undefined,
   actions: AlgoAction[],
 ): void {
-  const i = s.next_slice;
-  const slice = s.slices[i]!;
+  // Every slice already due goes out together (catching up after a restart or a long cancel):
+  // slices before the last due one are carried into it, as skipped slices are.
+  let i = s.next_slice;
+  let qty = toDec(s.slices[i]!.quantity).plus(s.rolled);
+  for (let next = s.slices[i + 1]; next !== undefined && BigInt(next.at_ns) <= now; next = s.slices[i + 1]) {
+    i += 1;
+    qty = qty.plus(next.quantity);
+  }
   const finished = s.children.filter((c) => isTerminal(c.status) && !c.carried);
-  let qty = toDec(slice.quantity).plus(s.rolled);
   for (const c of finished) {
     qty = qty.plus(toDec(c.quantity).minus(c.filled_quantity));
     c.carried = true;
@@ -365,12 +374,19 @@ function stepSliced(
   actions: AlgoAction[],
 ): void {
   const slice = s.slices[s.next_slice];
+  const sentBefore = s.children.length;
   if (slice !== undefined && BigInt(slice.at_ns) <= now) {
     const open = openChildren(s);
     if (open.length > 0) requestCancel(open, actions);
     else sendSlice(s, now, market, actions);
   }
-  if (s.end_ns !== null && now >= BigInt(s.end_ns)) requestCancel(openChildren(s), actions);
+  // At the end every open child is canceled, except one sent by this very step (a slice sent when
+  // resuming past the end): it goes out first and is canceled at the next step if still open.
+  if (s.end_ns !== null && now >= BigInt(s.end_ns))
+    requestCancel(
+      openChildren(s).filter((c) => s.children.indexOf(c) < sentBefore),
+      actions,
+    );
 }
 
 function stepIceberg(s: AlgoState, now: Nanos, actions: AlgoAction[]): void {

@@ -163,7 +163,12 @@ export function parentOutcome(
     case 'CANCELED':
       return { kind: 'canceled', reason: `${ctx.cancel_reason ?? 'USER_CANCEL'}; ${summary}` };
     case 'SCHEDULE_COMPLETE':
-      return { kind: 'expired', reason: `SCHEDULE_COMPLETE: ${summary} by the end of the schedule` };
+      return {
+        kind: 'expired',
+        reason: `SCHEDULE_COMPLETE: ${summary} by the end of the schedule${
+          ctx.last_child_rejection === null ? '' : `; last child refused: ${ctx.last_child_rejection}`
+        }`,
+      };
     default:
       if (filled.isZero() && ctx.last_child_rejection !== null) {
         return { kind: 'rejected', reason: ctx.last_child_rejection };

@@ -82,6 +82,12 @@ export interface Audit {
   quantityMismatches: number;
   /** Every trade of the exchange account matched to a parent of this run. */
   venueTrades: number;
+  /** Parents with no order at the exchange at all (refused or canceled before any child left). */
+  neverAtVenue: number;
+  /** Why the parents that did not fill ended as they did: reason (numbers blanked) → count. */
+  notFilledReasons: Record<string, number>;
+  /** The same, of the parents that never reached the venue. */
+  neverAtVenueReasons: Record<string, number>;
   mismatchDetail: string[];
 }
 
@@ -175,7 +181,8 @@ export async function startEdgeCluster(o: EdgeClusterOptions): Promise<EdgeClust
   const prefix = `chaos-${randomUUID().slice(0, 8)}-`;
   const config = {
     venues: [IT_VENUE],
-    risk: { trading_state_poll_ms: 200 },
+    // The load is the point: velocity limits well above it (the limits scenario measures those).
+    risk: { trading_state_poll_ms: 200, max_orders_per_second: 1_000, max_orders_per_minute: 100_000 },
     algorithms: { scheduler_tick_ms: 50 },
     storage: {
       order_store: 'firestore',
@@ -450,7 +457,22 @@ export async function startEdgeCluster(o: EdgeClusterOptions): Promise<EdgeClust
             `${r.operation_id}: ${lost} venue trades without a fill, ${phantom} fills without a trade`,
           );
       }
+      const atVenue = new Set([...ours.keys()].map(parentOf));
+      const notFilledReasons: Record<string, number> = {};
+      const neverAtVenueReasons: Record<string, number> = {};
+      for (const r of records.values()) {
+        if (r.status === 'FILLED') continue;
+        // The record keeps a rejection's reason; a cancel's or an expiry's is on its final event.
+        const last = (await orders.timeline(r.operation_id)).at(-1);
+        const reason = r.rejection_reason ?? (last !== undefined && 'reason' in last ? last.reason : null);
+        const why = `${r.status}: ${(reason ?? 'no reason').replace(/[0-9][0-9.]*/g, 'N').slice(0, 100)}`;
+        notFilledReasons[why] = (notFilledReasons[why] ?? 0) + 1;
+        if (!atVenue.has(r.order_id)) neverAtVenueReasons[why] = (neverAtVenueReasons[why] ?? 0) + 1;
+      }
       return {
+        neverAtVenue: [...records.keys()].filter((id) => !atVenue.has(id)).length,
+        notFilledReasons,
+        neverAtVenueReasons,
         parents: ops.length,
         final: [...records.values()].filter((r) => TERMINAL_STATUSES.has(r.status)).length,
         byStatus,

@@ -165,12 +165,18 @@ export async function runVenueFaultsScenario(o: VenueFaultsOptions): Promise<Sce
             .map(([k, v]) => `${k} ${fmtInt(v)}`)
             .join(', ');
     const notFinal = a.parents - a.final;
+    const BREAKER = /CIRCUIT_OPEN|circuit breaker open/;
+    const unexplained = Object.entries(a.neverAtVenueReasons)
+      .filter(([why]) => !BREAKER.test(why))
+      .reduce((n, [, k]) => n + k, 0);
     const r = result(
       'venue faults',
       `${fmtInt(ops.length)} orders (MARKET, TWAP, ICEBERG) through one edge process on the local exchange (real ccxt), in ${FAULT_PHASES.length} phases: ${FAULT_PHASES.join(', ')} (${o.offlineMs / 1000} s)`,
       [
         ['final', `${a.final}/${a.parents} (${fmtMap(a.byStatus)})`],
         ['venue orders', a.venueOrders],
+        ['orders that never reached the venue (refused while the breaker was open)', a.neverAtVenue],
+        ['not filled, why', fmtMap(a.notFilledReasons)],
         ['venue trades', a.venueTrades],
         ['lost fills', a.lostFills],
         ['fills without a venue trade', a.phantomFills],
@@ -192,6 +198,12 @@ export async function runVenueFaultsScenario(o: VenueFaultsOptions): Promise<Sce
       ],
       [
         check(notFinal === 0 && open === 0, `${notFinal} orders not in a final status`),
+        // Every order is valid: one that never reached the venue must have been refused by the
+        // circuit breaker (the venue failing), with that reason — never dropped or left silent.
+        check(
+          unexplained === 0,
+          `${unexplained} orders never reached the venue without the breaker's reason (${fmtMap(a.neverAtVenueReasons)})`,
+        ),
         check(a.lostFills === 0 && a.phantomFills === 0, a.mismatchDetail.slice(0, 5).join('; ')),
         check(a.duplicateVenueOrders === 0, `${a.duplicateVenueOrders} duplicate venue orders`),
         check(a.quantityMismatches === 0, a.mismatchDetail.slice(0, 5).join('; ')),

@@ -257,7 +257,7 @@ describe('TWAP', () => {
     expect(state.done_reason).toBe('SCHEDULE_COMPLETE');
   });
 
-  it('catching up after downtime: one slice per call, each previous child canceled first', () => {
+  it('catching up after downtime: the slices due together go out as one child', () => {
     const st = initAlgo(
       'TWAP',
       parent('0.3', { limit_price: '100' }),
@@ -265,14 +265,64 @@ describe('TWAP', () => {
       T0,
       SPEC,
     );
-    let step = nextAlgo(st, T0 + 65n * S); // S1, S2 and S3 are all due
-    expect(step.actions).toMatchObject([{ kind: 'submit', child: { order_id: 'P1-S1', quantity: '0.1' } }]);
-    expect(step.wakeAtNs).toBe(T0 + 30n * S); // ≤ now: call again
-    step = nextAlgo(step.state, T0 + 65n * S);
-    expect(step.actions).toEqual([{ kind: 'cancel', order_id: 'P1-S1' }]);
-    const s = onChildUpdate(step.state, { order_id: 'P1-S1', filled_quantity: '0', status: 'CANCELED' });
-    step = nextAlgo(s, T0 + 65n * S);
+    let step = nextAlgo(st, T0 + 65n * S); // S1 (0 s) and S2 (30 s) are due, S3 (60 s) too
+    expect(step.actions).toEqual([
+      { kind: 'submit', child: expect.objectContaining({ order_id: 'P1-S3', quantity: '0.3', index: 3 }) },
+    ]);
+    expect(step.state.next_slice).toBe(3);
+    expect(step.wakeAtNs).toBe(T0 + 90n * S); // the end
+    // Two due of three: one child of 0.2 named after the second, the third keeps its time.
+    step = nextAlgo(st, T0 + 45n * S);
     expect(step.actions).toMatchObject([{ kind: 'submit', child: { order_id: 'P1-S2', quantity: '0.2' } }]);
+    expect(step.wakeAtNs).toBe(T0 + 60n * S);
+    step = nextAlgo(
+      onChildUpdate(step.state, { order_id: 'P1-S2', filled_quantity: '0.05', status: 'ACCEPTED' }),
+      T0 + 60n * S,
+    );
+    expect(step.actions).toEqual([{ kind: 'cancel', order_id: 'P1-S2' }]);
+    step = nextAlgo(
+      onChildUpdate(step.state, { order_id: 'P1-S2', filled_quantity: '0.05', status: 'CANCELED' }),
+      T0 + 60n * S,
+    );
+    expect(step.actions).toMatchObject([{ kind: 'submit', child: { order_id: 'P1-S3', quantity: '0.25' } }]);
+  });
+
+  it('resumed past its end: the remainder goes out once and is canceled only at the next step', () => {
+    for (const limit of [null, '1000'] as const) {
+      const st = initAlgo(
+        'TWAP',
+        parent('0.04', limit === null ? {} : { limit_price: limit }),
+        { duration_sec: 4, max_slices: 4 },
+        T0,
+        SPEC,
+      );
+      // S1 sent and filled before the crash, nothing after it until a minute past the end.
+      let step = nextAlgo(st, T0);
+      expect(step.actions).toMatchObject([
+        { kind: 'submit', child: { order_id: 'P1-S1', quantity: '0.01' } },
+      ]);
+      let s = onChildUpdate(step.state, { order_id: 'P1-S1', filled_quantity: '0.01', status: 'FILLED' });
+      const late = T0 + 64n * S;
+      step = nextAlgo(s, late);
+      // Never a cancel of the child this step sends (a cancel ahead of its submit loses the slice).
+      expect(step.actions).toEqual([
+        { kind: 'submit', child: expect.objectContaining({ order_id: 'P1-S4', quantity: '0.03' }) },
+      ]);
+      expect(pendingActions(step.state)).toHaveLength(1);
+      s = step.state;
+      if (limit === null) {
+        s = onChildUpdate(s, { order_id: 'P1-S4', filled_quantity: '0.03', status: 'FILLED' });
+        expect(filledQuantity(s)).toBe('0.04');
+        expect(s.done_reason).toBe('FILLED');
+      } else {
+        s = onChildUpdate(s, { order_id: 'P1-S4', filled_quantity: '0.01', status: 'ACCEPTED' });
+        step = nextAlgo(s, late + S);
+        expect(step.actions).toEqual([{ kind: 'cancel', order_id: 'P1-S4' }]);
+        s = onChildUpdate(step.state, { order_id: 'P1-S4', filled_quantity: '0.01', status: 'CANCELED' });
+        expect(filledQuantity(s)).toBe('0.02');
+        expect(s.done_reason).toBe('SCHEDULE_COMPLETE');
+      }
+    }
   });
 });
 
