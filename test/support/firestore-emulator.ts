@@ -19,6 +19,7 @@ import {
   retryOnPortClash,
   startEmulatorProcess,
 } from './emulator-process.ts';
+import { openTcpGate, type TcpGate } from './tcp-gate.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
@@ -33,10 +34,17 @@ export interface FirestoreEmulator {
   /** Delete every document in the project. */
   reset(): Promise<void>;
   /**
-   * Restart the emulator on the same port, down for `downMs`: killed (with `durable`, its documents
-   * are exported just before and imported by the new process, as a managed database keeps its data
-   * across a restart; otherwise the data is gone). Clients made by `client()` stay open and
-   * reconnect by themselves. Resolves once it answers again; returns the milliseconds it was down.
+   * Restart the emulator on the same address, down for `downMs`: killed (with `durable`, its
+   * documents are kept, as a managed database keeps its data across a restart; otherwise the data
+   * is gone). Clients made by `client()` stay open and reconnect by themselves. Resolves once it
+   * answers again; returns the milliseconds it was down.
+   *
+   * With `durable` the clients reach the emulator through a TCP gate (test/support/tcp-gate.ts): the
+   * gate goes down first (every connection cut, new ones refused), then the documents are exported,
+   * the emulator killed and started again with them, and the gate opens once it answers. No write
+   * can land between the export and the kill, so the restart loses nothing a client was told had
+   * committed; a write in flight at the cut is an unknown outcome for its client (it may or may not
+   * have committed), exactly as with the managed database.
    */
   restart(downMs?: number): Promise<number>;
   /** Kill the emulator's process group and close the clients made by `client()`. */
@@ -131,9 +139,18 @@ async function spawnOnce(
   durable: boolean,
 ): Promise<FirestoreEmulator> {
   const port = await freePort();
-  const host = `127.0.0.1:${port}`;
   const exportDir = durable ? mkdtempSync(join(tmpdir(), 'firestore-emulator-')) : null;
   let proc = await spawnProcess(port, timeoutMs, via, projectId, exportDir);
+  // The emulator's own address (export, reset), and the one clients use: the gate's when durable.
+  const direct = `127.0.0.1:${port}`;
+  let gate: TcpGate | null = null;
+  try {
+    gate = durable ? await openTcpGate(port) : null;
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  const host = gate === null ? direct : `127.0.0.1:${gate.port}`;
 
   const clients: Firestore[] = [];
   return {
@@ -146,17 +163,19 @@ async function spawnOnce(
       return db;
     },
     async reset() {
-      const url = `http://${host}/emulator/v1/projects/${projectId}/databases/(default)/documents`;
+      const url = `http://${direct}/emulator/v1/projects/${projectId}/databases/(default)/documents`;
       const res = await fetch(url, { method: 'DELETE' });
       if (!res.ok) throw new Error(`Firestore emulator reset failed: HTTP ${res.status} ${await res.text()}`);
     },
     async restart(downMs = 0) {
+      const t0 = performance.now();
+      await gate?.down();
       if (exportDir !== null) {
-        // The emulator's own export (what `firebase emulators:export` calls), taken just before
-        // the kill: the documents committed up to here come back after the restart.
+        // The emulator's own export (what `firebase emulators:export` calls), taken with the gate
+        // down: every document committed comes back after the restart.
         rmSync(exportDir, { recursive: true, force: true });
         mkdirSync(exportDir, { recursive: true });
-        const res = await fetch(`http://${host}/emulator/v1/projects/${projectId}:export`, {
+        const res = await fetch(`http://${direct}/emulator/v1/projects/${projectId}:export`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify({
@@ -167,14 +186,16 @@ async function spawnOnce(
         if (!res.ok)
           throw new Error(`Firestore emulator export failed: HTTP ${res.status} ${await res.text()}`);
       }
-      const t0 = performance.now();
       await proc.stop();
-      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      const waited = performance.now() - t0;
+      if (downMs > waited) await new Promise((r) => setTimeout(r, downMs - waited));
       proc = await spawnProcess(port, timeoutMs, via, projectId, exportDir);
+      await gate?.up();
       return Math.round(performance.now() - t0);
     },
     async stop() {
       await Promise.allSettled(clients.splice(0).map((c) => c.terminate()));
+      await gate?.close();
       await proc.stop();
       if (exportDir !== null) rmSync(exportDir, { recursive: true, force: true });
     },
