@@ -106,7 +106,7 @@ export async function runChaos(o: {
         badInputs: o.sizes.pubsubBadInputs,
         seed: o.seed,
         progress: o.progress,
-        timeoutMs: Math.max(60_000, (o.sizes.atLeastOnce + o.sizes.pubsubBadInputs) * 60),
+        timeoutMs: Math.max(120_000, (o.sizes.atLeastOnce + o.sizes.pubsubBadInputs) * 100),
       })),
     );
   }

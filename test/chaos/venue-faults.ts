@@ -79,6 +79,7 @@ export async function runVenueFaultsScenario(o: VenueFaultsOptions): Promise<Sce
         ops.push(op);
         await cluster.submit(op, instruction(i));
       });
+    const phaseOps: Array<[Phase, string[]]> = [];
     for (const phase of FAULT_PHASES as readonly Phase[]) {
       const t0 = performance.now();
       const phaseStart = ops.length;
@@ -138,6 +139,7 @@ export async function runVenueFaultsScenario(o: VenueFaultsOptions): Promise<Sce
       }
       // Each phase's faults act on its own orders: wait for them to finish before the next phase.
       await settlePhase();
+      phaseOps.push([phase, ops.slice(phaseStart)]);
       o.progress?.(
         `chaos: venue faults: ${phase}: ${Math.min(next, o.orders)}/${o.orders} submitted (${Math.round(performance.now() - t0)} ms)`,
       );
@@ -164,6 +166,20 @@ export async function runVenueFaultsScenario(o: VenueFaultsOptions): Promise<Sce
             .sort()
             .map(([k, v]) => `${k} ${fmtInt(v)}`)
             .join(', ');
+    // Final statuses per phase (F filled, R rejected, E expired, C canceled).
+    const statusPerPhase = phaseOps
+      .map(([phase, list]) => {
+        const n: Record<string, number> = {};
+        for (const op of list) {
+          const st = settled.get(op)?.status ?? 'OPEN';
+          n[st] = (n[st] ?? 0) + 1;
+        }
+        return `${phase}: ${Object.entries(n)
+          .sort()
+          .map(([k, v]) => `${k[0]}${v}`)
+          .join(' ')}`;
+      })
+      .join('; ');
     const notFinal = a.parents - a.final;
     const BREAKER = /CIRCUIT_OPEN|circuit breaker open/;
     const unexplained = Object.entries(a.neverAtVenueReasons)
@@ -177,6 +193,7 @@ export async function runVenueFaultsScenario(o: VenueFaultsOptions): Promise<Sce
         ['venue orders', a.venueOrders],
         ['orders that never reached the venue (refused while the breaker was open)', a.neverAtVenue],
         ['not filled, why', fmtMap(a.notFilledReasons)],
+        ['final status per phase (F filled, R rejected, E expired)', statusPerPhase],
         ['venue trades', a.venueTrades],
         ['lost fills', a.lostFills],
         ['fills without a venue trade', a.phantomFills],
