@@ -152,12 +152,12 @@ export function createEdgeLease(opts: EdgeLeaseOptions): EdgeLease {
     validUntil = sentAt + ttlMs - safetyMs;
   };
 
-  const scheduleRenewal = () => {
+  const scheduleRenewal = (afterMs = renewEveryMs) => {
     timer = setTimeout(() => {
       renewing = renew().finally(() => {
         renewing = null;
       });
-    }, renewEveryMs);
+    }, afterMs);
     timer.unref?.();
   };
 
@@ -182,6 +182,10 @@ export function createEdgeLease(opts: EdgeLeaseOptions): EdgeLease {
       log?.warn(`venue-edge lease renewal failed: ${message(err)}`, { lease: name, holder });
       if (mono() >= validUntil)
         return lose(`validity ran out while the store was unreachable: ${message(err)}`);
+      // Try again soon, not a whole renew period later: one failed call (a timeout, an aborted
+      // transaction on a loaded store) must not use up the validity left.
+      if (state === 'held') scheduleRenewal(Math.min(retryMs, renewEveryMs));
+      return;
     }
     if (state === 'held') scheduleRenewal();
   };

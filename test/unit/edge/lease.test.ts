@@ -137,14 +137,48 @@ describe('the venue-edge lease guard', () => {
     s.advance(300);
     await vi.advanceTimersByTimeAsync(300);
     expect(s.lease.state()).toBe('held');
-    s.advance(300);
-    await vi.advanceTimersByTimeAsync(300);
+    expect(renew).toHaveBeenCalledTimes(1);
+    // A failed renewal is tried again after retryMs (100), not a whole renew period (300).
+    for (let i = 0; i < 4; i++) {
+      s.advance(100);
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    expect(renew).toHaveBeenCalledTimes(5);
     expect(s.lease.state()).toBe('held');
-    s.advance(300);
-    await vi.advanceTimersByTimeAsync(300);
-    expect(renew).toHaveBeenCalledTimes(2);
+    // Validity (TTL 1,000 − safety 200 from the last grant, sent at 0) runs out at 800.
+    for (let i = 0; i < 4; i++) {
+      s.advance(100);
+      await vi.advanceTimersByTimeAsync(100);
+    }
     expect(s.lease.state()).toBe('lost');
     expect(s.lost[0]).toMatch(/validity ran out/);
+  });
+
+  it('a renewal that fails once is retried at once and keeps the lease', async () => {
+    vi.useFakeTimers();
+    const store = LocalLeaseStore.memory();
+    const s = setup({ store });
+    await s.lease.acquire();
+    const real = store.renew.bind(store);
+    let calls = 0;
+    vi.spyOn(store, 'renew').mockImplementation(async (...args) => {
+      calls += 1;
+      if (calls === 1) throw new Error('ABORTED: too much contention');
+      return await real(...args);
+    });
+    // Renew at 300 fails; the retry at 400 succeeds, long before validity (800) runs out. A
+    // retry a whole period later (600), failing again, would have lost it.
+    s.advance(300);
+    await vi.advanceTimersByTimeAsync(300);
+    s.advance(100);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(calls).toBe(2);
+    for (let i = 0; i < 10; i++) {
+      s.advance(300);
+      await vi.advanceTimersByTimeAsync(300);
+    }
+    expect(s.lease.state()).toBe('held');
+    expect(s.lost).toEqual([]);
   });
 });
 
