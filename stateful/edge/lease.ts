@@ -73,6 +73,12 @@ export interface EdgeLeaseOptions {
   retryMs?: number | undefined;
   /** Validity given up before the TTL ends, for clock drift between us and the store (default ttl / 5). */
   safetyMs?: number | undefined;
+  /**
+   * A renewal with no answer after this long is given up for a fresh attempt (default ttl / 5): a
+   * call stuck in the client's own reconnect back-off after a store outage must not use up the
+   * validity left. Its late answer still counts (a grant from its send time, or a refusal).
+   */
+  renewTimeoutMs?: number | undefined;
   /** Called once when the lease is lost (not on release). */
   onLost?: ((reason: string) => void) | undefined;
   /** Monotonic milliseconds (default performance.now). */
@@ -123,6 +129,7 @@ export function createEdgeLease(opts: EdgeLeaseOptions): EdgeLease {
   const renewEveryMs = opts.renewEveryMs ?? Math.max(1, Math.floor(ttlMs / 3));
   const retryMs = opts.retryMs ?? 1_000;
   const safetyMs = opts.safetyMs ?? Math.floor(ttlMs / 5);
+  const renewTimeoutMs = opts.renewTimeoutMs ?? Math.max(1, Math.floor(ttlMs / 5));
   const mono = opts.monotonicMs ?? (() => performance.now());
   const log = opts.log;
 
@@ -149,7 +156,8 @@ export function createEdgeLease(opts: EdgeLeaseOptions): EdgeLease {
 
   const granted = (lease: LeaseRecord, sentAt: number) => {
     token = lease.token;
-    validUntil = sentAt + ttlMs - safetyMs;
+    // A late answer to an earlier attempt never shortens what a later one granted.
+    validUntil = Math.max(validUntil, sentAt + ttlMs - safetyMs);
   };
 
   const scheduleRenewal = (afterMs = renewEveryMs) => {
@@ -165,18 +173,34 @@ export function createEdgeLease(opts: EdgeLeaseOptions): EdgeLease {
     if (state !== 'held' || token === null) return;
     if (mono() >= validUntil) return lose('validity ran out before a renewal succeeded');
     const sentAt = mono();
-    try {
-      const r = await store.renew(name, holder, token, ttlMs, opts.clock.now());
+    const answer = (r: Awaited<ReturnType<LeaseStore['renew']>>) => {
       if (state !== 'held') return;
       if (!r.ok) {
         const cur = r.current;
-        return lose(
+        lose(
           cur?.holder && cur.token !== token
             ? `superseded by ${cur.holder} (token ${cur.token})`
             : 'the store refused the renewal (expired)',
         );
+        return;
       }
       granted(r.lease, sentAt);
+    };
+    try {
+      const call = store.renew(name, holder, token, ttlMs, opts.clock.now());
+      let timeout: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timeout = setTimeout(() => resolve('late'), renewTimeoutMs);
+        timeout.unref?.();
+      });
+      const r = await Promise.race([call, late]).finally(() => clearTimeout(timeout));
+      if (r === 'late') {
+        // Its answer, whenever it comes, still counts; meanwhile try again with a fresh call.
+        call.then(answer, () => undefined);
+        throw new Error(`no answer within ${renewTimeoutMs} ms`);
+      }
+      answer(r);
+      if (state !== 'held') return;
     } catch (err) {
       // The store is unreachable: keep trying until validity runs out.
       log?.warn(`venue-edge lease renewal failed: ${message(err)}`, { lease: name, holder });

@@ -6,8 +6,9 @@
  *   them) while orders arrive → Pub/Sub restarted (down `downMs`) while orders arrive → after
  *
  * The Pub/Sub emulator keeps nothing across a restart; in the cloud topics and subscriptions are
- * declared by Terraform and never vanish, so the harness re-declares the same topology (read from
- * the emulator before the restart) once it is back — what the deployment's state guarantees. It
+ * declared by Terraform and never vanish, so the emulator is restarted behind a TCP gate with its
+ * topology declared again before any client reaches it (test/support/pubsub-emulator.ts
+ * `keepTopology`) — what the deployment's state guarantees. The harness
  * restarts Pub/Sub only after the earlier orders finished, so no message of ours sits in the
  * emulator when it drops them; the orders of that stage are published (retried) while it is down.
  *
@@ -26,43 +27,6 @@ export interface DependencyRestartOptions {
   downMs: number;
   seed: number;
   progress?: ((line: string) => void) | undefined;
-}
-
-interface Topology {
-  topics: string[];
-  subscriptions: Array<Record<string, unknown> & { name: string }>;
-}
-
-/** The topics and subscriptions of `project` on the Pub/Sub emulator (its REST API). */
-async function readTopology(host: string, project: string): Promise<Topology> {
-  const get = async (what: string) => {
-    const res = await fetch(`http://${host}/v1/projects/${project}/${what}?pageSize=1000`);
-    if (!res.ok) throw new Error(`GET ${what}: HTTP ${res.status}`);
-    return (await res.json()) as Record<string, unknown>;
-  };
-  const topics = ((await get('topics')).topics ?? []) as Array<{ name: string }>;
-  const subs = ((await get('subscriptions')).subscriptions ?? []) as Topology['subscriptions'];
-  return { topics: topics.map((t) => t.name), subscriptions: subs };
-}
-
-/** Declare `t` again (topics first); what `terraform apply` of the deployment's state does. */
-async function declareTopology(host: string, t: Topology): Promise<void> {
-  const put = async (name: string, body: Record<string, unknown>) => {
-    const res = await fetch(`http://${host}/v1/${name}`, {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (!res.ok && res.status !== 409) throw new Error(`PUT ${name}: HTTP ${res.status} ${await res.text()}`);
-  };
-  for (const name of t.topics) await put(name, {});
-  for (const s of t.subscriptions) {
-    const { name, ...rest } = s;
-    const body: Record<string, unknown> = {};
-    for (const k of ['topic', 'ackDeadlineSeconds', 'filter', 'deadLetterPolicy', 'retryPolicy'])
-      if (rest[k] !== undefined && rest[k] !== '') body[k] = rest[k];
-    await put(name, body);
-  }
 }
 
 function instruction(i: number): Partial<OrderInstruction> {
@@ -85,6 +49,7 @@ export async function runDependencyRestartScenario(o: DependencyRestartOptions):
     leaseTtlMs: 15_000,
     seed: o.seed,
     durableFirestore: true,
+    keepPubSubTopology: true,
   });
   const ops: string[] = [];
   let retries = 0;
@@ -117,9 +82,7 @@ export async function runDependencyRestartScenario(o: DependencyRestartOptions):
       firestoreDown = await cluster.firestore.restart(o.downMs);
     });
     await stage('Pub/Sub restart', async () => {
-      const topology = await readTopology(cluster.pubsub.host, project);
       pubsubDown = await cluster.pubsub.restart(o.downMs);
-      await declareTopology(cluster.pubsub.host, topology);
     });
     await stage('after', null);
     await supervisor.stop();

@@ -45,6 +45,8 @@ export interface EdgeClusterOptions {
   seed: number;
   /** Keep Firestore's documents across `firestore.restart()` (test/support/firestore-emulator.ts). */
   durableFirestore?: boolean;
+  /** Keep the Pub/Sub topology across `pubsub.restart()` (test/support/pubsub-emulator.ts). */
+  keepPubSubTopology?: boolean;
 }
 
 export interface ExchangeOrderRow {
@@ -162,7 +164,7 @@ export function parentOf(ourId: string): string {
 export async function startEdgeCluster(o: EdgeClusterOptions): Promise<EdgeCluster> {
   const started = await Promise.allSettled([
     startFirestoreEmulator({ projectId: o.projectId, durable: o.durableFirestore ?? false }),
-    startPubSubEmulator({ projectId: o.projectId }),
+    startPubSubEmulator({ projectId: o.projectId, keepTopology: o.keepPubSubTopology ?? false }),
     startLocalExchange({
       seed: o.seed,
       quoteIntervalMs: [50, 100],

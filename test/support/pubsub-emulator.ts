@@ -17,6 +17,7 @@ import {
   retryOnPortClash,
   startEmulatorProcess,
 } from './emulator-process.ts';
+import { openTcpGate, type TcpGate } from './tcp-gate.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
@@ -31,9 +32,14 @@ export interface PubSubEmulator {
   /** Delete every topic and subscription. */
   reset(): Promise<void>;
   /**
-   * Kill the emulator and start it again on the same port after `downMs`. The emulator keeps nothing
-   * (topics, subscriptions and unacknowledged messages are gone). Resolves once it answers again;
-   * returns the milliseconds it was down.
+   * Kill the emulator and start it again on the same address after `downMs`. The emulator keeps
+   * nothing (topics, subscriptions and unacknowledged messages are gone) — unless started with
+   * `keepTopology`: then clients reach it through a TCP gate (test/support/tcp-gate.ts), which is
+   * shut first (every connection cut, new ones refused); the topics and subscriptions are read,
+   * the emulator restarted, the same topology declared again, and only then the gate opens. In the
+   * cloud topics and subscriptions are Terraform's and never vanish: no client may ever see a topic
+   * without its subscriptions (a message published then would be dropped). Unacknowledged messages
+   * are still lost. Resolves once it answers again; returns the milliseconds it was down.
    */
   restart(downMs?: number): Promise<number>;
   /** Kill the emulator's process group. */
@@ -44,6 +50,45 @@ export interface StartPubSubEmulatorOptions {
   projectId?: string;
   /** How long to wait for the emulator to answer (default 60 s). */
   timeoutMs?: number;
+  /** Keep topics and subscriptions across `restart()` (see there). */
+  keepTopology?: boolean;
+}
+
+export interface Topology {
+  topics: string[];
+  subscriptions: Array<Record<string, unknown> & { name: string }>;
+}
+
+/** The topics and subscriptions of `project` on the emulator at `host` (its REST API). */
+export async function readTopology(host: string, project: string): Promise<Topology> {
+  const get = async (what: string) => {
+    const res = await fetch(`http://${host}/v1/projects/${project}/${what}?pageSize=1000`);
+    if (!res.ok) throw new Error(`GET ${what}: HTTP ${res.status}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  const topics = ((await get('topics')).topics ?? []) as Array<{ name: string }>;
+  const subs = ((await get('subscriptions')).subscriptions ?? []) as Topology['subscriptions'];
+  return { topics: topics.map((t) => t.name), subscriptions: subs };
+}
+
+/** Declare `t` on the emulator at `host` (topics first), as `terraform apply` of the deployment does. */
+export async function declareTopology(host: string, t: Topology): Promise<void> {
+  const put = async (name: string, body: Record<string, unknown>) => {
+    const res = await fetch(`http://${host}/v1/${name}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok && res.status !== 409) throw new Error(`PUT ${name}: HTTP ${res.status} ${await res.text()}`);
+  };
+  for (const name of t.topics) await put(name, {});
+  for (const sub of t.subscriptions) {
+    const { name, ...rest } = sub;
+    const body: Record<string, unknown> = {};
+    for (const k of ['topic', 'ackDeadlineSeconds', 'filter', 'deadLetterPolicy', 'retryPolicy'])
+      if (rest[k] !== undefined && rest[k] !== '') body[k] = rest[k];
+    await put(name, body);
+  }
 }
 
 /** The emulator jar (`cloud-pubsub-emulator-<version>-all.jar`) on this machine, or null. */
@@ -94,27 +139,47 @@ async function spawnProcess(
   return { proc, via };
 }
 
-async function spawnOnce(projectId: string, timeoutMs: number): Promise<PubSubEmulator> {
+async function spawnOnce(
+  projectId: string,
+  timeoutMs: number,
+  keepTopology: boolean,
+): Promise<PubSubEmulator> {
   const port = await freePort();
-  const host = `127.0.0.1:${port}`;
+  const direct = `127.0.0.1:${port}`;
   let { proc, via } = await spawnProcess(port, timeoutMs, projectId);
+  let gate: TcpGate | null = null;
+  try {
+    gate = keepTopology ? await openTcpGate(port) : null;
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  const host = gate === null ? direct : `127.0.0.1:${gate.port}`;
   return {
     host,
     projectId,
     startMs: proc.startMs,
     via,
     async reset() {
-      const res = await fetch(`http://${host}/reset`, { method: 'POST' });
+      const res = await fetch(`http://${direct}/reset`, { method: 'POST' });
       if (!res.ok) throw new Error(`Pub/Sub emulator reset failed: HTTP ${res.status} ${await res.text()}`);
     },
     async restart(downMs = 0) {
       const t0 = performance.now();
+      await gate?.down();
+      const topology = gate === null ? null : await readTopology(direct, projectId);
       await proc.stop();
-      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      const waited = performance.now() - t0;
+      if (downMs > waited) await new Promise((r) => setTimeout(r, downMs - waited));
       ({ proc, via } = await spawnProcess(port, timeoutMs, projectId));
+      if (topology !== null) await declareTopology(direct, topology);
+      await gate?.up();
       return Math.round(performance.now() - t0);
     },
-    stop: () => proc.stop(),
+    async stop() {
+      await gate?.close();
+      await proc.stop();
+    },
   };
 }
 
@@ -125,5 +190,5 @@ async function spawnOnce(projectId: string, timeoutMs: number): Promise<PubSubEm
 export async function startPubSubEmulator(opts: StartPubSubEmulatorOptions = {}): Promise<PubSubEmulator> {
   const projectId = opts.projectId ?? 'demo-test';
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  return await retryOnPortClash(() => spawnOnce(projectId, timeoutMs));
+  return await retryOnPortClash(() => spawnOnce(projectId, timeoutMs, opts.keepTopology ?? false));
 }

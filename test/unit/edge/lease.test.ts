@@ -154,6 +154,43 @@ describe('the venue-edge lease guard', () => {
     expect(s.lost[0]).toMatch(/validity ran out/);
   });
 
+  it('a renewal with no answer is given up for a fresh call; its late answer still counts', async () => {
+    vi.useFakeTimers();
+    const store = LocalLeaseStore.memory();
+    const s = setup({ store });
+    await s.lease.acquire();
+    const real = store.renew.bind(store);
+    let calls = 0;
+    let releaseStuck: (() => void) | null = null;
+    vi.spyOn(store, 'renew').mockImplementation(async (...args) => {
+      calls += 1;
+      // The first call hangs (a client in its reconnect back-off after a store outage).
+      if (calls === 1) await new Promise<void>((r) => (releaseStuck = r));
+      return await real(...args);
+    });
+    s.advance(300);
+    await vi.advanceTimersByTimeAsync(300); // renewal 1 sent at 300, hangs
+    s.advance(200);
+    await vi.advanceTimersByTimeAsync(200); // no answer within ttl/5 = 200 ms: given up
+    expect(s.lines.some((l) => l.includes('no answer within 200 ms'))).toBe(true);
+    s.advance(100);
+    await vi.advanceTimersByTimeAsync(100); // a fresh call at 600 succeeds
+    expect(calls).toBe(2);
+    // Validity now runs from 600 (→ 1,400), past the first grant's 800.
+    s.advance(250);
+    expect(s.lease.state()).toBe('held');
+    // The stuck call answers late: it is applied, and does not shorten the later grant.
+    (releaseStuck as (() => void) | null)?.();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.lease.state()).toBe('held');
+    for (let i = 0; i < 10; i++) {
+      s.advance(300);
+      await vi.advanceTimersByTimeAsync(300);
+    }
+    expect(s.lease.state()).toBe('held');
+    expect(s.lost).toEqual([]);
+  });
+
   it('a renewal that fails once is retried at once and keeps the lease', async () => {
     vi.useFakeTimers();
     const store = LocalLeaseStore.memory();
