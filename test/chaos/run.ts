@@ -64,11 +64,11 @@ export const REDUCED: Sizes = {
   atLeastOnce: 200,
   killSwitchRuns: 1,
   pubsubBadInputs: 200,
-  crashKills: 0,
-  venueFaultOrders: 0,
-  venueOfflineMs: 5_000,
-  dependencyOrders: 0,
-  dependencyDownMs: 5_000,
+  crashKills: 2,
+  venueFaultOrders: 16,
+  venueOfflineMs: 2_000,
+  dependencyOrders: 3,
+  dependencyDownMs: 2_000,
 };
 
 export async function runChaos(o: {
