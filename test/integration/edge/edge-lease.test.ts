@@ -104,12 +104,19 @@ describe('one venue edge at a time: the fenced lease across processes', () => {
     return { order, before };
   }
 
-  /** The parent FILLED, and exactly its three children reached the exchange, each once. */
+  /**
+   * The parent FILLED, and its children reached the exchange each once: S1 (filled before the
+   * fault) and S3 always; S2 too when it was due before the takeover — slices that came due while
+   * no edge held the lease go out together as one child named after the last of them (the
+   * scheduler's catch-up, shared/algos/scheduler.ts), never as a burst.
+   */
   async function expectEachChildOnce(t: { order: OrderRecord; before: Map<string, number> }): Promise<void> {
     const done = await untilStatus(orders, t.order.operation_id, 'FILLED', 90_000);
     expect(done.filled_quantity).toBe('0.03');
     const sent = await sentSince(t.before);
-    expect([...sent.keys()].sort()).toEqual([1, 2, 3].map((i) => childId(t.order, i)).sort());
+    const [s1, s2, s3] = [1, 2, 3].map((i) => childId(t.order, i));
+    const ids = [...sent.keys()].sort();
+    expect([[s1, s3].sort(), [s1, s2, s3].sort()]).toContainEqual(ids);
     for (const [id, n] of sent) expect(n, `${id} sent ${n} times`).toBe(1);
   }
 
