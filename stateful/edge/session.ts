@@ -685,7 +685,15 @@ export class VenueSession {
       );
       return;
     }
-    // Recorded SUBMITTED, never reached the venue (a crash or a failure between the two): send it now.
+    // Recorded SUBMITTED, never reached the venue (a crash or a failure between the two). Outside
+    // its session now (or not knowing it): the core decides, as for one arriving now (submitDirect).
+    const session = gateAt(await this.sessionGate(ref.venue_instrument_key), this.d.clock.now());
+    if (session.kind !== 'open') {
+      if (this.refs.get(ref.client_order_id) === ref) this.refs.delete(ref.client_order_id);
+      await this.startAlgo(order, ref.venue_instrument_key, {}, null);
+      return;
+    }
+    // Send it now.
     this.log.info(`venue ${this.id}: ${ref.op} is not at the venue; sending it (${why})`, {
       venue: this.id,
       operation_id: ref.op,
