@@ -7,17 +7,15 @@
  * denied by `trading_hours` with the same reason (`refuse`), or held and sent at the same instant,
  * the open (`queue`) — also when the edge restarts while the parent is held.
  */
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LocalTws, startLocalTws, type TwsSession } from '../../../dev/local-tws/index.ts';
 import { createIbVenue } from '../../../infra/ib/index.ts';
+import { loadInstrumentsFile } from '../../../infra/instruments/catalog.ts';
 import { LocalAlgoStateStore } from '../../../infra/local/algo-state.local.ts';
-import { LocalMarketStateStore } from '../../../infra/local/market-state.local.ts';
 import { LocalOrderStore } from '../../../infra/local/order-store.local.ts';
 import { LocalPositionStore } from '../../../infra/local/position-store.local.ts';
 import { LocalTradingStateStore } from '../../../infra/local/trading-state.local.ts';
 import { createShadowVenue } from '../../../infra/shadow/venue.ts';
-import { ExecutionRecorder } from '../../../shared/app/execution-recorder.ts';
 import { ORDER_UPDATES_TOPIC, routedAttributes, routedSubmitMessage } from '../../../shared/app/messages.ts';
 import { CachedTradingStateReader } from '../../../shared/app/trading-state-cache.ts';
 import { DEFAULT_BACKTEST_SETTINGS } from '../../../shared/backtest/model.ts';
@@ -28,13 +26,18 @@ import { isoToNanos, type Nanos } from '../../../shared/domain/time.ts';
 import type { ExecAlgorithm, InstrumentSpec } from '../../../shared/domain/types.ts';
 import type { OutsideHoursPolicy, TradingSchedule } from '../../../shared/execution/session.ts';
 import { TestClock } from '../../../shared/ports/clock.ts';
-import { StaticInstrumentCatalog } from '../../../shared/ports/instrument-catalog.ts';
 import type { Venue } from '../../../shared/ports/venue.ts';
 import { riskLimitsFromConfig } from '../../../shared/risk/config.ts';
-import { createVenueEdge, type VenueEdge } from '../../../stateful/edge/index.ts';
+import type { VenueEdge } from '../../../stateful/edge/index.ts';
 import { signal } from '../../unit/backtest/fixtures.ts';
 import { RecordingBus } from '../../unit/edge/harness.ts';
-import { childName, NO_LATENCY, type Tick, windowTicks } from '../../unit/execution/parity-harness.ts';
+import {
+  childName,
+  NO_LATENCY,
+  parityEdge,
+  type Tick,
+  windowTicks,
+} from '../../unit/execution/parity-harness.ts';
 import { createRoutedOrder } from '../../unit/venues/fixtures.ts';
 import { localTwsVenueOptions, SPY } from './harness.ts';
 
@@ -55,11 +58,7 @@ const RTH: TwsSession = {
   liquid: null,
 };
 
-const SPY_SPEC = (
-  JSON.parse(
-    readFileSync(new URL('../../../config/instruments.json', import.meta.url), 'utf8'),
-  ) as InstrumentSpec[]
-).find((i) => i.instrument_key === SPY) as InstrumentSpec;
+const SPY_SPEC = (await loadInstrumentsFile()).find((i) => i.instrument_key === SPY) as InstrumentSpec;
 
 interface Scenario {
   algorithm: ExecAlgorithm;
@@ -196,27 +195,7 @@ class EdgeOverIb {
 
   /** A new edge process over the same stores (the first, or one after a restart). */
   async start(): Promise<void> {
-    this.edge = createVenueEdge(
-      {
-        config: this.config,
-        venues: new Map([['IBKR', this.venue()]]),
-        orders: this.orders,
-        positions: this.positions,
-        bus: this.bus,
-        clock: this.clock,
-        recorder: new ExecutionRecorder({
-          orders: this.orders,
-          positions: this.positions,
-          bus: this.bus,
-          clock: this.clock,
-        }),
-        algoStates: this.algoStates,
-        tradingState: this.reader,
-        market: new LocalMarketStateStore(),
-        instruments: new StaticInstrumentCatalog([SPY_SPEC]),
-      },
-      { tickMs: 0, tradingStatePollMs: 1, fillGraceMs: 0, orderPollMs: 0, bookPollMs: 0, seed: 42 },
-    );
+    this.edge = parityEdge(this, this.config, new Map([['IBKR', this.venue()]]), SPY_SPEC);
     await this.edge.start();
     await this.settle();
   }

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseTradingHours } from '../../../infra/ib/trading-hours.ts';
+import { loadInstrumentsFile } from '../../../infra/instruments/catalog.ts';
 import { pendingActions } from '../../../shared/algos/scheduler.ts';
 import type { AlgoState } from '../../../shared/algos/types.ts';
 import { parentOutcome } from '../../../shared/app/venue-edge-rules.ts';
@@ -30,16 +31,8 @@ import {
 import { NO_LIMITS } from '../../../shared/risk/limits.ts';
 
 const KEY = 'IBKR:STOCK:SPY-USD@ARCA';
-const SPEC: InstrumentSpec = {
-  instrument_key: KEY,
-  tick_size: '0.01',
-  step_size: '1',
-  min_qty: '1',
-  max_qty: '1000000',
-  min_notional: '0',
-  maker_fee: '0.00001',
-  taker_fee: '0.00001',
-};
+/** SPY as the embedded catalog lists it (config/instruments.json). */
+const SPEC = (await loadInstrumentsFile()).find((i) => i.instrument_key === KEY) as InstrumentSpec;
 const S = 1_000_000_000n;
 const at = (iso: string): Nanos => isoToNanos(iso);
 
@@ -52,6 +45,7 @@ const CLOSE_7 = at('2026-12-07T21:00:00Z');
 const OPEN_8 = at('2026-12-08T14:30:00Z');
 const NEXT_OPEN = 'outside trading hours (next session opens 2026-12-08T14:30:00.000000000Z)';
 
+/** All ACTIVE, flat, nothing working, SPY at 600. */
 function view(): ChildRiskView {
   return {
     trading_state: 'ACTIVE',
