@@ -80,7 +80,12 @@ import {
   type VenueTrade,
 } from '../../shared/ports/venue.ts';
 import type { RecordingSink } from '../../shared/recording/format.ts';
-import { childSubmittedEntry, parentRoutedEntry, recordVenueEvent } from '../../shared/recording/tap.ts';
+import {
+  childSubmittedEntry,
+  parentRoutedEntry,
+  recordVenueEvent,
+  tradingScheduleEntry,
+} from '../../shared/recording/tap.ts';
 import type { CompiledRiskLimits } from '../../shared/risk/limits.ts';
 import type { RiskDecision } from '../../shared/risk/types.ts';
 import { MarketPublisher } from './market.ts';
@@ -232,6 +237,8 @@ export class VenueSession {
   private instrumentKeys: string[] = [];
   /** The last trading schedule the venue gave per instrument (kept for a failed read). */
   private readonly schedules = new Map<string, TradingSchedule | null>();
+  /** The session gate last recorded per instrument (recorded again when it changes). */
+  private readonly recordedGates = new Map<string, string>();
   private orphanParents: OrderRecord[] = [];
 
   private connected = false;
@@ -1702,7 +1709,16 @@ export class VenueSession {
         venue: this.id,
       });
     }
-    return { schedule, policy: outsideHoursPolicy(this.config) };
+    const gate: SessionGate = { schedule, policy: outsideHoursPolicy(this.config) };
+    if (this.rec !== null) {
+      const entry = tradingScheduleEntry(this.id, venueInstrumentKey, gate, this.d.clock.now());
+      const key = JSON.stringify({ ...entry, ts_init: null });
+      if (this.recordedGates.get(venueInstrumentKey) !== key) {
+        this.recordedGates.set(venueInstrumentKey, key);
+        this.rec.record(entry);
+      }
+    }
+    return gate;
   }
 
   private async checkDirect(
