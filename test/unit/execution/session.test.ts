@@ -249,6 +249,16 @@ describe('the execution core with the session gate', () => {
     expect(repeat.state.algo.children).toHaveLength(1);
   });
 
+  it('queue: a parent canceled while held ends CANCELED without a child ever created', () => {
+    const held = step(parent('TWAP', NIGHT), NIGHT, gate('queue'));
+    const c = decide(held.state, { kind: 'cancel', now: NIGHT + S, reason: 'USER_CANCEL' });
+    expect(c.commands).toEqual([]);
+    expect(c.state.algo.children).toEqual([]);
+    const after = step(c.state, OPEN_8, gate('queue'));
+    expect(after.commands).toEqual([]);
+    expect(after.events).toEqual([{ kind: 'finished', done_reason: 'CANCELED' }]);
+  });
+
   it('beyond the schedule: the parent is held (nothing denied, nothing sent) and woken to read it again', () => {
     const later = at('2026-12-11T15:00:00Z');
     const d = step(parent('TWAP', later), later, gate('refuse'));
