@@ -1367,7 +1367,14 @@ class IbVenueSession implements IbVenue {
    */
   async tradingSchedule(instrumentKey: string): Promise<TradingSchedule | null> {
     this.assertReady('tradingSchedule');
-    const inst = this.instrumentOf(instrumentKey);
+    let inst: Instrument;
+    try {
+      inst = this.instrumentOf(instrumentKey);
+    } catch (err) {
+      // Not an instrument of this venue: no sessions to gate by; `submit` refuses it with the reason.
+      if (err instanceof VenueError && err.kind === 'rejected') return null;
+      throw err;
+    }
     const stale = inst.schedule !== null && this.clock.now() >= inst.schedule.horizon;
     if (inst.rules === null || stale)
       await this.guard.call('reqContractDetails', () => this.loadContracts([inst.key]));

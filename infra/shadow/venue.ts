@@ -428,8 +428,13 @@ export class ShadowVenue implements Venue, RateBudgetSource {
    */
   async tradingSchedule(instrumentKey: string): Promise<TradingSchedule | null> {
     this.assertOpen();
-    const book = this.bookOf(instrumentKey, 'tradingSchedule');
-    return (await this.o.data.tradingSchedule?.(book.dataKey)) ?? null;
+    const data = this.o.data;
+    if (data.tradingSchedule === undefined) return null;
+    const b =
+      this.books.get(canonicalKeyOf(instrumentKey)) ?? this.books.get(onVenue(instrumentKey, this.id));
+    // Not listed here: no sessions to gate by; `submit` refuses the order as before.
+    if (b === undefined) return null;
+    return data.tradingSchedule(b.dataKey);
   }
 
   async fetchBook(instrumentKey: string, depth: number): Promise<VenueBook> {
