@@ -1690,7 +1690,6 @@ export class VenueSession {
     }
   }
 
-  /** The child policy for a direct (NORMAL) order: the order is its own only child. */
   /**
    * The instrument's trading sessions and the venue's policy, for the core's session gate; null: the
    * venue has no sessions. A failed read keeps the last schedule read (none: unknown, so the core
@@ -1721,6 +1720,7 @@ export class VenueSession {
     return gate;
   }
 
+  /** The child policy for a direct (NORMAL) order: the order is its own only child. */
   private async checkDirect(
     order: OrderRecord,
     venueInstrumentKey: string,
