@@ -9,7 +9,7 @@ export {
 } from './contracts.ts';
 export { type CommissionHalf, type ExecutionHalf, FillJoiner } from './fills.ts';
 export { IbOrderRefused, ibOrderOf, orderStatusOf, parseIbTime } from './mapping.ts';
-export { parseTradingHours, type SessionCheck, sessionAt, type TradingSchedule } from './trading-hours.ts';
+export { parseTradingHours } from './trading-hours.ts';
 export {
   type CreateIbVenueOptions,
   createIbVenue,

@@ -38,7 +38,7 @@ export interface IbOrderFields {
   orderRef: string;
   account?: string | undefined;
   transmit: true;
-  /** Fill outside regular trading hours: never (the session check is the adapter's, trading-hours.ts). */
+  /** Fill outside regular trading hours: never (the session gate is the execution core's, shared/execution/session.ts). */
   outsideRth: false;
 }
 

@@ -1,26 +1,18 @@
 /**
- * Trading sessions from IB contract details (`tradingHours` or `liquidHours` with `timeZoneId`),
- * and whether an instant is inside one. Pure.
+ * IB's trading hours (`tradingHours` or `liquidHours` with `timeZoneId` from contract details) read
+ * into the shared schedule (shared/execution/session.ts, where the session gate lives). Pure; this
+ * file only parses: whether an order may go out is the execution core's decision.
  *
  * IB writes a session list per day, separated by ";", in the contract's time zone:
  * - current servers: `20261207:0930-20261207:1600;20261208:0930-20261208:1600;20261212:CLOSED`
  *   (a session may end on a later day: `20261206:1700-20261207:1600` for a Sunday-evening future);
  * - older servers: `20261207:0930-1600;20261208:0930-1200,1300-1600;20261212:CLOSED`.
  *
- * Sessions are parsed to UTC milliseconds (DST-correct per date, mapping.ts `wallTimeToUtcMs`).
+ * Sessions are parsed to UTC nanoseconds (DST-correct per date, mapping.ts `wallTimeToUtcMs`).
  */
+import { millisToNanos } from '../../shared/domain/time.ts';
+import type { TradingSchedule, TradingSession } from '../../shared/execution/session.ts';
 import { wallTimeToUtcMs } from './mapping.ts';
-
-export interface TradingSession {
-  startMs: number;
-  endMs: number;
-}
-
-export interface TradingSchedule {
-  sessions: TradingSession[];
-  /** The last instant the schedule speaks for (end of its last listed day): later is unknown. */
-  horizonMs: number;
-}
 
 const DAY_RE = /^(\d{4})(\d{2})(\d{2})$/;
 const HHMM_RE = /^(\d{2})(\d{2})$/;
@@ -56,33 +48,11 @@ export function parseTradingHours(text: string, timeZoneId: string): TradingSche
         ? utc(to.slice(0, to.indexOf(':')), to.slice(to.indexOf(':') + 1), timeZoneId, 'end')
         : utc(date, to, timeZoneId, 'end');
       if (endMs <= startMs) throw new RangeError(`trading hours: "${range}" ends before it starts`);
-      sessions.push({ startMs, endMs });
+      sessions.push({ start: millisToNanos(startMs), end: millisToNanos(endMs) });
       horizonMs = Math.max(horizonMs, endMs);
     }
   }
   if (horizonMs === Number.NEGATIVE_INFINITY) throw new RangeError('trading hours: no day listed');
-  sessions.sort((a, b) => a.startMs - b.startMs);
-  return { sessions, horizonMs };
-}
-
-export type SessionCheck =
-  | { open: true; closesAtMs: number }
-  | { open: false; reason: string; nextOpenMs: number | null }
-  /** The instant lies beyond what the schedule lists: read the contract details again. */
-  | { open: null };
-
-/** Is `nowMs` inside a session of the schedule? */
-export function sessionAt(schedule: TradingSchedule, nowMs: number): SessionCheck {
-  if (nowMs >= schedule.horizonMs) return { open: null };
-  for (const s of schedule.sessions) {
-    if (nowMs >= s.startMs && nowMs < s.endMs) return { open: true, closesAtMs: s.endMs };
-  }
-  const next = schedule.sessions.find((s) => s.startMs > nowMs);
-  const at =
-    next === undefined ? 'not within the listed days' : `opens ${new Date(next.startMs).toISOString()}`;
-  return {
-    open: false,
-    reason: `outside trading hours (next session ${at})`,
-    nextOpenMs: next?.startMs ?? null,
-  };
+  sessions.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  return { sessions, horizon: millisToNanos(horizonMs) };
 }

@@ -21,8 +21,9 @@
  *   orders, the completed orders (what finished while we were away) and the executions since the last
  *   one seen (`reqExecutions`): the gap fill, whose new
  *   trades and order changes reach the watcher like streamed ones;
- * - **trading hours**: an order outside the contract's session is refused with the reason, or, with
- *   `outside_hours: queue`, held by the adapter and sent when the session opens;
+ * - **trading hours**: the contract's schedule (trading-hours.ts) is offered as `tradingSchedule`;
+ *   whether an order may go out at this instant is the execution core's session gate, not this
+ *   file's (an order TWS refuses anyway is a rejection like any other);
  * - **pacing**: every message to TWS pays one unit of IB's 50 messages / s budget (the sliding-window
  *   limiter of infra/ccxt/limits.ts); queries also pass the session's retry + circuit breaker
  *   (infra/ccxt/resilience.ts);
@@ -46,6 +47,7 @@ import { fmt, toDec } from '../../shared/domain/decimal.ts';
 import { parseInstrumentId } from '../../shared/domain/instrument-id.ts';
 import { type Nanos, nanosToMillis } from '../../shared/domain/time.ts';
 import type { VenueMode } from '../../shared/domain/types.ts';
+import type { OutsideHoursPolicy, TradingSchedule } from '../../shared/execution/session.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
 import {
   type Venue,
@@ -89,7 +91,7 @@ import {
   stateOf,
   withOrderStatus,
 } from './mapping.ts';
-import { parseTradingHours, sessionAt, type TradingSchedule } from './trading-hours.ts';
+import { parseTradingHours } from './trading-hours.ts';
 
 /** IB's pacing: at most 50 messages a second from a client to TWS (error 100 beyond), with a margin. */
 export const IB_RATE_LIMITS: VenueRateLimits = {
@@ -116,8 +118,11 @@ export interface IbConnectionSettings {
   /** The IB account (e.g. `DU1234567`); empty: the first account TWS manages for this login. */
   account?: string | undefined;
   market_data_type: IbMarketDataType;
-  /** An order outside the contract's trading hours: refused with the reason, or queued until the session opens. */
-  outside_hours: 'refuse' | 'queue';
+  /**
+   * The venue's policy outside trading hours; read by the edge for the execution core's session
+   * gate (shared/execution/session.ts), not by the adapter.
+   */
+  outside_hours?: OutsideHoursPolicy | undefined;
   /** Zone of execution times TWS writes without one (default UTC). */
   time_zone?: string | undefined;
 }
@@ -161,8 +166,7 @@ export interface IbVenue extends Venue {
   /** The IB account the session trades. */
   readonly ibAccount: string;
   rateLimiterStats(): RateLimiterStats;
-  /** Orders held until their session opens (`outside_hours: queue`). */
-  queuedOrders(): VenueOrderState[];
+  tradingSchedule(instrumentKey: string): Promise<TradingSchedule | null>;
 }
 
 interface Instrument {
@@ -243,7 +247,6 @@ class IbVenueSession implements IbVenue {
   private readonly keyByConId = new Map<number, string>();
   private readonly records = new Map<number, IbOrderRecord>();
   private readonly orderIdByClientId = new Map<string, number>();
-  private readonly queued = new Map<number, { timer: NodeJS.Timeout; contract: Contract; order: Order }>();
   private readonly joiner = new FillJoiner();
   private lastExecMs = 0;
 
@@ -471,8 +474,6 @@ class IbVenueSession implements IbVenue {
     this.closed = true;
     this.connected = false;
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
-    for (const q of this.queued.values()) clearTimeout(q.timer);
-    this.queued.clear();
     this.failAll(this.error('transient', 'session closed'));
     const api = this.api;
     this.api = null;
@@ -506,13 +507,6 @@ class IbVenueSession implements IbVenue {
 
   rateLimitBudgets(): RateBudget[] {
     return this.limiter.budgets();
-  }
-
-  queuedOrders(): VenueOrderState[] {
-    return [...this.queued.keys()].flatMap((id) => {
-      const r = this.records.get(id);
-      return r === undefined ? [] : [stateOf(r)];
-    });
   }
 
   private onDisconnected(api: IBApi): void {
@@ -960,7 +954,7 @@ class IbVenueSession implements IbVenue {
     });
     const id = this.orderIdByClientId.get(ref);
     if (id === undefined) this.completedElsewhere.add(ref);
-    if (id === undefined || this.queued.has(id)) return;
+    if (id === undefined) return;
     // Fills while away move the average price: unknown until the executions account for them all.
     this.updateRecord(id, (r) => {
       const next = withOrderStatus(r, status, Number(filled), undefined, this.clock.now());
@@ -1215,7 +1209,7 @@ class IbVenueSession implements IbVenue {
     this.assertReady('fetchOrder');
     const id = this.orderIdByClientId.get(clientOrderId);
     const rec = id === undefined ? undefined : this.records.get(id);
-    if (rec !== undefined && (rec.ibStatus !== null || this.queued.has(rec.orderId))) return stateOf(rec);
+    if (rec !== undefined && rec.ibStatus !== null) return stateOf(rec);
     return this.guard.call('fetchOrder', () => this.lookup(clientOrderId));
   }
 
@@ -1223,7 +1217,7 @@ class IbVenueSession implements IbVenue {
     this.assertReady('fetchOpenOrders');
     const ids = await this.guard.call('reqOpenOrders', () => this.openOrderIds());
     const out: VenueOrderState[] = [];
-    for (const id of new Set([...ids, ...this.queued.keys()])) {
+    for (const id of ids) {
       const r = this.records.get(id);
       if (r === undefined) continue;
       const s = stateOf(r);
@@ -1344,10 +1338,6 @@ class IbVenueSession implements IbVenue {
     if (knownId !== undefined || this.completedElsewhere.has(req.client_order_id)) {
       const found = await this.lookup(req.client_order_id);
       if (found !== null) return found;
-      if (knownId !== undefined && this.queued.has(knownId)) {
-        const r = this.records.get(knownId);
-        if (r !== undefined) return stateOf(r);
-      }
     }
     const orderId = knownId ?? this.nextOrderId++;
     const contract = this.ibContract(inst);
@@ -1367,49 +1357,28 @@ class IbVenueSession implements IbVenue {
       this.orderIdByClientId.set(req.client_order_id, orderId);
     }
 
-    const session = await this.sessionCheck(inst);
-    if (session !== null) {
-      if (this.settings.outside_hours === 'refuse' || session.nextOpenMs === null) {
-        this.updateRecord(orderId, (r) => ({ ...r, ibStatus: 'Inactive', reason: session.reason }));
-        throw this.error('rejected', `order ${req.client_order_id} on ${inst.key}: ${session.reason}`);
-      }
-      return this.enqueue(orderId, contract, order, session.nextOpenMs);
-    }
     return this.place(req.client_order_id, orderId, contract, order);
   }
 
-  /** Null when the instrument trades now; otherwise why not and when it opens. */
-  private async sessionCheck(
-    inst: Instrument,
-  ): Promise<{ reason: string; nextOpenMs: number | null } | null> {
-    if (inst.schedule === null) return null;
-    const nowMs = nanosToMillis(this.clock.now());
-    let check = sessionAt(inst.schedule, nowMs);
-    if (check.open === null) {
-      await this.loadContracts([inst.key]);
-      if (inst.schedule === null) return null;
-      check = sessionAt(inst.schedule, nowMs);
+  /**
+   * The contract's trading sessions from its details; read again once the clock passes the horizon
+   * (IB lists about a week). Null: IB lists no readable hours (no gate). The adapter never refuses
+   * or holds an order by them: the execution core's session gate does (shared/execution/session.ts).
+   */
+  async tradingSchedule(instrumentKey: string): Promise<TradingSchedule | null> {
+    this.assertReady('tradingSchedule');
+    let inst: Instrument;
+    try {
+      inst = this.instrumentOf(instrumentKey);
+    } catch (err) {
+      // Not an instrument of this venue: no sessions to gate by; `submit` refuses it with the reason.
+      if (err instanceof VenueError && err.kind === 'rejected') return null;
+      throw err;
     }
-    if (check.open !== false) return null;
-    return { reason: check.reason, nextOpenMs: check.nextOpenMs };
-  }
-
-  /** Hold an order until its session opens (`outside_hours: queue`): NEW now, sent at the open. */
-  private enqueue(orderId: number, contract: Contract, order: Order, atMs: number): VenueOrderState {
-    const delay = Math.max(0, atMs - nanosToMillis(this.clock.now()));
-    const timer = setTimeout(() => {
-      this.queued.delete(orderId);
-      const r = this.records.get(orderId);
-      if (r === undefined || r.ibStatus !== null) return;
-      this.place(r.client_order_id, orderId, contract, order).catch((err: unknown) => {
-        this.log?.warn(`${this.id}: queued order ${r.client_order_id} not sent`, { error: messageOf(err) });
-      });
-    }, delay);
-    timer.unref?.();
-    this.queued.set(orderId, { timer, contract, order });
-    const r = this.records.get(orderId);
-    if (r === undefined) throw this.error('transient', `order ${orderId} vanished`);
-    return stateOf(r);
+    const stale = inst.schedule !== null && this.clock.now() >= inst.schedule.horizon;
+    if (inst.rules === null || stale)
+      await this.guard.call('reqContractDetails', () => this.loadContracts([inst.key]));
+    return inst.schedule;
   }
 
   /** placeOrder and wait for the first answer; an unknown outcome is looked up before any resend. */
@@ -1504,12 +1473,6 @@ class IbVenueSession implements IbVenue {
       id = Number(found.venue_order_id);
     }
     const orderId = id;
-    const queued = this.queued.get(orderId);
-    if (queued !== undefined) {
-      clearTimeout(queued.timer);
-      this.queued.delete(orderId);
-      this.updateRecord(orderId, (r) => ({ ...r, ibStatus: 'Cancelled', ts_event: this.clock.now() }));
-    }
     const rec = this.records.get(orderId);
     if (rec === undefined) throw this.error('not_found', `cancel: order ${clientOrderId} is unknown`);
     if (rec.ibStatus === null && !this.connected) throw this.error('transient', 'cancel: not connected');

@@ -17,6 +17,7 @@ import {
 import { BOOK_ASK, BOOK_BID, SIDE_BUY, SIDE_SELL, SIDE_UNKNOWN } from '../../shared/data/tick-columns.ts';
 import type { Nanos } from '../../shared/domain/time.ts';
 import type { InstrumentSpec, TradingState } from '../../shared/domain/types.ts';
+import type { SessionGate } from '../../shared/execution/session.ts';
 import {
   type ChildExecution,
   type ExecutionSet,
@@ -26,6 +27,7 @@ import {
   projectRecordedExecutions,
 } from '../../shared/recording/executions.ts';
 import type { SequencedMarketEvent, SequencedRecord } from '../../shared/recording/format.ts';
+import { sessionGateOf } from '../../shared/recording/tap.ts';
 import { MarkSampler } from '../../shared/recording/timeline.ts';
 import { NO_LIMITS, type RiskLimits } from '../../shared/risk/limits.ts';
 import { quoteColumns } from './compact.ts';
@@ -180,6 +182,28 @@ function childOf(row: {
     reason: row.reason,
     fills: [],
   };
+}
+
+/**
+ * The session gate the edge stepped a parent with: the instrument's last `trading_schedule` of the
+ * run at or before the parent arrived, else the first one after (read at its first step). None: the
+ * venue has no sessions (every recording before the gate existed) — always open, as then.
+ */
+function recordedSessionGate(
+  records: readonly SequencedRecord[],
+  run: number,
+  venue: string,
+  instrumentKey: string,
+  start: Nanos,
+): SessionGate | null {
+  let before: SessionGate | null = null;
+  for (const x of records) {
+    if (x.run !== run || x.type !== 'trading_schedule') continue;
+    if (x.venue !== venue || x.instrument_key !== instrumentKey) continue;
+    if (BigInt(x.ts_init) <= start) before = sessionGateOf(x);
+    else return before ?? sessionGateOf(x);
+  }
+  return before;
 }
 
 /**
@@ -356,6 +380,7 @@ export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutco
     );
     const tape = tapes.get(p.instrument_key) ?? new InstrumentTape();
     const timing = recordedTiming(records, r.run, p.order_id);
+    const sessionGate = recordedSessionGate(records, r.run, p.venue, p.instrument_key, start);
     // The venue matched every parent of the instrument in one engine: this window's engine gets the
     // orders of the others that reached into its time, from the first of them on.
     const others = (flows.get(`${r.run}|${p.instrument_key}`) ?? []).filter(
@@ -394,6 +419,7 @@ export async function replayRecording(rec: OpenedRecording): Promise<ReplayOutco
       trading_state_changes: changes,
       limit_price: p.order_type === 'LIMIT' ? p.price : null,
       recorded_timing: timing,
+      session: sessionGate,
       ...(timing === undefined ? {} : { other_orders: otherOrders, parent_start_ns: String(start) }),
       ...(cancel === undefined
         ? {}

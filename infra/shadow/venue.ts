@@ -28,6 +28,7 @@ import { checkOrderPrecision } from '../../shared/domain/instrument.ts';
 import { canonicalInstrumentId, parseInstrumentId } from '../../shared/domain/instrument-id.ts';
 import { NANOS_PER_MILLI, NANOS_PER_SECOND, type Nanos } from '../../shared/domain/time.ts';
 import type { Fill, InstrumentSpec } from '../../shared/domain/types.ts';
+import type { TradingSchedule } from '../../shared/execution/session.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
 import {
   type Venue,
@@ -419,6 +420,21 @@ export class ShadowVenue implements Venue, RateBudgetSource {
       });
     }
     return out;
+  }
+
+  /**
+   * The data venue's trading sessions for the instrument (an IBKR data session's contract hours):
+   * the edge gates SHADOW orders by the same schedule as LIVE ones. Null: always open.
+   */
+  async tradingSchedule(instrumentKey: string): Promise<TradingSchedule | null> {
+    this.assertOpen();
+    const data = this.o.data;
+    if (data.tradingSchedule === undefined) return null;
+    const b =
+      this.books.get(canonicalKeyOf(instrumentKey)) ?? this.books.get(onVenue(instrumentKey, this.id));
+    // Not listed here: no sessions to gate by; `submit` refuses the order as before.
+    if (b === undefined) return null;
+    return data.tradingSchedule(b.dataKey);
   }
 
   async fetchBook(instrumentKey: string, depth: number): Promise<VenueBook> {

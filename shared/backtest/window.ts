@@ -39,6 +39,7 @@ import {
   startExecution,
 } from '../execution/core.ts';
 import type { ChildRiskView } from '../execution/policy.ts';
+import type { SessionGate } from '../execution/session.ts';
 import { evaluate } from '../risk/engine.ts';
 import {
   applyReservation,
@@ -110,6 +111,12 @@ export interface WindowInput {
    * of the other parents whose orders it replays. Needs `recorded_timing`. Default: the window start.
    */
   parent_start_ns?: string | undefined;
+  /**
+   * The instrument's trading sessions (an equity or future; crypto has none) and the venue's policy
+   * outside them: the core's session gate refuses or holds children exactly as at the edge
+   * (docs/execution-core.md "Trading sessions"). Absent: always open.
+   */
+  session?: SessionGate | null | undefined;
 }
 
 /** Another parent's order on the window's instrument, as the venue received it. */
@@ -505,7 +512,7 @@ export function simulateWindow(input: WindowInput): WindowSimulation {
       const m: MarketSnapshot = { volume: feed.volume };
       const mid = engine.mid();
       if (mid !== null) m.mid = mid;
-      return { kind: 'step', now: t, market: m, risk: riskView(), limits };
+      return { kind: 'step', now: t, market: m, risk: riskView(), limits, session: input.session };
     }, now);
   };
 

@@ -20,6 +20,7 @@ import type { Issue, Result } from '../domain/errors.ts';
 import { formatPath, ValidationError } from '../domain/errors.ts';
 import { INSTRUMENT_TYPES, type InstrumentType, parseInstrumentId } from '../domain/instrument-id.ts';
 import { TRADING_STATES, VENUE_MODES } from '../domain/types.ts';
+import { OUTSIDE_HOURS_POLICIES, type OutsideHoursPolicy } from '../execution/session.ts';
 import { scrubSecrets } from './redact.ts';
 import type { Env } from './substitute.ts';
 import { substituteEnv } from './substitute.ts';
@@ -181,8 +182,12 @@ const ibSchema = z.strictObject({
     .regex(/^[A-Za-z0-9]{1,32}$/, 'expected an IB account code such as "DU1234567"')
     .optional(),
   market_data_type: z.enum(IB_MARKET_DATA_TYPES).default('realtime'),
-  /** An order outside the contract's trading hours: refused with the reason, or held until the session opens. */
-  outside_hours: z.enum(['refuse', 'queue']).default('refuse'),
+  /**
+   * An order outside the contract's trading hours: refused with the reason, or held until the session
+   * opens. The execution core decides by it (shared/execution/session.ts); the venue-level
+   * `outside_hours` replaces it.
+   */
+  outside_hours: z.enum(OUTSIDE_HOURS_POLICIES).default('refuse'),
   /** Zone of execution times TWS writes without one (default UTC). */
   time_zone: z.string().min(1).optional(),
 });
@@ -240,6 +245,12 @@ const venueSchema = z
     fees: z.strictObject({ maker: decimal('fee'), taker: decimal('fee') }).optional(),
     /** `ibkr` venues: the TWS session (required for them, refused for any other exchange). */
     ib: ibSchema.optional(),
+    /**
+     * Orders outside the instrument's trading sessions (venues that publish a schedule): `refuse`
+     * (the child is denied, rule `trading_hours`) or `queue` (held by the scheduler until the open).
+     * Absent: `ib.outside_hours` for an ibkr venue, else `refuse`. See `outsideHoursPolicy`.
+     */
+    outside_hours: z.enum(OUTSIDE_HOURS_POLICIES).optional(),
     /** This venue's staleness limits (either omitted: the top-level `status` one). */
     status: venueStatusSchema.optional(),
   })
@@ -726,6 +737,11 @@ export type AppConfig = DeepReadonly<z.output<ConfigSchema>>;
 /** The configuration file as written (before substitution and defaults). */
 export type AppConfigInput = z.input<ConfigSchema>;
 export type VenueConfig = AppConfig['venues'][number];
+
+/** A venue's policy outside trading sessions: its own `outside_hours`, else its `ib` one, else refuse. */
+export function outsideHoursPolicy(v: Pick<VenueConfig, 'outside_hours' | 'ib'>): OutsideHoursPolicy {
+  return v.outside_hours ?? v.ib?.outside_hours ?? 'refuse';
+}
 export type AccountConfig = VenueConfig['accounts'][number];
 export type RiskConfig = AppConfig['risk'];
 export type RouterConfig = AppConfig['router'];

@@ -20,7 +20,7 @@ import { type Nanos, nanosToIso } from '../domain/time.ts';
 import type { ExecAlgorithm, InstrumentSpec, TradingState } from '../domain/types.ts';
 import type { VenueErrorKind } from '../ports/venue.ts';
 import type { CompiledRiskLimits, RiskLimits } from '../risk/limits.ts';
-import type { Reservation } from '../risk/types.ts';
+import type { Reservation, RiskDenied } from '../risk/types.ts';
 import {
   type ChildRiskView,
   checkChild,
@@ -29,6 +29,7 @@ import {
   viewAfterChild,
   viewTradingState,
 } from './policy.ts';
+import { gateAt, type SessionGate, TRADING_HOURS_RULE } from './session.ts';
 
 /** The working state of one parent: the scheduler's plus what the core decided around it. */
 export interface ExecutionState {
@@ -55,6 +56,11 @@ export type ExecutionInput =
       /** What the shell read for the child check; null when the trading state cannot be read. */
       risk: ChildRiskView | null;
       limits: RiskLimits | CompiledRiskLimits;
+      /**
+       * The instrument's trading sessions and the venue's policy outside them (session.ts); absent
+       * or a null schedule: always open (crypto).
+       */
+      session?: SessionGate | null | undefined;
     }
   /** A venue report about a child (accepted, partially filled, filled, canceled, expired, rejected). */
   | { kind: 'child_report'; now: Nanos; update: ChildUpdate; reason?: string | null | undefined }
@@ -91,6 +97,11 @@ export type ExecutionEvent =
       observed: string | null;
     }
   | { kind: 'child_refused'; child_id: string; reason: string }
+  /**
+   * Outside the session under the `queue` policy (or beyond the schedule, `unknown`): the scheduler
+   * was not stepped and nothing was sent; the decision's `wake_at` is `until` (the next open).
+   */
+  | { kind: 'held'; until: Nanos; reason: string; unknown: boolean }
   | { kind: 'child_unconfirmed'; child_id: string; reason: string }
   | { kind: 'child_updated'; child_id: string }
   | { kind: 'paused'; why: 'HALTED' | 'UNKNOWN' }
@@ -274,6 +285,20 @@ function step(state: ExecutionState, input: Extract<ExecutionInput, { kind: 'ste
     // Paused: the trading-state change cancels working children and wakes the parent on resume.
     return onTradingState(state, ts, now);
   }
+  const session = gateAt(input.session, now);
+  const resumed: ExecutionEvent[] = state.paused ? [{ kind: 'resumed' }] : [];
+  if (session.kind === 'hold') {
+    // Nothing is created or sent before the open: the durable wake-up sends it then (once).
+    return {
+      state: { ...state, paused: false },
+      commands: [],
+      events: [
+        ...resumed,
+        { kind: 'held', until: session.until, reason: session.reason, unknown: session.unknown },
+      ],
+      wake_at: session.until,
+    };
+  }
   let view = input.risk as ChildRiskView;
   let algo = state.algo;
   let rejection = state.last_child_rejection;
@@ -295,7 +320,10 @@ function step(state: ExecutionState, input: Extract<ExecutionInput, { kind: 'ste
         commands.push(cancelCmd(a.order_id, 'algorithm'));
         continue;
       }
-      const d = checkChild(a.child, state.strategy_id, state.instrument_key, view, input.limits, now);
+      const d =
+        session.kind === 'refuse'
+          ? sessionDenial(session.reason)
+          : checkChild(a.child, state.strategy_id, state.instrument_key, view, input.limits, now);
       if (d.approved) {
         commands.push({ kind: 'submit_child', child: a.child, reservation: d.reservation });
         view = viewAfterChild(view, a.child, now);
@@ -317,13 +345,18 @@ function step(state: ExecutionState, input: Extract<ExecutionInput, { kind: 'ste
     if (!denied && !(wake !== null && wake <= now)) break;
   }
   const next: ExecutionState = { ...state, algo, last_child_rejection: rejection, paused: false };
-  const resumed: ExecutionEvent[] = state.paused ? [{ kind: 'resumed' }] : [];
   return {
     state: next,
     commands,
     events: [...resumed, ...events, ...finished(next)],
     wake_at: isDone(algo) ? null : wake,
   };
+}
+
+/** A child outside the session under the `refuse` policy: denied like any child rule. */
+function sessionDenial(reason: string): RiskDenied {
+  const check = { rule: TRADING_HOURS_RULE, passed: false, limit: null, observed: null, message: reason };
+  return { approved: false, rule: TRADING_HOURS_RULE, reason, limit: null, observed: null, checks: [check] };
 }
 
 function finished(state: ExecutionState): ExecutionEvent[] {

@@ -7,6 +7,7 @@
 import type { DecimalString } from '../domain/decimal.ts';
 import type { Nanos } from '../domain/time.ts';
 import type { Liquidity, OrderType, Side, TimeInForce, VenueMode } from '../domain/types.ts';
+import type { TradingSchedule } from '../execution/session.ts';
 
 export interface VenueOrderRequest {
   /** Derived from the operation id (deterministic), so a retry can never make a second order. */
@@ -172,6 +173,12 @@ export interface Venue {
   fetchPositions(): Promise<VenuePosition[]>;
   fetchInstrumentRules(instrumentKeys: string[]): Promise<VenueInstrumentRules[]>;
   fetchBook(instrumentKey: string, depth: number): Promise<VenueBook>;
+  /**
+   * The instrument's trading sessions (a venue that trades in sessions: IBKR), read again by the
+   * adapter once its clock passes the schedule's horizon; null: always open. Absent: the venue has
+   * no sessions (crypto). The execution core's session gate decides by it (never the adapter).
+   */
+  tradingSchedule?(instrumentKey: string): Promise<TradingSchedule | null>;
   /** Start the private (orders, trades) and public (book, trades) streams; events go to `handler`. */
   watch(instrumentKeys: string[], handler: (event: VenueEvent) => void): Promise<void>;
   health(): { state: VenueHealthState; detail?: string | undefined };

@@ -23,6 +23,7 @@ import { InstrumentSpecSchema } from '../domain/instrument.ts';
 import { DecimalSchema } from '../domain/schemas.ts';
 import type { Nanos } from '../domain/time.ts';
 import { SIDES, TRADING_STATES } from '../domain/types.ts';
+import { OUTSIDE_HOURS_POLICIES } from '../execution/session.ts';
 
 /** Bumped on any change a reader of the previous version could not read correctly. */
 export const RECORDING_FORMAT_VERSION = 1;
@@ -267,6 +268,25 @@ export const TimerFiredRecord = z.strictObject({
   parent_order_id: z.string().min(1),
 });
 
+/**
+ * The trading sessions the edge gated an instrument by (recorded when first read and whenever they
+ * change), so a replay gates the parent's children exactly as the edge did.
+ */
+export const TradingScheduleRecord = z.strictObject({
+  ...head,
+  type: z.literal('trading_schedule'),
+  venue: z.string().min(1),
+  instrument_key: z.string().min(1),
+  policy: z.enum(OUTSIDE_HOURS_POLICIES),
+  /** Null: the venue lists no sessions for it (always open). */
+  schedule: z
+    .strictObject({
+      sessions: z.array(z.strictObject({ start: NanosText, end: NanosText })),
+      horizon: NanosText,
+    })
+    .nullable(),
+});
+
 /** Events the recorder could not keep (buffer full during a slow flush): the recording is incomplete. */
 export const GapRecord = z.strictObject({
   ...head,
@@ -291,6 +311,7 @@ export const JournalRecordSchema = z.discriminatedUnion('type', [
   VenueReportRecord,
   TradingStateChangedRecord,
   TimerFiredRecord,
+  TradingScheduleRecord,
   GapRecord,
   SessionClosedRecord,
 ]);

@@ -7,8 +7,9 @@
 import type { DecimalString } from '../domain/decimal.ts';
 import type { Nanos } from '../domain/time.ts';
 import type { OrderRecord, TradingState } from '../domain/types.ts';
+import type { SessionGate } from '../execution/session.ts';
 import type { VenueEvent, VenueOrderRequest } from '../ports/venue.ts';
-import type { JournalInput, MarketEvent, RecordingSink } from './format.ts';
+import type { JournalInput, JournalRecord, MarketEvent, RecordingSink } from './format.ts';
 
 /** JSON with bigints as digit strings (venue payloads carry bigint `ts_event`). */
 export function jsonSafe(value: unknown): unknown {
@@ -130,4 +131,43 @@ export function tradingStateEntry(
   tsInit: Nanos,
 ): JournalInput {
   return { type: 'trading_state_changed', ts_init: tsInit, strategy_id: strategyId, state, reason };
+}
+
+/** The session gate the edge stepped an instrument's parents with (see `TradingScheduleRecord`). */
+export function tradingScheduleEntry(
+  venue: string,
+  instrumentKey: string,
+  gate: SessionGate,
+  tsInit: Nanos,
+): JournalInput {
+  const s = gate.schedule;
+  return {
+    type: 'trading_schedule',
+    ts_init: tsInit,
+    venue,
+    instrument_key: instrumentKey,
+    policy: gate.policy,
+    schedule:
+      s === null
+        ? null
+        : {
+            sessions: s.sessions.map((x) => ({ start: String(x.start), end: String(x.end) })),
+            horizon: String(s.horizon),
+          },
+  };
+}
+
+/** The session gate of a `trading_schedule` record (the inverse of `tradingScheduleEntry`). */
+export function sessionGateOf(r: Extract<JournalRecord, { type: 'trading_schedule' }>): SessionGate {
+  const s = r.schedule;
+  return {
+    policy: r.policy,
+    schedule:
+      s === null
+        ? null
+        : {
+            sessions: s.sessions.map((x) => ({ start: BigInt(x.start), end: BigInt(x.end) })),
+            horizon: BigInt(s.horizon),
+          },
+  };
 }

@@ -40,12 +40,12 @@ import {
   parentOutcome,
   venueOrderReports,
 } from '../../shared/app/venue-edge-rules.ts';
-import type { VenueConfig } from '../../shared/config/schema.ts';
+import { outsideHoursPolicy, type VenueConfig } from '../../shared/config/schema.ts';
 import { Dec, type DecimalString, fmt, toDec } from '../../shared/domain/decimal.ts';
 import { ValidationError } from '../../shared/domain/errors.ts';
 import { parseInstrumentId } from '../../shared/domain/instrument-id.ts';
 import { isTerminal, WORKING_STATUSES } from '../../shared/domain/order-machine.ts';
-import { NANOS_PER_MILLI, type Nanos } from '../../shared/domain/time.ts';
+import { NANOS_PER_MILLI, type Nanos, nanosToIso } from '../../shared/domain/time.ts';
 import type { Fill, OrderRecord, Side, TradingState } from '../../shared/domain/types.ts';
 import {
   decide,
@@ -63,6 +63,12 @@ import {
   settlementOf,
   sumDecimals,
 } from '../../shared/execution/policy.ts';
+import {
+  gateAt,
+  type SessionGate,
+  type TradingSchedule,
+  UNKNOWN_SCHEDULE,
+} from '../../shared/execution/session.ts';
 import type { AlgoStateRecord } from '../../shared/ports/algo-state-store.ts';
 import {
   type Venue,
@@ -74,7 +80,12 @@ import {
   type VenueTrade,
 } from '../../shared/ports/venue.ts';
 import type { RecordingSink } from '../../shared/recording/format.ts';
-import { childSubmittedEntry, parentRoutedEntry, recordVenueEvent } from '../../shared/recording/tap.ts';
+import {
+  childSubmittedEntry,
+  parentRoutedEntry,
+  recordVenueEvent,
+  tradingScheduleEntry,
+} from '../../shared/recording/tap.ts';
 import type { CompiledRiskLimits } from '../../shared/risk/limits.ts';
 import type { RiskDecision } from '../../shared/risk/types.ts';
 import { MarketPublisher } from './market.ts';
@@ -224,6 +235,10 @@ export class VenueSession {
   /** Client order ids finished here recently: their late stream reports are expected, not unmatched. */
   private readonly finished = new Set<string>();
   private instrumentKeys: string[] = [];
+  /** The last trading schedule the venue gave per instrument (kept for a failed read). */
+  private readonly schedules = new Map<string, TradingSchedule | null>();
+  /** The session gate last recorded per instrument (recorded again when it changes). */
+  private readonly recordedGates = new Map<string, string>();
   private orphanParents: OrderRecord[] = [];
 
   private connected = false;
@@ -296,7 +311,8 @@ export class VenueSession {
         if (!this.runs.has(o.operation_id)) this.orphanParents.push(o);
         continue;
       }
-      if (o.client_order_id === null) continue;
+      // A NORMAL parent that arrived outside its session is worked by the scheduler (a run).
+      if (o.client_order_id === null || this.runs.has(o.operation_id)) continue;
       await this.ctx.locks.run(o.operation_id, async () => this.adoptDirect(o));
     }
     this.updateGauges();
@@ -493,6 +509,11 @@ export class VenueSession {
     reference: DecimalString | null,
   ): Promise<void> {
     const op = order.operation_id;
+    if (order.status !== 'PENDING' && (this.runs.has(op) || (await this.d.algoStates.get(op)) !== null)) {
+      // Worked by the scheduler since it arrived outside the session (below).
+      await this.startAlgo(order, venueInstrumentKey, {}, reference);
+      return;
+    }
     if (order.status !== 'PENDING') {
       // SUBMITTED or beyond: already ours. One this process does not know is resolved with the venue.
       if (
@@ -511,6 +532,14 @@ export class VenueSession {
     if (!check.approved) {
       this.ctx.metrics?.orders.inc({ venue: this.id, kind: 'direct', outcome: 'gated' });
       await this.d.recorder.recordCanceled(op, `${check.rule}: ${check.reason}; not sent to ${this.id}`);
+      return;
+    }
+    // Outside the instrument's session (or not knowing it): the execution core decides, as for
+    // any parent — the order runs as a NORMAL parent of the durable scheduler, whose session gate
+    // refuses its child or holds it until the open (the backtest window does the same).
+    const session = gateAt(await this.sessionGate(venueInstrumentKey), this.d.clock.now());
+    if (session.kind !== 'open') {
+      await this.startAlgo(order, venueInstrumentKey, {}, reference);
       return;
     }
     this.ctx.noteOrder(order.strategy_id, this.d.clock.now());
@@ -663,7 +692,15 @@ export class VenueSession {
       );
       return;
     }
-    // Recorded SUBMITTED, never reached the venue (a crash or a failure between the two): send it now.
+    // Recorded SUBMITTED, never reached the venue (a crash or a failure between the two). Outside
+    // its session now (or not knowing it): the core decides, as for one arriving now (submitDirect).
+    const session = gateAt(await this.sessionGate(ref.venue_instrument_key), this.d.clock.now());
+    if (session.kind !== 'open') {
+      if (this.refs.get(ref.client_order_id) === ref) this.refs.delete(ref.client_order_id);
+      await this.startAlgo(order, ref.venue_instrument_key, {}, null);
+      return;
+    }
+    // Send it now.
     this.log.info(`venue ${this.id}: ${ref.op} is not at the venue; sending it (${why})`, {
       venue: this.id,
       operation_id: ref.op,
@@ -1213,12 +1250,14 @@ export class VenueSession {
         '',
         run.reference,
       );
+      const session = await this.sessionGate(run.rec.venue_instrument_key);
       const d = decide(this.execOf(run), {
         kind: 'step',
         now,
         market,
         risk,
         limits: this.ctx.limits,
+        session,
       });
       this.take(run, d);
       run.wake_at = d.wake_at;
@@ -1229,6 +1268,12 @@ export class VenueSession {
           this.refs.set(c.child.order_id, { kind: 'child', op: run.op, client_order_id: c.child.order_id });
       }
       for (const ev of d.events) {
+        if (ev.kind === 'held') {
+          const msg = `parent ${run.op} held until ${nanosToIso(ev.until)}: ${ev.reason}`;
+          const fields = { venue: this.id, operation_id: run.op };
+          if (ev.unknown) this.log.warn(msg, fields);
+          else this.log.info(msg, fields);
+        }
         if (ev.kind !== 'child_denied') continue;
         this.refs.set(ev.child.order_id, { kind: 'child', op: run.op, client_order_id: ev.child.order_id });
         this.ctx.metrics?.orders.inc({ venue: this.id, kind: 'child', outcome: 'gated' });
@@ -1643,6 +1688,36 @@ export class VenueSession {
         }),
       );
     }
+  }
+
+  /**
+   * The instrument's trading sessions and the venue's policy, for the core's session gate; null: the
+   * venue has no sessions. A failed read keeps the last schedule read (none: unknown, so the core
+   * holds rather than sends unchecked).
+   */
+  private async sessionGate(venueInstrumentKey: string): Promise<SessionGate | null> {
+    if (this.venue.tradingSchedule === undefined) return null;
+    let schedule: TradingSchedule | null;
+    try {
+      schedule = await this.venue.tradingSchedule(venueInstrumentKey);
+      this.schedules.set(venueInstrumentKey, schedule);
+    } catch (err) {
+      this.ctx.metrics?.venueErrors.inc({ venue: this.id, kind: errorKind(err) });
+      schedule = this.schedules.get(venueInstrumentKey) ?? UNKNOWN_SCHEDULE;
+      this.log.warn(`venue ${this.id}: trading hours of ${venueInstrumentKey} not read: ${errorText(err)}`, {
+        venue: this.id,
+      });
+    }
+    const gate: SessionGate = { schedule, policy: outsideHoursPolicy(this.config) };
+    if (this.rec !== null) {
+      const entry = tradingScheduleEntry(this.id, venueInstrumentKey, gate, this.d.clock.now());
+      const key = JSON.stringify({ ...entry, ts_init: null });
+      if (this.recordedGates.get(venueInstrumentKey) !== key) {
+        this.recordedGates.set(venueInstrumentKey, key);
+        this.rec.record(entry);
+      }
+    }
+    return gate;
   }
 
   /** The child policy for a direct (NORMAL) order: the order is its own only child. */

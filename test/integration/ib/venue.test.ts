@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CME_EQUITY_FUTURE_HOURS, US_EQUITY_HOURS } from '../../../dev/local-tws/index.ts';
 import { createIbVenue } from '../../../infra/ib/index.ts';
 import { toDec } from '../../../shared/domain/decimal.ts';
+import { gateAt } from '../../../shared/execution/session.ts';
 import { TestClock } from '../../../shared/ports/clock.ts';
 import { VenueError, type VenueOrderRequest, type VenueTrade } from '../../../shared/ports/venue.ts';
 import { ES, type IbHarness, localTwsVenueOptions, SPY, startIbHarness } from './harness.ts';
@@ -356,69 +357,50 @@ describe('IBKR adapter on the local TWS', () => {
   });
 });
 
-describe('IBKR adapter outside trading hours', () => {
+describe('IBKR adapter outside trading hours: it offers the schedule and decides nothing', () => {
   // Saturday 2026-12-05 15:00 UTC: US equities and CME futures are closed.
   const saturday = BigInt(Date.UTC(2026, 11, 5, 15)) * 1_000_000n;
 
-  it('refuses an order outside the session with the reason and sends nothing', async () => {
+  it('the contract hours as the shared schedule: the core gate names the next open (Monday 04:00 New York)', async () => {
+    const clock = new TestClock(saturday);
+    h = await startIbHarness({ clock, session: US_EQUITY_HOURS, autoTick: false }, { clock });
+    const schedule = await h.venue.tradingSchedule(SPY);
+    expect(schedule).not.toBeNull();
+    expect(gateAt({ schedule, policy: 'refuse' }, saturday)).toEqual({
+      kind: 'refuse',
+      reason: 'outside trading hours (next session opens 2026-12-07T09:00:00.000000000Z)',
+    });
+    expect(gateAt({ schedule, policy: 'queue' }, saturday)).toMatchObject({
+      kind: 'hold',
+      until: BigInt(Date.UTC(2026, 11, 7, 9)) * 1_000_000n,
+    });
+    expect(h.tws.calls('PLACE_ORDER')).toBe(0);
+  });
+
+  it('read again once the clock passes its horizon', async () => {
+    const clock = new TestClock(saturday);
+    // Quotes a minute apart: the local TWS replays the market up to the clock (a week here).
+    h = await startIbHarness(
+      { clock, session: CME_EQUITY_FUTURE_HOURS, autoTick: false, quoteIntervalMs: [60_000, 120_000] },
+      { clock },
+    );
+    const first = await h.venue.tradingSchedule(ES);
+    if (first === null) throw new Error('no schedule');
+    clock.set(first.horizon + 1n);
+    const again = await h.venue.tradingSchedule(ES);
+    expect(again?.horizon).toBeGreaterThan(first.horizon);
+    expect(gateAt({ schedule: again ?? null, policy: 'refuse' }, first.horizon + 1n).kind).not.toBe('hold');
+  });
+
+  it('an order sent out of hours anyway goes to TWS: its refusal (201) is a rejection like any other', async () => {
     const clock = new TestClock(saturday);
     h = await startIbHarness({ clock, session: US_EQUITY_HOURS, autoTick: false }, { clock });
     const req = order({ order_type: 'LIMIT', price: '100', time_in_force: 'DAY' });
     const err = await h.venue.submit(req).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VenueError);
     expect((err as VenueError).kind).toBe('rejected');
-    expect((err as VenueError).message).toMatch(
-      /outside trading hours \(next session opens 2026-12-07T09:00:00.000Z\)/,
-    );
-    expect(h.tws.calls('PLACE_ORDER')).toBe(0);
-  });
-
-  it('queues it when configured: NEW at once, nothing sent while closed, cancellable while held', async () => {
-    const clock = new TestClock(saturday);
-    h = await startIbHarness(
-      { clock, session: CME_EQUITY_FUTURE_HOURS, autoTick: false },
-      { clock, outside_hours: 'queue' },
-    );
-    const req = order({
-      instrument_key: ES,
-      quantity: '1',
-      order_type: 'LIMIT',
-      price: '1000',
-      time_in_force: 'GTC',
-    });
-    const st = await h.venue.submit(req);
-    expect(st.status).toBe('NEW');
-    expect(h.venue.queuedOrders().map((o) => o.client_order_id)).toEqual([req.client_order_id]);
-    expect((await h.venue.fetchOpenOrders(ES)).map((o) => o.client_order_id)).toEqual([req.client_order_id]);
-    expect(h.tws.calls('PLACE_ORDER')).toBe(0);
-    expect((await h.venue.cancel(req.client_order_id, ES)).status).toBe('CANCELED');
-    expect(h.venue.queuedOrders()).toEqual([]);
-    expect(h.tws.calls('PLACE_ORDER')).toBe(0);
-  });
-
-  it('a queued order is sent when its session opens', async () => {
-    // Sunday 2026-12-06 16:59:59 Chicago: ES opens at 17:00.
-    const open = BigInt(Date.UTC(2026, 11, 6, 23)) * 1_000_000n;
-    const clock = new TestClock(open - 1_000_000_000n);
-    h = await startIbHarness(
-      { clock, session: CME_EQUITY_FUTURE_HOURS, autoTick: false },
-      { clock, outside_hours: 'queue' },
-    );
-    const x = h;
-    const req = order({
-      instrument_key: ES,
-      quantity: '1',
-      order_type: 'LIMIT',
-      price: '1000',
-      time_in_force: 'GTC',
-    });
-    expect((await x.venue.submit(req)).status).toBe('NEW');
-    expect(x.tws.calls('PLACE_ORDER')).toBe(0);
-    clock.set(open + 1_000_000n); // the session opens (the adapter's timer fires about a second later)
-    expect(await x.until(() => x.tws.ordersWithRef(req.client_order_id) === 1)).toBe(true);
-    expect(x.venue.queuedOrders()).toEqual([]);
-    expect(await x.venue.fetchOrder(req.client_order_id, ES)).toMatchObject({ status: 'NEW' });
-    expect((await x.venue.fetchOpenOrders(ES)).map((o) => o.client_order_id)).toEqual([req.client_order_id]);
-    await x.venue.cancel(req.client_order_id, ES);
+    expect((err as VenueError).message).toContain('not available for trading at this time');
+    expect(h.tws.calls('PLACE_ORDER')).toBe(1);
+    expect(await h.venue.fetchOrder(req.client_order_id, SPY)).toMatchObject({ status: 'REJECTED' });
   });
 });

@@ -342,3 +342,51 @@ describe('a refused recording', () => {
     expect(await new LocalBlobStore(out).list('')).toEqual([]);
   });
 });
+
+describe('replay with the session gate the edge used (trading_schedule)', () => {
+  /** Closed until T0 + 30 s, then open; the edge read it when the parent arrived. */
+  async function replayWith(policy: 'refuse' | 'queue' | null) {
+    const blobs = new LocalBlobStore(folder(), { durable: false });
+    const r = await Recorder.open(options(blobs, 'SHADOW'), T0);
+    feed(r);
+    if (policy !== null) {
+      r.record({
+        type: 'trading_schedule',
+        ts_init: T0 + 5n * SEC,
+        venue: 'BINANCE-SPOT',
+        instrument_key: BTC,
+        policy,
+        schedule: {
+          sessions: [{ start: String(T0 + 30n * SEC), end: String(T0 + 3600n * SEC) }],
+          horizon: String(T0 + 86_400n * SEC),
+        },
+      });
+    }
+    routeParent(r);
+    await r.close(T0 + 120n * SEC);
+    return (await replayRecording(await openRecording(blobs))).replayed.parents[0]?.children ?? [];
+  }
+  const view = (cs: Awaited<ReturnType<typeof replayWith>>) =>
+    cs.map((c) => ({ id: c.order_id.slice(-2), status: c.status, at: (c.ts_submitted - T0) / SEC }));
+
+  it('none recorded (a venue without sessions): the TWAP slices go out on their schedule', async () => {
+    expect(view(await replayWith(null)).map((c) => c.at)).toEqual([5n, 25n, 45n]);
+  });
+
+  it('refuse: the slices before the open are denied with the next open named, as the edge did', async () => {
+    const cs = await replayWith('refuse');
+    expect(view(cs).slice(0, 2)).toEqual([
+      { id: 'S1', status: 'DENIED', at: 5n },
+      { id: 'S2', status: 'DENIED', at: 25n },
+    ]);
+    expect(cs[0]?.reason).toContain('trading_hours: outside trading hours (next session opens');
+    expect(view(cs)[2]).toMatchObject({ id: 'S3', at: 45n });
+    expect(view(cs)[2]?.status).not.toBe('DENIED');
+  });
+
+  it('queue: nothing before the open; the slices due by then go out at the open', async () => {
+    const cs = view(await replayWith('queue'));
+    expect(cs[0]).toMatchObject({ at: 30n });
+    expect(cs.every((c) => c.status !== 'DENIED' && c.at >= 30n)).toBe(true);
+  });
+});

@@ -114,7 +114,7 @@ export class EdgeHarness {
   readonly tradingStore = LocalTradingStateStore.memory();
   readonly market = new LocalMarketStateStore();
   readonly instruments = new StaticInstrumentCatalog([BTC_SPEC]);
-  readonly config = edgeConfig();
+  readonly config: AppConfig;
   readonly registry = new Registry();
   readonly metrics: EdgeMetrics = createEdgeMetrics(this.registry);
   venue: FakeVenue;
@@ -122,7 +122,11 @@ export class EdgeHarness {
   recorder: ExecutionRecorder;
   readonly logs: Array<{ level: string; message: string }> = [];
 
-  constructor(private readonly options: VenueEdgeOptions = {}) {
+  constructor(
+    private readonly options: VenueEdgeOptions = {},
+    config: AppConfig = edgeConfig(),
+  ) {
+    this.config = config;
     this.venue = new FakeVenue(VENUE, ACCOUNT, this.clock);
     this.recorder = this.newRecorder();
     this.edge = this.newEdge();

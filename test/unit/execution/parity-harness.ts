@@ -20,9 +20,10 @@ import type { AppConfig } from '../../../shared/config/schema.ts';
 import { BOOK_ASK, BOOK_BID, SIDE_BUY, SIDE_SELL } from '../../../shared/data/tick-columns.ts';
 import { Dec, fmt } from '../../../shared/domain/decimal.ts';
 import { isoToNanos, type Nanos } from '../../../shared/domain/time.ts';
-import type { ExecAlgorithm, Side, TradingState } from '../../../shared/domain/types.ts';
+import type { ExecAlgorithm, InstrumentSpec, Side, TradingState } from '../../../shared/domain/types.ts';
 import { TestClock } from '../../../shared/ports/clock.ts';
 import { StaticInstrumentCatalog } from '../../../shared/ports/instrument-catalog.ts';
+import type { Venue } from '../../../shared/ports/venue.ts';
 import { createVenueEdge, type VenueEdge } from '../../../stateful/edge/index.ts';
 import { SPEC } from '../backtest/fixtures.ts';
 import { edgeConfig, RecordingBus } from '../edge/harness.ts';
@@ -176,6 +177,46 @@ export function fromBacktest(r: WindowSimulation): Outcome {
   return { children, fills, position: fmt(pos) };
 }
 
+/** The stores, bus and clock an edge of a parity test runs over (kept across an edge restart). */
+export interface ParityStores {
+  orders: LocalOrderStore;
+  positions: LocalPositionStore;
+  bus: RecordingBus;
+  algoStates: LocalAlgoStateStore;
+  reader: CachedTradingStateReader;
+  clock: TestClock;
+}
+
+/** A venue edge over `venues` as the parity tests run it: every timer driven by `tick()` and the clock. */
+export function parityEdge(
+  s: ParityStores,
+  cfg: AppConfig,
+  venues: ReadonlyMap<string, Venue>,
+  spec: InstrumentSpec,
+): VenueEdge {
+  return createVenueEdge(
+    {
+      config: cfg,
+      venues,
+      orders: s.orders,
+      positions: s.positions,
+      bus: s.bus,
+      clock: s.clock,
+      recorder: new ExecutionRecorder({
+        orders: s.orders,
+        positions: s.positions,
+        bus: s.bus,
+        clock: s.clock,
+      }),
+      algoStates: s.algoStates,
+      tradingState: s.reader,
+      market: new LocalMarketStateStore(),
+      instruments: new StaticInstrumentCatalog([spec]),
+    },
+    { tickMs: 0, tradingStatePollMs: 1, fillGraceMs: 0, orderPollMs: 0, bookPollMs: 0, seed: 42 },
+  );
+}
+
 /** The venue edge over a ShadowVenue whose market data session replays the same ticks live. */
 export class ShadowRun {
   readonly clock = new TestClock(T0 - 1000n * MS);
@@ -203,27 +244,7 @@ export class ShadowRun {
       startingBalances: { BTC: '1000' },
       fillModel: { kind: 'conservative' },
     });
-    this.edge = createVenueEdge(
-      {
-        config: config(sc),
-        venues: new Map([[VENUE, this.shadow]]),
-        orders: this.orders,
-        positions: this.positions,
-        bus: this.bus,
-        clock: this.clock,
-        recorder: new ExecutionRecorder({
-          orders: this.orders,
-          positions: this.positions,
-          bus: this.bus,
-          clock: this.clock,
-        }),
-        algoStates: this.algoStates,
-        tradingState: this.reader,
-        market: new LocalMarketStateStore(),
-        instruments: new StaticInstrumentCatalog([SPEC]),
-      },
-      { tickMs: 0, tradingStatePollMs: 1, fillGraceMs: 0, orderPollMs: 0, bookPollMs: 0, seed: 42 },
-    );
+    this.edge = parityEdge(this, config(sc), new Map([[VENUE, this.shadow]]), SPEC);
   }
 
   private async settle(): Promise<void> {

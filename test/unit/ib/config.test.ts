@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EMBEDDED_CONFIG, parseConfig } from '../../../shared/config/schema.ts';
+import { EMBEDDED_CONFIG, outsideHoursPolicy, parseConfig } from '../../../shared/config/schema.ts';
 import { TestClock } from '../../../shared/ports/clock.ts';
 import { localTwsMode, withLocalTwsVenue } from '../../../stateful/edge/local-tws.ts';
 import { defaultVenueFactory } from '../../../stateful/edge/runtime.ts';
@@ -40,6 +40,24 @@ describe('ibkr venues in the configuration', () => {
     expect(() =>
       parseConfig({ venues: [venue({ ib: {}, instrument_types: ['SPOT_PAIR'] })] }, { env: {} }),
     ).toThrow(/ibkr does not trade SPOT_PAIR/);
+  });
+
+  it('outside_hours: the venue-level setting (any venue) replaces ib.outside_hours; old configs keep theirs', () => {
+    const old = parseConfig({ venues: [venue({ ib: { outside_hours: 'queue' } })] }, { env: {} }).venues[0];
+    expect(old && outsideHoursPolicy(old)).toBe('queue');
+    const both = parseConfig(
+      { venues: [venue({ ib: { outside_hours: 'queue' }, outside_hours: 'refuse' })] },
+      { env: {} },
+    ).venues[0];
+    expect(both && outsideHoursPolicy(both)).toBe('refuse');
+    const crypto = parseConfig(
+      { venues: [{ id: 'B', exchange: 'binance', mode: 'SHADOW', outside_hours: 'queue' }] },
+      { env: {} },
+    ).venues[0];
+    expect(crypto && outsideHoursPolicy(crypto)).toBe('queue');
+    expect(() => parseConfig({ venues: [venue({ ib: {}, outside_hours: 'later' })] }, { env: {} })).toThrow(
+      /venues\[0\]\.outside_hours/,
+    );
   });
 });
 

@@ -16,7 +16,9 @@ import {
   withOrderStatus,
   zonedWallTime,
 } from '../../../infra/ib/mapping.ts';
-import { parseTradingHours, sessionAt } from '../../../infra/ib/trading-hours.ts';
+import { parseTradingHours } from '../../../infra/ib/trading-hours.ts';
+import { millisToNanos } from '../../../shared/domain/time.ts';
+import { gateAt, sessionAt } from '../../../shared/execution/session.ts';
 import type { VenueInstrumentRules, VenueOrderRequest } from '../../../shared/ports/venue.ts';
 
 const SPY = 'IBKR:STOCK:SPY-USD@ARCA';
@@ -197,20 +199,29 @@ describe('IB times', () => {
 });
 
 describe('trading hours', () => {
-  const ny = (d: number, h: number, m = 0) => Date.UTC(2026, 11, d, h + 5, m); // December: EST = UTC-5
+  // December: EST = UTC-5. Nanoseconds, the shared schedule's unit.
+  const ny = (d: number, h: number, m = 0) => millisToNanos(Date.UTC(2026, 11, d, h + 5, m));
+  const utc = (d: number, h: number, m = 0) => millisToNanos(Date.UTC(2026, 11, d, h, m));
 
   it('current form: open inside the session, closed outside with the next open named', () => {
     const s = parseTradingHours(
       '20261207:0930-20261207:1600;20261208:0930-20261208:1600;20261212:CLOSED',
       'US/Eastern',
     );
-    expect(sessionAt(s, ny(7, 10))).toEqual({ open: true, closesAtMs: ny(7, 16) });
-    const closed = sessionAt(s, ny(7, 17));
-    expect(closed).toMatchObject({ open: false, nextOpenMs: ny(8, 9, 30) });
-    expect(closed.open === false && closed.reason).toContain('outside trading hours');
-    expect(closed.open === false && closed.reason).toContain('2026-12-08T14:30:00.000Z');
+    expect(s.sessions).toEqual([
+      { start: ny(7, 9, 30), end: ny(7, 16) },
+      { start: ny(8, 9, 30), end: ny(8, 16) },
+    ]);
+    expect(s.horizon).toBe(ny(13, 0)); // the end of the last listed day (Dec 12, New York)
+    expect(sessionAt(s, ny(7, 10))).toEqual({ open: true, closes_at: ny(7, 16) });
+    expect(sessionAt(s, ny(7, 17))).toEqual({ open: false, next_open: ny(8, 9, 30) });
+    const refused = gateAt({ schedule: s, policy: 'refuse' }, ny(7, 17));
+    expect(refused).toEqual({
+      kind: 'refuse',
+      reason: 'outside trading hours (next session opens 2026-12-08T14:30:00.000000000Z)',
+    });
     expect(sessionAt(s, ny(7, 16))).toMatchObject({ open: false });
-    expect(sessionAt(s, Date.UTC(2026, 11, 14))).toEqual({ open: null });
+    expect(sessionAt(s, utc(14, 0))).toEqual({ open: null, horizon: ny(13, 0) });
   });
 
   it('older form with a lunch break, and overnight futures sessions', () => {
@@ -218,8 +229,8 @@ describe('trading hours', () => {
     expect(sessionAt(s, ny(7, 12, 30)).open).toBe(false);
     expect(sessionAt(s, ny(7, 13, 30)).open).toBe(true);
     const es = parseTradingHours('20261206:1700-20261207:1600;20261207:1700-20261208:1600', 'US/Central');
-    expect(sessionAt(es, Date.UTC(2026, 11, 7, 3)).open).toBe(true); // 21:00 Chicago Sunday
-    expect(sessionAt(es, Date.UTC(2026, 11, 7, 22, 30)).open).toBe(false); // 16:30 Chicago
+    expect(sessionAt(es, utc(7, 3)).open).toBe(true); // 21:00 Chicago Sunday
+    expect(sessionAt(es, utc(7, 22, 30)).open).toBe(false); // 16:30 Chicago
   });
 
   it('unreadable hours name the part', () => {

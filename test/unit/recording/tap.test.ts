@@ -12,6 +12,8 @@ import {
   childSubmittedEntry,
   parentRoutedEntry,
   recordVenueEvent,
+  sessionGateOf,
+  tradingScheduleEntry,
   tradingStateEntry,
 } from '../../../shared/recording/tap.ts';
 import { BTC, T0 } from './fixtures.ts';
@@ -210,5 +212,29 @@ describe('recording configuration', () => {
       /recording\.parity\.pnl_pct/,
     );
     expect(() => parseConfig({ recording: { flush_ms: 5 } }, { env: {}, cores: 2 })).toThrow(/recording/);
+  });
+});
+
+describe('trading_schedule entries', () => {
+  it('round-trip the session gate the edge used, nanoseconds as digits; null: always open', () => {
+    const gate = {
+      policy: 'queue' as const,
+      schedule: { sessions: [{ start: T0 + 1n, end: T0 + 2n }], horizon: T0 + 3n },
+    };
+    const r = stored(tradingScheduleEntry('IBKR', 'IBKR:STOCK:SPY-USD@ARCA', gate, T0));
+    expect(r).toMatchObject({
+      type: 'trading_schedule',
+      venue: 'IBKR',
+      policy: 'queue',
+      schedule: { horizon: String(T0 + 3n) },
+    });
+    if (r.type !== 'trading_schedule') throw new Error('not a trading_schedule record');
+    expect(sessionGateOf(r)).toEqual(gate);
+    const open = stored(tradingScheduleEntry('IBKR', 'k', { policy: 'refuse', schedule: null }, T0));
+    if (open.type !== 'trading_schedule') throw new Error('not a trading_schedule record');
+    expect(sessionGateOf(open)).toEqual({ policy: 'refuse', schedule: null });
+    expect(() =>
+      stored({ ...tradingScheduleEntry('IBKR', 'k', gate, T0), policy: 'later' } as never),
+    ).toThrow();
   });
 });
