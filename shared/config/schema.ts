@@ -253,6 +253,18 @@ const venueSchema = z
     outside_hours: z.enum(OUTSIDE_HOURS_POLICIES).optional(),
     /** This venue's staleness limits (either omitted: the top-level `status` one). */
     status: venueStatusSchema.optional(),
+    /**
+     * The session's circuit breaker: it opens after `consecutive_failures` failed attempts in a row
+     * (5xx, 429 past its retries, timeouts, refused connections; business answers do not count)
+     * and lets one trial call through after `half_open_after_ms`. While open, orders for the venue
+     * are refused at once (`CIRCUIT_OPEN`) and the router skips it.
+     */
+    breaker: z
+      .strictObject({
+        consecutive_failures: posInt().default(5),
+        half_open_after_ms: posInt().default(10_000),
+      })
+      .prefault({}),
   })
   .superRefine((v, ctx) => {
     const issue = (path: PropertyKey[], message: string) =>

@@ -170,6 +170,7 @@ export const defaultVenueFactory: VenueFactory = (vc, ctx) => {
       instrumentKeys: ctx.instrumentKeys,
       log: ctx.log,
       onEvent: ctx.onEvent,
+      breaker: breakerOf(vc),
     });
   }
   // SHADOW: the exchange's public data (no keys needed), our matching engine and synthetic cash.
@@ -180,6 +181,7 @@ export const defaultVenueFactory: VenueFactory = (vc, ctx) => {
     instrumentKeys: ctx.instrumentKeys,
     log: ctx.log,
     onEvent: ctx.onEvent,
+    breaker: breakerOf(vc),
   });
   return shadowOf(vc, account.account_id, data, ctx);
 };
@@ -212,8 +214,17 @@ function ibkrVenue(vc: VenueConfig, accountId: string, ctx: VenueFactoryContext)
     instrumentKeys: ctx.instrumentKeys,
     log: ctx.log,
     onEvent: ctx.onEvent,
+    breaker: breakerOf(vc),
   });
   return vc.mode === 'LIVE' ? session : shadowOf(vc, accountId, session, ctx);
+}
+
+/** The venue's `breaker` setting in the adapters' terms (infra/ccxt/resilience.ts). */
+export function breakerOf(vc: VenueConfig): { consecutiveFailures: number; halfOpenAfterMs: number } {
+  return {
+    consecutiveFailures: vc.breaker.consecutive_failures,
+    halfOpenAfterMs: vc.breaker.half_open_after_ms,
+  };
 }
 
 function listed(vc: VenueConfig, specs: readonly InstrumentSpec[]): InstrumentSpec[] {
