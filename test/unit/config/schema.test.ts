@@ -56,6 +56,7 @@ describe('defaults', () => {
         rate_limit_per_second: 10,
         latency_ms: 50,
         shadow: { starting_cash: '100000', cash_currency: 'USD' },
+        breaker: { consecutive_failures: 5, half_open_after_ms: 10_000 },
       },
     ]);
     expect(cfg.risk).toEqual({
