@@ -384,7 +384,7 @@ function stepSliced(
   // resuming past the end): it goes out first and is canceled at the next step if still open.
   if (s.end_ns !== null && now >= BigInt(s.end_ns))
     requestCancel(
-      openChildren(s).filter((c) => s.children.indexOf(c) < sentBefore),
+      s.children.slice(0, sentBefore).filter((c) => !isTerminal(c.status)),
       actions,
     );
 }

@@ -238,7 +238,7 @@ export class VenueSession {
   /** The last trading schedule the venue gave per instrument (kept for a failed read). */
   private readonly schedules = new Map<string, TradingSchedule | null>();
   /** The session gate last recorded per instrument (recorded again when it changes). */
-  private readonly recordedGates = new Map<string, string>();
+  private readonly recordedGates = new Map<string, SessionGate>();
   private orphanParents: OrderRecord[] = [];
 
   private connected = false;
@@ -1710,11 +1710,12 @@ export class VenueSession {
     }
     const gate: SessionGate = { schedule, policy: outsideHoursPolicy(this.config) };
     if (this.rec !== null) {
-      const entry = tradingScheduleEntry(this.id, venueInstrumentKey, gate, this.d.clock.now());
-      const key = JSON.stringify({ ...entry, ts_init: null });
-      if (this.recordedGates.get(venueInstrumentKey) !== key) {
-        this.recordedGates.set(venueInstrumentKey, key);
-        this.rec.record(entry);
+      // The venue hands out the same schedule object until it reads the hours again: a new object
+      // or another policy is a change worth recording; anything else is the gate already recorded.
+      const last = this.recordedGates.get(venueInstrumentKey);
+      if (last?.schedule !== gate.schedule || last.policy !== gate.policy) {
+        this.recordedGates.set(venueInstrumentKey, gate);
+        this.rec.record(tradingScheduleEntry(this.id, venueInstrumentKey, gate, this.d.clock.now()));
       }
     }
     return gate;

@@ -19,7 +19,7 @@ import {
   retryOnPortClash,
   startEmulatorProcess,
 } from './emulator-process.ts';
-import { openTcpGate, type TcpGate } from './tcp-gate.ts';
+import { gatedAddress } from './tcp-gate.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
@@ -143,14 +143,7 @@ async function spawnOnce(
   let proc = await spawnProcess(port, timeoutMs, via, projectId, exportDir);
   // The emulator's own address (export, reset), and the one clients use: the gate's when durable.
   const direct = `127.0.0.1:${port}`;
-  let gate: TcpGate | null = null;
-  try {
-    gate = durable ? await openTcpGate(port) : null;
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
-  const host = gate === null ? direct : `127.0.0.1:${gate.port}`;
+  const { host, gate } = await gatedAddress(port, durable, () => proc.stop());
 
   const clients: Firestore[] = [];
   return {

@@ -17,7 +17,7 @@ import {
   retryOnPortClash,
   startEmulatorProcess,
 } from './emulator-process.ts';
-import { openTcpGate, type TcpGate } from './tcp-gate.ts';
+import { gatedAddress } from './tcp-gate.ts';
 
 process.env.METADATA_SERVER_DETECTION = 'none';
 
@@ -147,14 +147,7 @@ async function spawnOnce(
   const port = await freePort();
   const direct = `127.0.0.1:${port}`;
   let { proc, via } = await spawnProcess(port, timeoutMs, projectId);
-  let gate: TcpGate | null = null;
-  try {
-    gate = keepTopology ? await openTcpGate(port) : null;
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
-  const host = gate === null ? direct : `127.0.0.1:${gate.port}`;
+  const { host, gate } = await gatedAddress(port, keepTopology, () => proc.stop());
   return {
     host,
     projectId,

@@ -91,3 +91,22 @@ export async function openTcpGate(backendPort: number, port = 0): Promise<TcpGat
   };
   return gate;
 }
+
+/**
+ * An emulator's client address: through a new gate to `port` when `gated`, else the port itself. A
+ * gate that cannot open stops the emulator (`stop`) before the error goes on.
+ */
+export async function gatedAddress(
+  port: number,
+  gated: boolean,
+  stop: () => Promise<void>,
+): Promise<{ host: string; gate: TcpGate | null }> {
+  if (!gated) return { host: `127.0.0.1:${port}`, gate: null };
+  try {
+    const gate = await openTcpGate(port);
+    return { host: `127.0.0.1:${gate.port}`, gate };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
